@@ -1,0 +1,1 @@
+//! Amazon States Language as Rust types.

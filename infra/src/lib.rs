@@ -1,0 +1,1 @@
+//! CloudFormation as Rust types, and the photopipe stack.

@@ -1,0 +1,276 @@
+//! The contract between the Lambdas and the `ImageProcessing` state machine.
+//!
+//! Every payload that crosses a state boundary and every error name that a
+//! `Retry` or `Catch` matches is defined here, once. The functions in
+//! `lambdas/` serialize these types; the stack in `infra` reads the field and
+//! error names from here when it writes JSONPath and `ErrorEquals`, so a rename
+//! on one side cannot silently break the other.
+//!
+//! This crate depends on `serde` alone: `infra` is a pure data crate and must
+//! not pull the AWS SDK in through it.
+
+use serde::{Deserialize, Serialize};
+
+/// Input of an `ImageProcessing` execution, written by `start-execution`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionInput {
+    pub bucket: String,
+    /// The decoded object key (S3 events carry it URL-encoded).
+    pub key: String,
+    pub size: u64,
+    /// Identifies the object revision so a re-upload of the same key is a
+    /// new execution while a re-delivered event is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+/// An S3 object, as the Lambda tasks receive it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// Image formats recognised from the bytes. Only [`ImageFormat::Jpeg`] and
+/// [`ImageFormat::Png`] are processed; the others are reported by name so the
+/// state machine's Choice can reject them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ImageFormat {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Tiff,
+    Bmp,
+    Heic,
+    Avif,
+}
+
+impl ImageFormat {
+    /// Formats the pipeline goes on with; the Choice state is generated from this list.
+    pub const SUPPORTED: [ImageFormat; 2] = [ImageFormat::Jpeg, ImageFormat::Png];
+
+    /// The name as it appears in payloads (`"JPEG"`, `"PNG"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "JPEG",
+            ImageFormat::Png => "PNG",
+            ImageFormat::Gif => "GIF",
+            ImageFormat::Webp => "WEBP",
+            ImageFormat::Tiff => "TIFF",
+            ImageFormat::Bmp => "BMP",
+            ImageFormat::Heic => "HEIC",
+            ImageFormat::Avif => "AVIF",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+            ImageFormat::Gif => "image/gif",
+            ImageFormat::Webp => "image/webp",
+            ImageFormat::Tiff => "image/tiff",
+            ImageFormat::Bmp => "image/bmp",
+            ImageFormat::Heic => "image/heic",
+            ImageFormat::Avif => "image/avif",
+        }
+    }
+}
+
+/// Output of `extract-metadata`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageMetadata {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Object size in bytes.
+    pub size: u64,
+    pub content_type: String,
+    /// Always present (fields are `null` when absent) so that the state
+    /// machine can store it without a Choice on its existence.
+    pub exif: Exif,
+}
+
+/// The EXIF fields the pipeline keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exif {
+    /// `DateTimeOriginal` as ISO 8601 without zone (`2019-05-04T13:02:11`),
+    /// since EXIF does not record one.
+    pub date_time_original: Option<String>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    /// 1–8 as in the EXIF standard.
+    pub orientation: Option<u16>,
+    pub gps: Option<GpsPosition>,
+    /// Set when the image carries EXIF that could not be read. The image is
+    /// still processed: a broken EXIF block loses the EXIF, not the photo.
+    pub error: Option<ErrorInfo>,
+}
+
+/// A position in signed decimal degrees (south and west negative).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpsPosition {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// An error as Step Functions records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause")]
+    pub cause: String,
+}
+
+/// Input of `thumbnail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThumbnailInput {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// Output of `thumbnail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Thumbnail {
+    pub bucket: String,
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    /// Encoded size in bytes.
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// Object key prefixes. Uploads under [`INCOMING_PREFIX`] start an execution;
+/// thumbnails are written under [`THUMBNAIL_PREFIX`] so they never do.
+pub const INCOMING_PREFIX: &str = "incoming/";
+pub const THUMBNAIL_PREFIX: &str = "thumbnails/";
+
+/// The thumbnail key for an incoming key: `incoming/a/b.jpg` → `thumbnails/a/b.jpg`.
+pub fn thumbnail_key(incoming_key: &str) -> String {
+    let relative = incoming_key
+        .strip_prefix(INCOMING_PREFIX)
+        .unwrap_or(incoming_key);
+    format!("{THUMBNAIL_PREFIX}{relative}")
+}
+
+/// Every error name a Lambda of ours can return, and the one the state
+/// machine raises itself. The Lambdas report these as the `errorType` of
+/// their `Diagnostic`; the state machine's `Retry` and `Catch` match on
+/// [`ErrorName::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorName {
+    /// A failure of an AWS call that may succeed when retried (throttling,
+    /// 5xx, timeouts, connection errors).
+    TransientAwsError,
+    /// The object does not exist (deleted before it was processed).
+    ObjectNotFound,
+    /// The object has zero bytes.
+    EmptyObject,
+    /// The bytes are not an image in any format we recognise.
+    UnknownImageFormat,
+    /// The image's header is readable but its data is truncated or corrupt.
+    CorruptImage,
+    /// The header claims more pixels than the function will decode
+    /// (decompression bomb guard).
+    ImageTooLarge,
+    /// A payload that does not have the expected shape.
+    InvalidInput,
+    /// Starting the state machine failed permanently for a record.
+    StartExecutionFailed,
+    /// An AWS call failed permanently (access denied, validation).
+    AwsError,
+    /// Raised by the state machine's `Fail` state for formats other than
+    /// JPEG and PNG, and for objects that are not images at all.
+    NotSupportedImageType,
+}
+
+impl ErrorName {
+    pub const ALL: [ErrorName; 10] = [
+        ErrorName::TransientAwsError,
+        ErrorName::ObjectNotFound,
+        ErrorName::EmptyObject,
+        ErrorName::UnknownImageFormat,
+        ErrorName::CorruptImage,
+        ErrorName::ImageTooLarge,
+        ErrorName::InvalidInput,
+        ErrorName::StartExecutionFailed,
+        ErrorName::AwsError,
+        ErrorName::NotSupportedImageType,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorName::TransientAwsError => "TransientAwsError",
+            ErrorName::ObjectNotFound => "ObjectNotFound",
+            ErrorName::EmptyObject => "EmptyObject",
+            ErrorName::UnknownImageFormat => "UnknownImageFormat",
+            ErrorName::CorruptImage => "CorruptImage",
+            ErrorName::ImageTooLarge => "ImageTooLarge",
+            ErrorName::InvalidInput => "InvalidInput",
+            ErrorName::StartExecutionFailed => "StartExecutionFailed",
+            ErrorName::AwsError => "AwsError",
+            ErrorName::NotSupportedImageType => "NotSupportedImageType",
+        }
+    }
+
+    /// Whether a retry can succeed. The state machine retries exactly these.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorName::TransientAwsError)
+    }
+}
+
+impl std::fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_names_are_unique_and_match_their_variant() {
+        let names: std::collections::BTreeSet<_> =
+            ErrorName::ALL.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names.len(), ErrorName::ALL.len());
+        for e in ErrorName::ALL {
+            assert_eq!(format!("{e:?}"), e.as_str());
+        }
+    }
+
+    #[test]
+    fn formats_serialize_as_their_names() {
+        for f in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Gif,
+            ImageFormat::Webp,
+            ImageFormat::Tiff,
+            ImageFormat::Bmp,
+            ImageFormat::Heic,
+            ImageFormat::Avif,
+        ] {
+            let json = serde_json::to_value(f).expect("serializes");
+            assert_eq!(json, serde_json::Value::String(f.as_str().to_owned()));
+        }
+    }
+
+    #[test]
+    fn thumbnail_key_keeps_the_relative_name() {
+        assert_eq!(thumbnail_key("incoming/a b/ü+.jpg"), "thumbnails/a b/ü+.jpg");
+    }
+}
