@@ -1,16 +1,8 @@
 //! `cargo xtask`: the one entry point for building, synthesizing, deploying
 //! and testing photopipe. Each subcommand lives in its own module with a `run`.
 
-mod asl_cmd;
-mod build;
-mod images;
-mod localstack_image;
-mod synth;
-mod tools;
-
-use std::path::{Path, PathBuf};
-
 use clap::{Parser, Subcommand};
+use xtask::{asl_cmd, build, images, lint, localstack_image, synth};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Build, synthesize, deploy and test photopipe")]
@@ -25,6 +17,8 @@ enum Command {
     Build(build::Args),
     /// Write the CloudFormation template, state machine definition and diagram.
     Synth(synth::Args),
+    /// Run cfn-lint on the generated template; any finding fails.
+    Lint,
     /// Check or format Amazon States Language files.
     Asl(asl_cmd::Args),
     /// Print, as JSON, what extract-metadata returns for local image files.
@@ -39,17 +33,10 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Build(args) => build::run(args).map(drop),
         Command::Synth(args) => synth::run(args),
+        Command::Lint => lint::run(),
         Command::Asl(args) => asl_cmd::run(args),
         Command::Inspect(args) => images::inspect(args),
         Command::Thumbnail(args) => images::thumbnail(args),
         Command::LocalstackImage(args) => localstack_image::run(args).map(drop),
     }
-}
-
-/// The workspace root, whatever directory `cargo xtask` was started from.
-pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
 }
