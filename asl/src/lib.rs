@@ -1,1 +1,77 @@
-//! Amazon States Language as Rust types.
+//! Amazon States Language (ASL) as Rust types.
+//!
+//! - [`StateMachine`] and the other types in [`types`] model the whole
+//!   language, JSONPath and JSONata alike, so any document the service
+//!   accepts parses and serializes back without losing or reordering what
+//!   its author wrote (state order, rule order, template key order).
+//! - [`builder`] writes machines in Rust with handles instead of state names,
+//!   so a transition to a missing state cannot be expressed.
+//!
+//! Architecture invariant: this is a pure data crate. It does no file or
+//! network I/O; callers read and write documents themselves.
+//!
+//! # Builder
+//!
+//! States are added to a [`StateMachineBuilder`] (or, inside a Parallel or
+//! Map, a [`BranchBuilder`]); each returns a [`StateId`] that later states
+//! use as their `next`, `Catch` or Choice target. `declare` reserves a name
+//! (and its place in the output) so a state can point forward; `define` gives
+//! it its body later; `add` does both. `build()` reports every problem at
+//! once: a declared but undefined state, a state with neither `.next()` nor
+//! `.end()`, a duplicate name, or a handle from another builder (which is how
+//! a branch reaching outside itself is refused).
+//!
+//! ```
+//! use asl::builder::*;
+//! use asl::{Condition, Retrier};
+//! use serde_json::json;
+//!
+//! let mut sm = StateMachineBuilder::new();
+//! sm.comment("Resize an uploaded photo");
+//! let extract = sm.declare("ExtractMetadata");
+//! let route = sm.declare("IsImage");
+//! let process = sm.declare("Process");
+//! let done = sm.declare("Done");
+//! let failed = sm.declare("Failed");
+//!
+//! sm.define(
+//!     extract,
+//!     TaskState::new("${ExtractMetadataFunctionArn}")
+//!         .parameters(json!({ "bucket.$": "$.bucket", "key.$": "$.key" }))
+//!         .result_selector(json!({ "format.$": "$.Payload.format" }))
+//!         .result_path("$.metadata")
+//!         .timeout_seconds(30)
+//!         .retry(Retrier::new(["Lambda.ServiceException"]).max_attempts(3).backoff_rate(2.0))
+//!         .catch(Catch::new(["States.ALL"], failed).result_path("$.error"))
+//!         .next(route),
+//! );
+//! sm.define(
+//!     route,
+//!     ChoiceState::new()
+//!         .when(Condition::string_equals("$.metadata.format", "jpeg"), process)
+//!         .otherwise(failed),
+//! );
+//!
+//! // A Parallel branch is a builder of its own; its handles only work there.
+//! let mut thumbnail = BranchBuilder::new();
+//! thumbnail.add("Thumbnail", TaskState::new("${ThumbnailFunctionArn}").end());
+//! let mut index = BranchBuilder::new();
+//! index.add("Index", TaskState::new("${IndexFunctionArn}").end());
+//! sm.define(process, ParallelState::new().branch(thumbnail).branch(index).next(done));
+//!
+//! sm.define(done, SucceedState::new());
+//! sm.define(failed, FailState::new().error("PhotoRejected").cause_path("$.error.Cause"));
+//!
+//! let machine = sm.build().expect("every state is defined and reachable");
+//! assert_eq!(machine.start_at, "ExtractMetadata");
+//! let json = serde_json::to_string_pretty(&machine).expect("a machine always serializes");
+//! assert!(json.contains("\"Next\": \"IsImage\""));
+//! ```
+
+pub mod builder;
+mod choice;
+pub mod types;
+
+pub use builder::{BranchBuilder, BuildError, BuildErrors, StateId, StateMachineBuilder};
+pub use choice::COMPARISON_OPERATORS;
+pub use types::*;
