@@ -1,0 +1,11 @@
+"""LocalStack plugins that fill what an offline LocalStack 4.14 lacks for photopipe.
+
+- ``process_executor``: runs ``provided.*`` Lambda functions as local child processes
+  (stock LocalStack needs Docker and a runtime-init binary downloaded from GitHub).
+- ``providers``: DynamoDB served by the bundled moto (stock LocalStack downloads
+  DynamoDB Local, a Java jar) and a Rekognition service routed to moto (stock
+  LocalStack community has no Rekognition at all).
+
+Nothing here is imported by LocalStack until its plugin manager loads an entry point,
+so importing this package is cheap and side-effect free.
+"""
