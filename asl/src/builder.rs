@@ -22,6 +22,7 @@ use crate::types::{
     self, ChoiceRule, Condition, ExecutionType, Expr, ItemBatcher, ItemReader, ProcessorConfig,
     ProcessorMode, QueryLanguage, ResultWriter, Retrier, State, StateMachine,
 };
+use crate::validate::ValidationErrors;
 
 /// Longest state name the service accepts.
 pub(crate) const MAX_NAME_LEN: usize = 80;
@@ -59,6 +60,10 @@ pub enum BuildError {
     NoChoices { path: String },
     #[error("{path}: the name is longer than {MAX_NAME_LEN} characters: shorten it")]
     NameTooLong { path: String },
+    /// The assembled document still breaks a rule of the language, such as
+    /// a `ResultPath` that is not a reference path.
+    #[error("{0}")]
+    Invalid(ValidationErrors),
 }
 
 /// Every problem found by [`StateMachineBuilder::build`], not just the first.
@@ -276,7 +281,7 @@ impl StateMachineBuilder {
         self
     }
 
-    /// Assembles the document, reporting every problem.
+    /// Assembles the document and validates it, reporting every problem.
     pub fn build(self) -> Result<StateMachine, BuildErrors> {
         let mut errors = Vec::new();
         let mut seen = HashSet::new();
@@ -284,14 +289,18 @@ impl StateMachineBuilder {
         if !errors.is_empty() {
             return Err(BuildErrors(errors));
         }
-        Ok(StateMachine {
+        let machine = StateMachine {
             comment,
             query_language: self.query_language,
             start_at,
             states,
             version: self.version,
             timeout_seconds: self.timeout_seconds,
-        })
+        };
+        match machine.validate() {
+            Ok(()) => Ok(machine),
+            Err(problems) => Err(BuildErrors(vec![BuildError::Invalid(problems)])),
+        }
     }
 }
 
@@ -303,7 +312,7 @@ fn join(path: &str, name: &str) -> String {
 fn trim_states(path: &str) -> String {
     let trimmed = path.strip_suffix(".States").unwrap_or(path);
     if trimmed == "States" {
-        "(machine)".to_owned()
+        "(root)".to_owned()
     } else {
         trimmed.to_owned()
     }

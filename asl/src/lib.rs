@@ -70,8 +70,11 @@
 
 pub mod builder;
 mod choice;
+mod paths;
 pub mod types;
+pub mod validate;
 
 pub use builder::{BranchBuilder, BuildError, BuildErrors, StateId, StateMachineBuilder};
 pub use choice::COMPARISON_OPERATORS;
 pub use types::*;
+pub use validate::{Problem, Rule, ValidationErrors, parse, validate};

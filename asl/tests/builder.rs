@@ -186,7 +186,23 @@ fn defining_a_foreign_handle_is_refused() {
     assert_eq!(
         messages(errors),
         [
-            "(machine): refers to a state of another builder: a branch may only move between its own states, so add the target to this branch"
+            "(root): refers to a state of another builder: a branch may only move between its own states, so add the target to this branch"
+        ]
+    );
+}
+
+#[test]
+fn build_validates_what_handles_cannot_prevent() {
+    let mut sm = StateMachineBuilder::new();
+    sm.add(
+        "Resize",
+        TaskState::new("arn:resize").result_path("$.items[*]").end(),
+    );
+    let errors = sm.build().expect_err("a wildcard cannot be written to");
+    assert_eq!(
+        messages(errors),
+        [
+            "States.Resize: `ResultPath` is not a valid reference path (`$.items[*]`): use `$` followed by `.name`, `['name']` or `[index]` steps"
         ]
     );
 }

@@ -1,0 +1,246 @@
+//! Syntax of the strings that point into data: reference paths, JSONPath,
+//! intrinsic functions and JSONata expressions.
+//!
+//! These are syntax checks only; whether a path finds anything is a runtime
+//! question the validator cannot answer.
+
+/// Functions the service knows, so `States.Fromat(...)` is caught.
+const INTRINSICS: &[&str] = &[
+    "Array",
+    "ArrayContains",
+    "ArrayGetItem",
+    "ArrayLength",
+    "ArrayPartition",
+    "ArrayRange",
+    "ArrayUnique",
+    "Base64Decode",
+    "Base64Encode",
+    "Format",
+    "Hash",
+    "JsonMerge",
+    "JsonToString",
+    "MathAdd",
+    "MathRandom",
+    "StringSplit",
+    "StringToJson",
+    "UUID",
+];
+
+/// A reference path (`ResultPath`, a catcher's `ResultPath`): `$` and plain
+/// steps only, since it names a single place to write to.
+pub(crate) fn is_reference_path(path: &str) -> bool {
+    match path.strip_prefix('$') {
+        Some(rest) if !rest.starts_with('$') => steps(rest, true),
+        _ => false,
+    }
+}
+
+/// A JSONPath to read from: the state input (`$`), the context object
+/// (`$$`) or a variable (`$name`), followed by any JSONPath steps.
+pub(crate) fn is_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('$') else {
+        return false;
+    };
+    let rest = match rest.strip_prefix('$') {
+        Some(context) => context,
+        None => rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_'),
+    };
+    steps(rest, false)
+}
+
+/// An intrinsic function call such as `States.Format('{}', $.name)`.
+pub(crate) fn is_intrinsic(call: &str) -> bool {
+    let Some(rest) = call.strip_prefix("States.") else {
+        return false;
+    };
+    let Some(open) = rest.find('(') else {
+        return false;
+    };
+    INTRINSICS.contains(&&rest[..open])
+        && rest.ends_with(')')
+        && balanced(&rest[open..]) == Some(rest.len() - open)
+}
+
+/// A JSONata expression: the whole string is `{% ... %}`.
+pub(crate) fn is_jsonata(value: &str) -> bool {
+    let trimmed = value.trim();
+    trimmed.len() >= 4 && trimmed.starts_with("{%") && trimmed.ends_with("%}")
+}
+
+/// Whether a string is meant as JSONata (it opens with `{%`), valid or not.
+pub(crate) fn looks_like_jsonata(value: &str) -> bool {
+    value.trim_start().starts_with("{%")
+}
+
+/// The steps after the root: `.name`, `['name']`, `[0]`, and for non-reference
+/// paths also `..`, `*`, filters, slices and unions.
+fn steps(mut rest: &str, reference: bool) -> bool {
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '.' => {
+                rest = &rest[1..];
+                if !reference && rest.starts_with('.') {
+                    rest = &rest[1..];
+                }
+                if !reference && rest.starts_with('*') {
+                    rest = &rest[1..];
+                    continue;
+                }
+                let len = rest
+                    .find(|c: char| ".[]'\"*?@,() \t\n".contains(c))
+                    .unwrap_or(rest.len());
+                if len == 0 {
+                    return false;
+                }
+                rest = &rest[len..];
+                // `.length()` and friends, which the JSONPath engine supports.
+                if !reference && rest.starts_with("()") {
+                    rest = &rest[2..];
+                }
+            }
+            '[' => {
+                let Some(len) = balanced(rest) else {
+                    return false;
+                };
+                let inside = &rest[1..len - 1];
+                if !bracket(inside, reference) {
+                    return false;
+                }
+                rest = &rest[len..];
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn bracket(inside: &str, reference: bool) -> bool {
+    let inside = inside.trim();
+    let quoted = |s: &str| {
+        s.len() >= 2
+            && ((s.starts_with('\'') && s.ends_with('\''))
+                || (s.starts_with('"') && s.ends_with('"')))
+    };
+    let index = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if quoted(inside) || index(inside) {
+        return true;
+    }
+    if reference || inside.is_empty() {
+        return false;
+    }
+    if inside == "*" || inside.starts_with("?(") || inside.starts_with('(') {
+        return true;
+    }
+    let signed = |s: &str| s.is_empty() || index(s.trim().trim_start_matches('-'));
+    inside.split(',').all(|part| {
+        let part = part.trim();
+        quoted(part)
+            || (part.split(':').count() <= 3 && part.split(':').all(signed) && !part.is_empty())
+    })
+}
+
+/// Length of the bracketed or parenthesised group `s` opens with, skipping
+/// quoted strings; `None` when it never closes.
+fn balanced(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '[' | '(' => depth += 1,
+            ']' | ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_paths() {
+        for ok in ["$", "$.a", "$.a.b[0]", "$['a b'].c", "$.detail.object.key"] {
+            assert!(is_reference_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "$.",
+            "$..a",
+            "$.a[*]",
+            "$$.Execution",
+            "$.a[?(@.x)]",
+            "$x",
+            "$.a[",
+            "$.a b",
+        ] {
+            assert!(!is_reference_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths() {
+        for ok in [
+            "$",
+            "$$.Execution.Id",
+            "$$.Map.Item.Value",
+            "$myVar.field",
+            "$..price",
+            "$.items[*].id",
+            "$.a[?(@.price < 10)]",
+            "$.a[0:2]",
+            "$.a[-1:]",
+            "$.a[0,1]",
+            "$.a.length()",
+        ] {
+            assert!(is_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a.b",
+            "$.",
+            "$.a[",
+            "$.a]",
+            "$.a..",
+            "$ .a",
+            "States.Format('x')",
+        ] {
+            assert!(!is_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn intrinsics() {
+        assert!(is_intrinsic("States.Format('Hello, {}', $.name)"));
+        assert!(is_intrinsic("States.StringToJson($.body)"));
+        assert!(is_intrinsic("States.Array('a)', States.UUID())"));
+        assert!(!is_intrinsic("States.Fromat('x')"));
+        assert!(!is_intrinsic("States.Format('x'"));
+        assert!(!is_intrinsic("Format('x')"));
+    }
+
+    #[test]
+    fn jsonata() {
+        assert!(is_jsonata("{% $states.input.x %}"));
+        assert!(!is_jsonata("{% $states.input.x"));
+        assert!(looks_like_jsonata("{% $states.input.x"));
+    }
+}

@@ -1,0 +1,1552 @@
+//! Checks a document from outside against the rules of the language.
+//!
+//! It works on raw `serde_json::Value` rather than the parsed types because
+//! the interesting mistakes (a `Retry` on a Pass state, a misspelt field, a
+//! JSONata field in a JSONPath state) are exactly the ones the types would
+//! reject with a bare serde error, or cannot see at all. Every problem is
+//! reported, each with the path of the state it is in, such as
+//! `States.Process.Branches[0].States.Resize`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::builder::MAX_NAME_LEN;
+use crate::choice::COMPARISON_OPERATORS;
+use crate::paths::{is_intrinsic, is_jsonata, is_path, is_reference_path, looks_like_jsonata};
+use crate::types::{State, StateMachine};
+
+/// One broken rule, at `path`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {rule}")]
+pub struct Problem {
+    /// Where: `(root)`, `StartAt`, a state (`States.A`), or something inside
+    /// one (`States.A.Retry[1]`, `States.C.Choices[0].And[1]`).
+    pub path: String,
+    pub rule: Rule,
+}
+
+/// The rules a document can break; the message says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rule {
+    #[error("must be a JSON object")]
+    NotAnObject,
+    #[error("missing `{field}`: add it")]
+    MissingField { field: &'static str },
+    #[error("`{field}` must be {expected}")]
+    WrongType {
+        field: String,
+        expected: &'static str,
+    },
+    #[error("unknown field `{field}`: remove it or fix its spelling")]
+    UnknownField { field: String },
+    #[error("`{field}` is not a field of a {kind} state: remove it or fix its spelling")]
+    NotAStateField { field: String, kind: String },
+    #[error(
+        "a {kind} state cannot have `{field}`: only Task, Parallel and Map states retry or catch errors, so remove it"
+    )]
+    ErrorHandlingNotAllowed { field: String, kind: String },
+    #[error(
+        "unknown state type `{kind}`: use one of Task, Choice, Parallel, Map, Pass, Wait, Succeed or Fail"
+    )]
+    UnknownType { kind: String },
+    #[error(
+        "`{field}` names `{target}`, which is not a state here: add that state or fix the name"
+    )]
+    UnknownTarget { field: String, target: String },
+    #[error(
+        "`{field}` names `{target}`, which is outside this branch: a Parallel or Map branch may only move between its own states"
+    )]
+    ReachesOutside { field: String, target: String },
+    #[error("state is unreachable from `StartAt`: remove it or add a transition to it")]
+    Unreachable,
+    #[error("state has neither `Next` nor `End`: add `\"Next\": \"...\"` or `\"End\": true`")]
+    NoTransition,
+    #[error("state has both `Next` and `End`: keep only one")]
+    NextAndEnd,
+    #[error(
+        "`States.ALL` must be alone in `ErrorEquals`: move the other errors to an earlier entry"
+    )]
+    StatesAllNotAlone,
+    #[error("`States.ALL` must be in the last `{field}` entry: move this entry to the end")]
+    StatesAllNotLast { field: &'static str },
+    #[error(
+        "`{field}` is not a valid reference path (`{value}`): use `$` followed by `.name`, `['name']` or `[index]` steps"
+    )]
+    InvalidReferencePath { field: String, value: String },
+    #[error(
+        "`{field}` is not a valid JSONPath (`{value}`): start it with `$`, `$$` or `$variable` and fix the steps"
+    )]
+    InvalidPath { field: String, value: String },
+    #[error(
+        "`{key}` ends in `.$`, so its value must be a path or an intrinsic function such as `States.Format(...)`, not `{value}`: fix the value or drop the `.$`"
+    )]
+    InvalidDynamicValue { key: String, value: String },
+    #[error("state name is {len} characters long: shorten it to at most {MAX_NAME_LEN}")]
+    NameTooLong { len: usize },
+    #[error(
+        "state name `{name}` is already used at `{first}`: names must be unique across the whole machine, so rename one"
+    )]
+    DuplicateName { name: String, first: String },
+    #[error("`{field}` is a JSONPath field but this state uses JSONata: {hint}")]
+    JsonPathFieldInJsonata { field: String, hint: &'static str },
+    #[error(
+        "`{field}` is a JSONata field but this state uses JSONPath: {hint}, or set `\"QueryLanguage\": \"JSONata\"`"
+    )]
+    JsonataFieldInJsonPath { field: String, hint: &'static str },
+    #[error(
+        "`{key}` ends in `.$`, which is JSONPath, but this state uses JSONata: drop the `.$` and write the value as `{{% ... %}}`"
+    )]
+    JsonPathKeyInJsonata { key: String },
+    #[error(
+        "`{field}` holds a JSONata expression but this state uses JSONPath: set `\"QueryLanguage\": \"JSONata\"`"
+    )]
+    JsonataValueInJsonPath { field: String },
+    #[error("`{value}` is not a complete JSONata expression: write it as `{{% ... %}}`")]
+    InvalidJsonata { value: String },
+    #[error("`{field}` must not be empty: add at least one entry")]
+    Empty { field: &'static str },
+    #[error("`{first}` and `{second}` cannot be used together: keep one")]
+    Exclusive {
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error(
+        "a Wait state needs exactly one of `Seconds`, `Timestamp`, `SecondsPath` or `TimestampPath`"
+    )]
+    WaitDuration,
+    #[error("a Map state needs `ItemProcessor` (or the legacy `Iterator`): add one")]
+    NoProcessor,
+    #[error(
+        "choice rule has no condition: add `Variable` with a comparison, `And`, `Or`, `Not` or (JSONata) `Condition`"
+    )]
+    NoCondition,
+    #[error(
+        "choice rule has more than one condition (`{first}` and `{second}`): combine them with `And`"
+    )]
+    ManyConditions { first: String, second: String },
+    #[error(
+        "choice rule on `Variable` needs exactly one comparison operator such as `StringEquals`"
+    )]
+    NoComparison,
+    #[error(
+        "a nested choice rule cannot have `Next`: only top-level rules move to a state, so remove it"
+    )]
+    NestedNext,
+    #[error("`{field}` must be {expected}: fix its value")]
+    InvalidValue {
+        field: &'static str,
+        expected: &'static str,
+    },
+    /// The document's shape is right but a value has the wrong type, in a
+    /// way the typed model found (e.g. a string where a number belongs).
+    #[error("invalid field value: {0}: fix its type")]
+    Schema(String),
+}
+
+/// Every problem found in a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationErrors(pub Vec<Problem>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Checks a whole document, reporting every problem.
+pub fn validate(document: &Value) -> Result<(), ValidationErrors> {
+    let problems = Validator::run(document);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors(problems))
+    }
+}
+
+/// Validates, then parses into the typed model.
+pub fn parse(document: &Value) -> Result<StateMachine, ValidationErrors> {
+    validate(document)?;
+    serde_json::from_value(document.clone()).map_err(|e| {
+        ValidationErrors(vec![Problem {
+            path: ROOT.to_owned(),
+            rule: Rule::Schema(e.to_string()),
+        }])
+    })
+}
+
+impl StateMachine {
+    /// Checks a machine built in code or edited after parsing.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        match serde_json::to_value(self) {
+            Ok(document) => validate(&document),
+            Err(e) => Err(ValidationErrors(vec![Problem {
+                path: ROOT.to_owned(),
+                rule: Rule::Schema(e.to_string()),
+            }])),
+        }
+    }
+}
+
+const ROOT: &str = "(root)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Language {
+    JsonPath,
+    Jsonata,
+}
+
+impl Language {
+    fn parse(value: Option<&Value>) -> Option<Self> {
+        match value?.as_str()? {
+            "JSONPath" => Some(Language::JsonPath),
+            "JSONata" => Some(Language::Jsonata),
+            _ => None,
+        }
+    }
+}
+
+const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+const TASK: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Arguments",
+    "Output",
+    "Assign",
+    "Resource",
+    "Credentials",
+    "TimeoutSeconds",
+    "TimeoutSecondsPath",
+    "HeartbeatSeconds",
+    "HeartbeatSecondsPath",
+    "Retry",
+    "Catch",
+    "Next",
+    "End",
+];
+const PARALLEL: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Arguments",
+    "Output",
+    "Assign",
+    "Branches",
+    "Retry",
+    "Catch",
+    "Next",
+    "End",
+];
+const MAP: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ItemsPath",
+    "Items",
+    "ItemReader",
+    "ItemSelector",
+    "ItemBatcher",
+    "ItemProcessor",
+    "Iterator",
+    "Parameters",
+    "ResultWriter",
+    "MaxConcurrency",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+    "Label",
+    "ResultSelector",
+    "ResultPath",
+    "Output",
+    "Assign",
+    "Retry",
+    "Catch",
+    "Next",
+    "End",
+];
+const PASS: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "Result",
+    "ResultPath",
+    "Output",
+    "Assign",
+    "Next",
+    "End",
+];
+const WAIT: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Seconds",
+    "Timestamp",
+    "SecondsPath",
+    "TimestampPath",
+    "Output",
+    "Assign",
+    "Next",
+    "End",
+];
+const CHOICE: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Choices",
+    "Default",
+    "Output",
+    "Assign",
+];
+const SUCCEED: &[&str] = &["InputPath", "OutputPath", "Output"];
+const FAIL: &[&str] = &["Error", "Cause", "ErrorPath", "CausePath"];
+
+/// JSONPath-only fields and what a JSONata state uses instead.
+const JSONPATH_ONLY: &[(&str, &str)] = &[
+    ("InputPath", "use `Arguments` or `Output` to shape data"),
+    ("OutputPath", "use `Output`"),
+    ("Parameters", "use `Arguments` (or `ItemSelector` in a Map)"),
+    ("ResultSelector", "use `Output`"),
+    ("ResultPath", "use `Output` and `Assign`"),
+    ("ItemsPath", "use `Items`"),
+    (
+        "TimeoutSecondsPath",
+        "use `TimeoutSeconds` with a `{% %}` expression",
+    ),
+    (
+        "HeartbeatSecondsPath",
+        "use `HeartbeatSeconds` with a `{% %}` expression",
+    ),
+    ("SecondsPath", "use `Seconds` with a `{% %}` expression"),
+    ("TimestampPath", "use `Timestamp` with a `{% %}` expression"),
+    ("ErrorPath", "use `Error` with a `{% %}` expression"),
+    ("CausePath", "use `Cause` with a `{% %}` expression"),
+    (
+        "MaxConcurrencyPath",
+        "use `MaxConcurrency` with a `{% %}` expression",
+    ),
+    (
+        "ToleratedFailurePercentagePath",
+        "use `ToleratedFailurePercentage` with a `{% %}` expression",
+    ),
+    (
+        "ToleratedFailureCountPath",
+        "use `ToleratedFailureCount` with a `{% %}` expression",
+    ),
+    ("Variable", "use `Condition` with a `{% %}` expression"),
+];
+
+/// JSONata-only fields and what a JSONPath state uses instead.
+const JSONATA_ONLY: &[(&str, &str)] = &[
+    ("Arguments", "use `Parameters`"),
+    (
+        "Output",
+        "use `ResultSelector`, `ResultPath` or `OutputPath`",
+    ),
+    ("Items", "use `ItemsPath`"),
+    ("Condition", "use `Variable` with a comparison operator"),
+];
+
+/// Fields that hold a JSONata expression in a JSONata state and a literal in
+/// a JSONPath one.
+const EXPRESSION_FIELDS: &[&str] = &[
+    "TimeoutSeconds",
+    "HeartbeatSeconds",
+    "Seconds",
+    "Timestamp",
+    "MaxConcurrency",
+    "ToleratedFailurePercentage",
+    "ToleratedFailureCount",
+    "Error",
+    "Cause",
+];
+
+/// Fields that hold a number, or in JSONata an expression yielding one.
+const NUMBER_FIELDS: &[&str] = &[
+    "TimeoutSeconds",
+    "HeartbeatSeconds",
+    "Seconds",
+    "MaxConcurrency",
+    "ToleratedFailurePercentage",
+    "ToleratedFailureCount",
+];
+
+/// Fields read with a JSONPath (`$...`) in JSONPath states.
+const PATH_FIELDS: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCountPath",
+];
+
+const RETRIER_FIELDS: &[&str] = &[
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    "Comment",
+];
+const CATCHER_FIELDS: &[&str] = &[
+    "ErrorEquals",
+    "Next",
+    "ResultPath",
+    "Output",
+    "Assign",
+    "Comment",
+];
+
+struct Validator {
+    problems: Vec<Problem>,
+    /// Every state name in the document and where it first appears.
+    names: HashMap<String, String>,
+    /// Every state name anywhere, to tell "outside this branch" from "unknown".
+    everywhere: HashSet<String>,
+}
+
+/// A sub-machine: the document itself, a Parallel branch or a Map processor.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Root,
+    Branch,
+    Processor,
+}
+
+impl Validator {
+    fn run(document: &Value) -> Vec<Problem> {
+        let mut everywhere = HashSet::new();
+        collect_names(document, &mut everywhere);
+        let mut v = Validator {
+            problems: Vec::new(),
+            names: HashMap::new(),
+            everywhere,
+        };
+        let language = match document.get("QueryLanguage") {
+            None => Language::JsonPath,
+            Some(value) => Language::parse(Some(value)).unwrap_or_else(|| {
+                v.report(
+                    ROOT,
+                    Rule::WrongType {
+                        field: "QueryLanguage".into(),
+                        expected: "\"JSONPath\" or \"JSONata\"",
+                    },
+                );
+                Language::JsonPath
+            }),
+        };
+        v.scope(document, "", Scope::Root, language);
+        v.problems
+    }
+
+    fn report(&mut self, path: &str, rule: Rule) {
+        self.problems.push(Problem {
+            path: path.to_owned(),
+            rule,
+        });
+    }
+
+    fn scope(&mut self, scope: &Value, prefix: &str, kind: Scope, language: Language) {
+        let here = if prefix.is_empty() { ROOT } else { prefix };
+        let Some(object) = scope.as_object() else {
+            self.report(here, Rule::NotAnObject);
+            return;
+        };
+        let allowed: &[&str] = match kind {
+            Scope::Root => &[
+                "Comment",
+                "StartAt",
+                "States",
+                "Version",
+                "TimeoutSeconds",
+                "QueryLanguage",
+            ],
+            Scope::Branch => &["Comment", "StartAt", "States"],
+            Scope::Processor => &["Comment", "StartAt", "States", "ProcessorConfig"],
+        };
+        for key in object.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.report(here, Rule::UnknownField { field: key.clone() });
+            }
+        }
+        if kind == Scope::Root {
+            if object.get("Version").is_some_and(|v| !v.is_string()) {
+                self.report(
+                    here,
+                    Rule::WrongType {
+                        field: "Version".into(),
+                        expected: "a string",
+                    },
+                );
+            }
+            if object.get("TimeoutSeconds").is_some_and(|v| !v.is_u64()) {
+                self.report(
+                    here,
+                    Rule::WrongType {
+                        field: "TimeoutSeconds".into(),
+                        expected: "a positive integer",
+                    },
+                );
+            }
+        }
+        if object.get("Comment").is_some_and(|v| !v.is_string()) {
+            self.report(
+                here,
+                Rule::WrongType {
+                    field: "Comment".into(),
+                    expected: "a string",
+                },
+            );
+        }
+        if let Some(config) = object.get("ProcessorConfig") {
+            self.processor_config(config, &join(prefix, "ProcessorConfig"));
+        }
+        let states_path = join(prefix, "States");
+        let states = match object.get("States") {
+            None => {
+                self.report(here, Rule::MissingField { field: "States" });
+                None
+            }
+            Some(Value::Object(states)) if states.is_empty() => {
+                self.report(&states_path, Rule::Empty { field: "States" });
+                None
+            }
+            Some(Value::Object(states)) => Some(states),
+            Some(_) => {
+                self.report(
+                    here,
+                    Rule::WrongType {
+                        field: "States".into(),
+                        expected: "an object of named states",
+                    },
+                );
+                None
+            }
+        };
+        let local: HashSet<&str> = states
+            .map(|s| s.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let start_path = join(prefix, "StartAt");
+        let start = match object.get("StartAt") {
+            None => {
+                self.report(here, Rule::MissingField { field: "StartAt" });
+                None
+            }
+            Some(Value::String(start)) => {
+                if states.is_some() && !local.contains(start.as_str()) {
+                    let rule = self.target_rule("StartAt", start, kind);
+                    self.report(&start_path, rule);
+                    None
+                } else {
+                    Some(start.as_str())
+                }
+            }
+            Some(_) => {
+                self.report(
+                    here,
+                    Rule::WrongType {
+                        field: "StartAt".into(),
+                        expected: "the name of a state",
+                    },
+                );
+                None
+            }
+        };
+        let Some(states) = states else {
+            return;
+        };
+        let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (name, state) in states {
+            let path = format!("{states_path}.{name}");
+            let targets = self.state(name, state, &path, &local, kind, language);
+            edges.insert(name.as_str(), targets);
+        }
+        if let Some(start) = start {
+            let mut reached = HashSet::from([start]);
+            let mut queue = VecDeque::from([start]);
+            while let Some(name) = queue.pop_front() {
+                for &target in edges.get(name).into_iter().flatten() {
+                    if reached.insert(target) {
+                        queue.push_back(target);
+                    }
+                }
+            }
+            for name in states.keys() {
+                if !reached.contains(name.as_str()) {
+                    self.report(&format!("{states_path}.{name}"), Rule::Unreachable);
+                }
+            }
+        }
+    }
+
+    fn target_rule(&self, field: &str, target: &str, kind: Scope) -> Rule {
+        if kind != Scope::Root && self.everywhere.contains(target) {
+            Rule::ReachesOutside {
+                field: field.into(),
+                target: target.into(),
+            }
+        } else {
+            Rule::UnknownTarget {
+                field: field.into(),
+                target: target.into(),
+            }
+        }
+    }
+
+    /// Checks one state; returns the local states it can move to.
+    fn state<'a>(
+        &mut self,
+        name: &str,
+        state: &'a Value,
+        path: &str,
+        local: &HashSet<&str>,
+        scope: Scope,
+        inherited: Language,
+    ) -> Vec<&'a str> {
+        let before = self.problems.len();
+        if name.chars().count() > MAX_NAME_LEN {
+            self.report(
+                path,
+                Rule::NameTooLong {
+                    len: name.chars().count(),
+                },
+            );
+        }
+        if let Some(first) = self.names.get(name) {
+            let first = first.clone();
+            self.report(
+                path,
+                Rule::DuplicateName {
+                    name: name.to_owned(),
+                    first,
+                },
+            );
+        } else {
+            self.names.insert(name.to_owned(), path.to_owned());
+        }
+        let Some(object) = state.as_object() else {
+            self.report(path, Rule::NotAnObject);
+            return Vec::new();
+        };
+        let kind = match object.get("Type") {
+            Some(Value::String(kind)) => kind.as_str(),
+            Some(_) => {
+                self.report(
+                    path,
+                    Rule::WrongType {
+                        field: "Type".into(),
+                        expected: "a state type such as \"Task\"",
+                    },
+                );
+                return Vec::new();
+            }
+            None => {
+                self.report(path, Rule::MissingField { field: "Type" });
+                return Vec::new();
+            }
+        };
+        let fields: &[&str] = match kind {
+            "Task" => TASK,
+            "Parallel" => PARALLEL,
+            "Map" => MAP,
+            "Pass" => PASS,
+            "Wait" => WAIT,
+            "Choice" => CHOICE,
+            "Succeed" => SUCCEED,
+            "Fail" => FAIL,
+            other => {
+                self.report(path, Rule::UnknownType { kind: other.into() });
+                return Vec::new();
+            }
+        };
+        for key in object.keys() {
+            if COMMON.contains(&key.as_str()) || fields.contains(&key.as_str()) {
+                continue;
+            }
+            let rule = if key == "Retry" || key == "Catch" {
+                Rule::ErrorHandlingNotAllowed {
+                    field: key.clone(),
+                    kind: kind.into(),
+                }
+            } else {
+                Rule::NotAStateField {
+                    field: key.clone(),
+                    kind: kind.into(),
+                }
+            };
+            self.report(path, rule);
+        }
+        let language = match object.get("QueryLanguage") {
+            None => inherited,
+            Some(value) => Language::parse(Some(value)).unwrap_or_else(|| {
+                self.report(
+                    path,
+                    Rule::WrongType {
+                        field: "QueryLanguage".into(),
+                        expected: "\"JSONPath\" or \"JSONata\"",
+                    },
+                );
+                inherited
+            }),
+        };
+        self.language(object, path, language);
+        let shape_ok = self.problems.len() == before;
+
+        let mut targets = Vec::new();
+        let mut target = |v: &mut Self, field: &str, value: &'a Value, at: &str| match value {
+            Value::String(next) if local.contains(next.as_str()) => targets.push(next.as_str()),
+            Value::String(next) => {
+                let rule = v.target_rule(field, next, scope);
+                v.report(at, rule);
+            }
+            _ => v.report(
+                at,
+                Rule::WrongType {
+                    field: field.into(),
+                    expected: "the name of a state",
+                },
+            ),
+        };
+
+        if ["Task", "Parallel", "Map", "Pass", "Wait"].contains(&kind) {
+            let end = object.get("End");
+            if end.is_some_and(|e| !e.is_boolean()) {
+                self.report(
+                    path,
+                    Rule::WrongType {
+                        field: "End".into(),
+                        expected: "true",
+                    },
+                );
+            }
+            let ends = end == Some(&Value::Bool(true));
+            match (object.get("Next"), ends) {
+                (Some(_), true) => self.report(path, Rule::NextAndEnd),
+                (None, false) => self.report(path, Rule::NoTransition),
+                (Some(next), false) => target(self, "Next", next, path),
+                (None, true) => {}
+            }
+        }
+        for field in ["Retry", "Catch"] {
+            if fields.contains(&field)
+                && let Some(list) = object.get(field)
+            {
+                self.handlers(field, list, path, language, &mut target);
+            }
+        }
+
+        if language == Language::JsonPath {
+            for &field in PATH_FIELDS {
+                self.path_field(object, field, path);
+            }
+            if let Some(value) = object.get("ResultPath") {
+                self.reference_path(value, "ResultPath", path);
+            }
+            for field in ["ErrorPath", "CausePath"] {
+                if let Some(value) = object.get(field) {
+                    let ok = value
+                        .as_str()
+                        .is_some_and(|s| is_path(s) || is_intrinsic(s));
+                    if !ok {
+                        self.invalid_path(field, value, path);
+                    }
+                }
+            }
+            for field in [
+                "Parameters",
+                "ResultSelector",
+                "ItemSelector",
+                "Assign",
+                "Credentials",
+            ] {
+                if let Some(template) = object.get(field) {
+                    self.template(template, &format!("{path}.{field}"));
+                }
+            }
+        } else {
+            for field in [
+                "Arguments",
+                "Output",
+                "Assign",
+                "Items",
+                "ItemSelector",
+                "Credentials",
+            ] {
+                if let Some(template) = object.get(field) {
+                    self.jsonata_template(template, &format!("{path}.{field}"));
+                }
+            }
+            for &field in EXPRESSION_FIELDS {
+                if let Some(Value::String(s)) = object.get(field)
+                    && looks_like_jsonata(s)
+                    && !is_jsonata(s)
+                {
+                    self.report(path, Rule::InvalidJsonata { value: s.clone() });
+                }
+            }
+        }
+        for field in NUMBER_FIELDS {
+            let Some(value) = object.get(*field) else {
+                continue;
+            };
+            let expected = match (language, value) {
+                (_, Value::Number(_)) => continue,
+                (Language::Jsonata, Value::String(_)) => continue,
+                (Language::JsonPath, Value::String(s)) if looks_like_jsonata(s) => continue,
+                (Language::JsonPath, _) => "a number",
+                (Language::Jsonata, _) => "a number or a `{% %}` expression",
+            };
+            self.report(
+                path,
+                Rule::WrongType {
+                    field: (*field).into(),
+                    expected,
+                },
+            );
+        }
+
+        match kind {
+            "Task" => {
+                match object.get("Resource") {
+                    None => self.report(path, Rule::MissingField { field: "Resource" }),
+                    Some(Value::String(_)) => {}
+                    Some(_) => self.report(
+                        path,
+                        Rule::WrongType {
+                            field: "Resource".into(),
+                            expected: "an ARN string",
+                        },
+                    ),
+                }
+                self.exclusive(object, path, "TimeoutSeconds", "TimeoutSecondsPath");
+                self.exclusive(object, path, "HeartbeatSeconds", "HeartbeatSecondsPath");
+            }
+            "Fail" => {
+                self.exclusive(object, path, "Error", "ErrorPath");
+                self.exclusive(object, path, "Cause", "CausePath");
+            }
+            "Wait" => {
+                let count = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
+                    .iter()
+                    .filter(|f| object.contains_key(**f))
+                    .count();
+                if count != 1 {
+                    self.report(path, Rule::WaitDuration);
+                }
+            }
+            "Choice" => {
+                match object.get("Choices") {
+                    None => self.report(path, Rule::MissingField { field: "Choices" }),
+                    Some(Value::Array(rules)) if rules.is_empty() => {
+                        self.report(path, Rule::Empty { field: "Choices" })
+                    }
+                    Some(Value::Array(rules)) => {
+                        for (i, rule) in rules.iter().enumerate() {
+                            let at = format!("{path}.Choices[{i}]");
+                            if let Some(next) = self.choice_rule(rule, &at, true, language) {
+                                target(self, "Next", next, &at);
+                            }
+                        }
+                    }
+                    Some(_) => self.report(
+                        path,
+                        Rule::WrongType {
+                            field: "Choices".into(),
+                            expected: "an array of rules",
+                        },
+                    ),
+                }
+                if let Some(default) = object.get("Default") {
+                    target(self, "Default", default, path);
+                }
+            }
+            "Parallel" => match object.get("Branches") {
+                None => self.report(path, Rule::MissingField { field: "Branches" }),
+                Some(Value::Array(branches)) if branches.is_empty() => {
+                    self.report(path, Rule::Empty { field: "Branches" })
+                }
+                Some(Value::Array(branches)) => {
+                    for (i, branch) in branches.iter().enumerate() {
+                        self.scope(
+                            branch,
+                            &format!("{path}.Branches[{i}]"),
+                            Scope::Branch,
+                            language,
+                        );
+                    }
+                }
+                Some(_) => self.report(
+                    path,
+                    Rule::WrongType {
+                        field: "Branches".into(),
+                        expected: "an array of branches",
+                    },
+                ),
+            },
+            "Map" => {
+                match (object.get("ItemProcessor"), object.get("Iterator")) {
+                    (Some(_), Some(_)) => self.report(
+                        path,
+                        Rule::Exclusive {
+                            first: "ItemProcessor",
+                            second: "Iterator",
+                        },
+                    ),
+                    (None, None) => self.report(path, Rule::NoProcessor),
+                    (Some(processor), None) => self.scope(
+                        processor,
+                        &format!("{path}.ItemProcessor"),
+                        Scope::Processor,
+                        language,
+                    ),
+                    (None, Some(iterator)) => self.scope(
+                        iterator,
+                        &format!("{path}.Iterator"),
+                        Scope::Branch,
+                        language,
+                    ),
+                }
+                for (field, sub) in [("ItemReader", true), ("ResultWriter", false)] {
+                    if let Some(Value::Object(inner)) = object.get(field) {
+                        self.reader_writer(inner, &format!("{path}.{field}"), language, sub);
+                    }
+                }
+                for (first, second) in [
+                    ("MaxConcurrency", "MaxConcurrencyPath"),
+                    (
+                        "ToleratedFailurePercentage",
+                        "ToleratedFailurePercentagePath",
+                    ),
+                    ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+                    ("ItemsPath", "Items"),
+                ] {
+                    self.exclusive(object, path, first, second);
+                }
+            }
+            _ => {}
+        }
+
+        if shape_ok && self.problems.len() == before {
+            self.schema(object, path);
+        }
+        targets
+    }
+
+    /// Parses the state alone (sub-machines and rules emptied, since they are
+    /// checked on their own) to catch values of the wrong type.
+    fn schema(&mut self, object: &Map<String, Value>, path: &str) {
+        let mut shallow = object.clone();
+        if let Some(Value::Array(branches)) = shallow.get_mut("Branches") {
+            for branch in branches {
+                *branch = serde_json::json!({ "StartAt": "", "States": {} });
+            }
+        }
+        for field in ["ItemProcessor", "Iterator"] {
+            if let Some(Value::Object(processor)) = shallow.get_mut(field) {
+                processor.insert("States".into(), Value::Object(Map::new()));
+            }
+        }
+        if let Some(choices) = shallow.get_mut("Choices") {
+            *choices = Value::Array(Vec::new());
+        }
+        if let Err(e) = serde_json::from_value::<State>(Value::Object(shallow)) {
+            self.report(path, Rule::Schema(e.to_string()));
+        }
+    }
+
+    fn language(&mut self, object: &Map<String, Value>, path: &str, language: Language) {
+        match language {
+            Language::Jsonata => {
+                for &(field, hint) in JSONPATH_ONLY {
+                    if object.contains_key(field) {
+                        self.report(
+                            path,
+                            Rule::JsonPathFieldInJsonata {
+                                field: field.into(),
+                                hint,
+                            },
+                        );
+                    }
+                }
+            }
+            Language::JsonPath => {
+                for &(field, hint) in JSONATA_ONLY {
+                    if object.contains_key(field) {
+                        self.report(
+                            path,
+                            Rule::JsonataFieldInJsonPath {
+                                field: field.into(),
+                                hint,
+                            },
+                        );
+                    }
+                }
+                for &field in EXPRESSION_FIELDS {
+                    if object
+                        .get(field)
+                        .and_then(Value::as_str)
+                        .is_some_and(looks_like_jsonata)
+                    {
+                        self.report(
+                            path,
+                            Rule::JsonataValueInJsonPath {
+                                field: field.into(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn handlers<'a>(
+        &mut self,
+        field: &'static str,
+        list: &'a Value,
+        path: &str,
+        language: Language,
+        target: &mut impl FnMut(&mut Self, &str, &'a Value, &str),
+    ) {
+        let Some(entries) = list.as_array() else {
+            self.report(
+                path,
+                Rule::WrongType {
+                    field: field.into(),
+                    expected: "an array",
+                },
+            );
+            return;
+        };
+        let allowed = if field == "Retry" {
+            RETRIER_FIELDS
+        } else {
+            CATCHER_FIELDS
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            let at = format!("{path}.{field}[{i}]");
+            let Some(entry) = entry.as_object() else {
+                self.report(&at, Rule::NotAnObject);
+                continue;
+            };
+            for key in entry.keys() {
+                if !allowed.contains(&key.as_str()) {
+                    self.report(&at, Rule::UnknownField { field: key.clone() });
+                }
+            }
+            match entry.get("ErrorEquals") {
+                None => self.report(
+                    &at,
+                    Rule::MissingField {
+                        field: "ErrorEquals",
+                    },
+                ),
+                Some(Value::Array(errors)) if errors.is_empty() => self.report(
+                    &at,
+                    Rule::Empty {
+                        field: "ErrorEquals",
+                    },
+                ),
+                Some(Value::Array(errors)) if errors.iter().all(Value::is_string) => {
+                    let all = errors.iter().any(|e| e == "States.ALL");
+                    if all && errors.len() > 1 {
+                        self.report(&at, Rule::StatesAllNotAlone);
+                    }
+                    if all && i + 1 != entries.len() {
+                        self.report(&at, Rule::StatesAllNotLast { field });
+                    }
+                }
+                Some(_) => self.report(
+                    &at,
+                    Rule::WrongType {
+                        field: "ErrorEquals".into(),
+                        expected: "an array of error names",
+                    },
+                ),
+            }
+            if field == "Retry" {
+                self.retrier(entry, &at);
+                continue;
+            }
+            match entry.get("Next") {
+                None => self.report(&at, Rule::MissingField { field: "Next" }),
+                Some(next) => target(self, "Next", next, &at),
+            }
+            match language {
+                Language::JsonPath => {
+                    if entry.contains_key("Output") {
+                        self.report(
+                            &at,
+                            Rule::JsonataFieldInJsonPath {
+                                field: "Output".into(),
+                                hint: "use `ResultPath`",
+                            },
+                        );
+                    }
+                    if let Some(value) = entry.get("ResultPath") {
+                        self.reference_path(value, "ResultPath", &at);
+                    }
+                    if let Some(assign) = entry.get("Assign") {
+                        self.template(assign, &format!("{at}.Assign"));
+                    }
+                }
+                Language::Jsonata => {
+                    if entry.contains_key("ResultPath") {
+                        self.report(
+                            &at,
+                            Rule::JsonPathFieldInJsonata {
+                                field: "ResultPath".into(),
+                                hint: "use `Output` and `Assign`",
+                            },
+                        );
+                    }
+                    for field in ["Output", "Assign"] {
+                        if let Some(template) = entry.get(field) {
+                            self.jsonata_template(template, &format!("{at}.{field}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn retrier(&mut self, entry: &Map<String, Value>, at: &str) {
+        let int = |v: &Value, min: u64| v.as_u64().is_some_and(|n| n >= min);
+        if entry.get("IntervalSeconds").is_some_and(|v| !int(v, 1)) {
+            self.report(
+                at,
+                Rule::InvalidValue {
+                    field: "IntervalSeconds",
+                    expected: "a whole number of seconds, at least 1",
+                },
+            );
+        }
+        if entry.get("MaxAttempts").is_some_and(|v| !int(v, 0)) {
+            self.report(
+                at,
+                Rule::InvalidValue {
+                    field: "MaxAttempts",
+                    expected: "a whole number, 0 or more",
+                },
+            );
+        }
+        if entry.get("MaxDelaySeconds").is_some_and(|v| !int(v, 1)) {
+            self.report(
+                at,
+                Rule::InvalidValue {
+                    field: "MaxDelaySeconds",
+                    expected: "a whole number of seconds, at least 1",
+                },
+            );
+        }
+        if entry
+            .get("BackoffRate")
+            .is_some_and(|v| !v.as_f64().is_some_and(|rate| rate >= 1.0))
+        {
+            self.report(
+                at,
+                Rule::InvalidValue {
+                    field: "BackoffRate",
+                    expected: "a number, at least 1.0",
+                },
+            );
+        }
+        if entry
+            .get("JitterStrategy")
+            .is_some_and(|v| v != "FULL" && v != "NONE")
+        {
+            self.report(
+                at,
+                Rule::InvalidValue {
+                    field: "JitterStrategy",
+                    expected: "\"FULL\" or \"NONE\"",
+                },
+            );
+        }
+    }
+
+    /// Checks a choice rule; returns its `Next` when it is a top-level rule.
+    fn choice_rule<'a>(
+        &mut self,
+        rule: &'a Value,
+        at: &str,
+        top: bool,
+        language: Language,
+    ) -> Option<&'a Value> {
+        let Some(object) = rule.as_object() else {
+            self.report(at, Rule::NotAnObject);
+            return None;
+        };
+        let conditions: Vec<&str> = ["And", "Or", "Not", "Variable", "Condition"]
+            .into_iter()
+            .filter(|key| object.contains_key(*key))
+            .collect();
+        match conditions.as_slice() {
+            [] => self.report(at, Rule::NoCondition),
+            [_] => {}
+            [first, second, ..] => self.report(
+                at,
+                Rule::ManyConditions {
+                    first: (*first).into(),
+                    second: (*second).into(),
+                },
+            ),
+        }
+        let operators: Vec<&str> = object
+            .keys()
+            .map(String::as_str)
+            .filter(|key| COMPARISON_OPERATORS.contains(key))
+            .collect();
+        let mut allowed = vec!["And", "Or", "Not", "Variable", "Condition", "Comment"];
+        allowed.extend(&operators);
+        if top {
+            allowed.extend(["Next", "Assign", "Output"]);
+        }
+        for key in object.keys() {
+            if key == "Next" && !top {
+                self.report(at, Rule::NestedNext);
+            } else if !allowed.contains(&key.as_str()) {
+                self.report(at, Rule::UnknownField { field: key.clone() });
+            }
+        }
+        match language {
+            Language::JsonPath => {
+                for &(field, hint) in JSONATA_ONLY {
+                    if object.contains_key(field) {
+                        self.report(
+                            at,
+                            Rule::JsonataFieldInJsonPath {
+                                field: field.into(),
+                                hint,
+                            },
+                        );
+                    }
+                }
+                if let Some(assign) = object.get("Assign") {
+                    self.template(assign, &format!("{at}.Assign"));
+                }
+            }
+            Language::Jsonata => {
+                for field in ["Variable", "And", "Or", "Not"] {
+                    if object.contains_key(field) {
+                        self.report(
+                            at,
+                            Rule::JsonPathFieldInJsonata {
+                                field: field.into(),
+                                hint: "use `Condition` with a `{% %}` expression",
+                            },
+                        );
+                    }
+                }
+                for field in ["Output", "Assign"] {
+                    if let Some(template) = object.get(field) {
+                        self.jsonata_template(template, &format!("{at}.{field}"));
+                    }
+                }
+                if let Some(Value::String(condition)) = object.get("Condition")
+                    && !is_jsonata(condition)
+                {
+                    self.report(
+                        at,
+                        Rule::InvalidJsonata {
+                            value: condition.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        if let Some(variable) = object.get("Variable") {
+            if operators.len() != 1 {
+                self.report(at, Rule::NoComparison);
+            }
+            if !variable.as_str().is_some_and(is_path) {
+                self.invalid_path("Variable", variable, at);
+            }
+            for operator in &operators {
+                let value = &object[*operator];
+                if operator.ends_with("Path") {
+                    if !value.as_str().is_some_and(is_path) {
+                        self.invalid_path(operator, value, at);
+                    }
+                    continue;
+                }
+                let expected = if operator.starts_with("Numeric") {
+                    value.is_number().then_some(()).ok_or("a number")
+                } else if operator.starts_with("String") || operator.starts_with("Timestamp") {
+                    value.is_string().then_some(()).ok_or("a string")
+                } else {
+                    value.is_boolean().then_some(()).ok_or("true or false")
+                };
+                if let Err(expected) = expected {
+                    self.report(
+                        at,
+                        Rule::WrongType {
+                            field: (*operator).into(),
+                            expected,
+                        },
+                    );
+                }
+            }
+        }
+        for field in ["And", "Or"] {
+            match object.get(field) {
+                None => {}
+                Some(Value::Array(rules)) if !rules.is_empty() => {
+                    for (i, rule) in rules.iter().enumerate() {
+                        self.choice_rule(rule, &format!("{at}.{field}[{i}]"), false, language);
+                    }
+                }
+                Some(_) => self.report(
+                    at,
+                    Rule::WrongType {
+                        field: field.into(),
+                        expected: "a non-empty array of rules",
+                    },
+                ),
+            }
+        }
+        if let Some(rule) = object.get("Not") {
+            self.choice_rule(rule, &format!("{at}.Not"), false, language);
+        }
+        if !top {
+            return None;
+        }
+        let next = object.get("Next");
+        if next.is_none() {
+            self.report(at, Rule::MissingField { field: "Next" });
+        }
+        next
+    }
+
+    fn processor_config(&mut self, config: &Value, at: &str) {
+        let Some(config) = config.as_object() else {
+            self.report(at, Rule::NotAnObject);
+            return;
+        };
+        for (key, value) in config {
+            let ok = match key.as_str() {
+                "Mode" => value == "INLINE" || value == "DISTRIBUTED",
+                "ExecutionType" => value == "STANDARD" || value == "EXPRESS",
+                _ => {
+                    self.report(at, Rule::UnknownField { field: key.clone() });
+                    continue;
+                }
+            };
+            if !ok {
+                self.report(
+                    at,
+                    Rule::WrongType {
+                        field: key.clone(),
+                        expected: if key == "Mode" {
+                            "\"INLINE\" or \"DISTRIBUTED\""
+                        } else {
+                            "\"STANDARD\" or \"EXPRESS\""
+                        },
+                    },
+                );
+            }
+        }
+    }
+
+    fn reader_writer(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        language: Language,
+        reader: bool,
+    ) {
+        let allowed: &[&str] = if reader {
+            &["Resource", "ReaderConfig", "Parameters", "Arguments"]
+        } else {
+            &["Resource", "Parameters", "Arguments", "WriterConfig"]
+        };
+        for key in object.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.report(at, Rule::UnknownField { field: key.clone() });
+            }
+        }
+        match language {
+            Language::JsonPath => {
+                if object.contains_key("Arguments") {
+                    self.report(
+                        at,
+                        Rule::JsonataFieldInJsonPath {
+                            field: "Arguments".into(),
+                            hint: "use `Parameters`",
+                        },
+                    );
+                }
+                if let Some(template) = object.get("Parameters") {
+                    self.template(template, &format!("{at}.Parameters"));
+                }
+            }
+            Language::Jsonata => {
+                if object.contains_key("Parameters") {
+                    self.report(
+                        at,
+                        Rule::JsonPathFieldInJsonata {
+                            field: "Parameters".into(),
+                            hint: "use `Arguments`",
+                        },
+                    );
+                }
+                if let Some(template) = object.get("Arguments") {
+                    self.jsonata_template(template, &format!("{at}.Arguments"));
+                }
+            }
+        }
+    }
+
+    fn exclusive(
+        &mut self,
+        object: &Map<String, Value>,
+        path: &str,
+        first: &'static str,
+        second: &'static str,
+    ) {
+        if object.contains_key(first) && object.contains_key(second) {
+            self.report(path, Rule::Exclusive { first, second });
+        }
+    }
+
+    fn path_field(&mut self, object: &Map<String, Value>, field: &str, path: &str) {
+        match object.get(field) {
+            None | Some(Value::Null) => {}
+            Some(value) if value.as_str().is_some_and(is_path) => {}
+            Some(value) => self.invalid_path(field, value, path),
+        }
+    }
+
+    fn invalid_path(&mut self, field: &str, value: &Value, at: &str) {
+        self.report(
+            at,
+            Rule::InvalidPath {
+                field: field.into(),
+                value: show(value),
+            },
+        );
+    }
+
+    fn reference_path(&mut self, value: &Value, field: &str, at: &str) {
+        match value {
+            Value::Null => {}
+            Value::String(path) if is_reference_path(path) => {}
+            _ => self.report(
+                at,
+                Rule::InvalidReferencePath {
+                    field: field.into(),
+                    value: show(value),
+                },
+            ),
+        }
+    }
+
+    /// A JSONPath payload template: keys ending in `.$` take a path or an
+    /// intrinsic function.
+    fn template(&mut self, template: &Value, at: &str) {
+        match template {
+            Value::Object(object) => {
+                for (key, value) in object {
+                    if key.ends_with(".$") {
+                        let ok = value
+                            .as_str()
+                            .is_some_and(|s| is_path(s) || is_intrinsic(s));
+                        if !ok {
+                            self.report(
+                                at,
+                                Rule::InvalidDynamicValue {
+                                    key: key.clone(),
+                                    value: show(value),
+                                },
+                            );
+                        }
+                    } else {
+                        self.template(value, at);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.template(item, at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A JSONata template: no `.$` keys, and `{%` strings must close.
+    fn jsonata_template(&mut self, template: &Value, at: &str) {
+        match template {
+            Value::Object(object) => {
+                for (key, value) in object {
+                    if key.ends_with(".$") {
+                        self.report(at, Rule::JsonPathKeyInJsonata { key: key.clone() });
+                    }
+                    self.jsonata_template(value, at);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.jsonata_template(item, at);
+                }
+            }
+            Value::String(s) if looks_like_jsonata(s) && !is_jsonata(s) => {
+                self.report(at, Rule::InvalidJsonata { value: s.clone() });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn join(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
+/// A value as it appears in the document, for messages.
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every state name in the document, at any depth.
+fn collect_names(scope: &Value, names: &mut HashSet<String>) {
+    let Some(states) = scope.get("States").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, state) in states {
+        names.insert(name.clone());
+        if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
+            for branch in branches {
+                collect_names(branch, names);
+            }
+        }
+        for field in ["ItemProcessor", "Iterator"] {
+            if let Some(processor) = state.get(field) {
+                collect_names(processor, names);
+            }
+        }
+    }
+}
