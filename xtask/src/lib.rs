@@ -3,6 +3,7 @@
 
 pub mod asl_cmd;
 pub mod build;
+pub mod ci;
 pub mod images;
 pub mod lint;
 pub mod localstack_image;

@@ -2,10 +2,13 @@
 //! and testing photopipe. Each subcommand lives in its own module with a `run`.
 
 use clap::{Parser, Subcommand};
-use xtask::{asl_cmd, build, images, lint, localstack_image, synth};
+use xtask::{asl_cmd, build, ci, images, lint, localstack_image, synth};
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Build, synthesize, deploy and test photopipe")]
+#[command(
+    name = "cargo xtask",
+    about = "Build, synthesize, deploy and test photopipe"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,6 +22,8 @@ enum Command {
     Synth(synth::Args),
     /// Run cfn-lint on the generated template; any finding fails.
     Lint,
+    /// Everything CI checks: fmt, clippy, synth --check, cfn-lint, all tests.
+    Ci,
     /// Check or format Amazon States Language files.
     Asl(asl_cmd::Args),
     /// Print, as JSON, what extract-metadata returns for local image files.
@@ -34,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Command::Build(args) => build::run(args).map(drop),
         Command::Synth(args) => synth::run(args),
         Command::Lint => lint::run(),
+        Command::Ci => ci::run(),
         Command::Asl(args) => asl_cmd::run(args),
         Command::Inspect(args) => images::inspect(args),
         Command::Thumbnail(args) => images::thumbnail(args),

@@ -9,9 +9,16 @@ use anyhow::{Context, Result, bail};
 use crate::project_root;
 
 /// Python tools, pinned so that every machine lints and builds alike.
-pub const CFN_LINT: PythonTool = PythonTool { package: "cfn-lint", version: "1.58.0", bin: "cfn-lint" };
-pub const CARGO_LAMBDA: PythonTool =
-    PythonTool { package: "cargo-lambda", version: "1.9.2", bin: "cargo-lambda" };
+pub const CFN_LINT: PythonTool = PythonTool {
+    package: "cfn-lint",
+    version: "1.58.0",
+    bin: "cfn-lint",
+};
+pub const CARGO_LAMBDA: PythonTool = PythonTool {
+    package: "cargo-lambda",
+    version: "1.9.2",
+    bin: "cargo-lambda",
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct PythonTool {
@@ -49,9 +56,20 @@ pub fn ensure(tool: PythonTool) -> Result<PathBuf> {
             );
         }
     }
-    eprintln!("xtask: installing {}=={} into {}", tool.package, tool.version, venv.display());
+    eprintln!(
+        "xtask: installing {}=={} into {}",
+        tool.package,
+        tool.version,
+        venv.display()
+    );
     let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .arg(format!("{}=={}", tool.package, tool.version))
         .status()
         .with_context(|| format!("failed to run pip to install {}", tool.package))?;

@@ -1,0 +1,337 @@
+//! The `ImageProcessing` state machine, written with the `asl` builder.
+//!
+//! ```text
+//! ExtractMetadata ─▶ CheckImageFormat ─JPEG/PNG─▶ StoreMetadata ─▶ ProcessImage ─▶ MarkCompleted
+//!       │                  └─other─▶ DescribeUnsupportedFormat ─▶ RecordRejection ─▶ NotSupportedImageType
+//!       └─UnknownImageFormat (not an image at all) ─────────────────────▲
+//! any named failure ─▶ RecordFailure ─▶ ProcessingFailed (re-raises the error)
+//! ```
+//!
+//! Error names in `Retry` and `Catch` come from [`ErrorName`], the same
+//! definition the Lambdas report. ARNs and the table name are `${...}`
+//! placeholders that the stack fills through `DefinitionSubstitutions`.
+
+use asl::builder::{
+    Catch, ChoiceState, FailState, ParallelState, PassState, StateMachineBuilder, TaskState,
+};
+use asl::{Condition, JitterStrategy, Retrier, StateMachine};
+use photopipe_shared::{ErrorName, ImageFormat};
+use serde_json::{Value, json};
+
+use crate::stack::TABLE_KEY;
+
+/// Placeholders the definition uses for values that exist only once the stack does.
+pub const EXTRACT_METADATA_ARN: &str = "ExtractMetadataFunctionArn";
+pub const THUMBNAIL_ARN: &str = "ThumbnailFunctionArn";
+pub const TABLE_NAME: &str = "ImageMetadataTableName";
+
+/// Values of the `status` attribute of an `ImageMetadata` item.
+pub mod status {
+    pub const PROCESSING: &str = "PROCESSING";
+    pub const COMPLETED: &str = "COMPLETED";
+    pub const REJECTED: &str = "REJECTED";
+    pub const FAILED: &str = "FAILED";
+}
+
+const LAMBDA_TRANSIENT: [&str; 4] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+];
+const DYNAMODB_TRANSIENT: [&str; 4] = [
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.ThrottlingException",
+];
+const REKOGNITION_TRANSIENT: [&str; 3] = [
+    "Rekognition.ThrottlingException",
+    "Rekognition.ProvisionedThroughputExceededException",
+    "Rekognition.InternalServerErrorException",
+];
+/// What Rekognition says about images it cannot read: permanent, like ours.
+const REKOGNITION_PERMANENT: [&str; 3] = [
+    "Rekognition.InvalidImageFormatException",
+    "Rekognition.ImageTooLargeException",
+    "Rekognition.InvalidS3ObjectException",
+];
+/// Our Lambdas' errors that no retry can fix.
+const PERMANENT: [ErrorName; 6] = [
+    ErrorName::EmptyObject,
+    ErrorName::ObjectNotFound,
+    ErrorName::CorruptImage,
+    ErrorName::ImageTooLarge,
+    ErrorName::InvalidInput,
+    ErrorName::AwsError,
+];
+
+fn placeholder(name: &str) -> String {
+    format!("${{{name}}}")
+}
+
+/// Transient failures: retried with capped, jittered exponential backoff.
+fn retry(errors: &[&str]) -> Retrier {
+    Retrier::new(errors.iter().copied())
+        .interval_seconds(1)
+        .max_attempts(4)
+        .backoff_rate(2.0)
+        .max_delay_seconds(10)
+        .jitter_strategy(JitterStrategy::Full)
+}
+
+fn lambda_retry() -> Retrier {
+    let mut errors = vec![ErrorName::TransientAwsError.as_str()];
+    errors.extend(LAMBDA_TRANSIENT);
+    retry(&errors)
+}
+
+fn dynamodb(operation: &str, parameters: Value) -> TaskState {
+    let mut parameters = parameters;
+    if let Some(map) = parameters.as_object_mut() {
+        map.insert("TableName".into(), json!(placeholder(TABLE_NAME)));
+        map.insert("Key".into(), json!({ TABLE_KEY: { "S.$": "$.key" } }));
+    }
+    TaskState::new(format!("arn:aws:states:::dynamodb:{operation}"))
+        .parameters(parameters)
+        .timeout_seconds(10)
+        .retry(retry(&DYNAMODB_TRANSIENT))
+        .discard_result()
+}
+
+/// An `updateItem` that records an outcome (`status`, `error`, `cause`).
+fn record_outcome(status: &str) -> TaskState {
+    dynamodb(
+        "updateItem",
+        json!({
+            "UpdateExpression":
+                "SET #status = :status, #error = :error, #cause = :cause, executionArn = :execution, updatedAt = :now",
+            "ExpressionAttributeNames": { "#status": "status", "#error": "error", "#cause": "cause" },
+            "ExpressionAttributeValues": {
+                ":status": { "S": status },
+                ":error": { "S.$": "$.error.Error" },
+                ":cause": { "S.$": "$.error.Cause" },
+                ":execution": { "S.$": "$$.Execution.Id" },
+                ":now": { "S.$": "$$.State.EnteredTime" },
+            },
+        }),
+    )
+}
+
+/// The names a catcher for permanent failures matches: ours, then `extra`.
+fn permanent(extra: &[&'static str]) -> Vec<&'static str> {
+    PERMANENT
+        .iter()
+        .map(|e| e.as_str())
+        .chain(extra.iter().copied())
+        .collect()
+}
+
+/// The `ImageProcessing` state machine.
+pub fn definition() -> StateMachine {
+    let mut sm = StateMachineBuilder::new();
+    sm.comment(
+        "ImageProcessing: extract metadata, accept JPEG and PNG, store the metadata, then detect \
+         labels and make a thumbnail in parallel. Every failure is recorded in the table before \
+         the execution fails with its error name.",
+    );
+    let extract = sm.declare("ExtractMetadata");
+    let check = sm.declare("CheckImageFormat");
+    let store = sm.declare("StoreMetadata");
+    let process = sm.declare("ProcessImage");
+    let completed = sm.declare("MarkCompleted");
+    let describe_unsupported = sm.declare("DescribeUnsupportedFormat");
+    let record_rejection = sm.declare("RecordRejection");
+    let not_supported = sm.declare("NotSupportedImageType");
+    let record_failure = sm.declare("RecordFailure");
+    let failed = sm.declare("ProcessingFailed");
+
+    sm.define(
+        extract,
+        TaskState::new(placeholder(EXTRACT_METADATA_ARN))
+            .comment("Format, dimensions, size and EXIF, read from the object's header")
+            .parameters(json!({ "bucket.$": "$.bucket", "key.$": "$.key" }))
+            .result_path("$.metadata")
+            .timeout_seconds(35)
+            .retry(lambda_retry())
+            .catch(
+                Catch::new([ErrorName::UnknownImageFormat.as_str()], record_rejection)
+                    .result_path("$.error"),
+            )
+            .catch(Catch::new(permanent(&[]), record_failure).result_path("$.error"))
+            .catch(Catch::new(["States.ALL"], record_failure).result_path("$.error"))
+            .next(check),
+    );
+
+    let supported = ImageFormat::SUPPORTED
+        .iter()
+        .map(|f| Condition::string_equals("$.metadata.format", f.as_str()));
+    sm.define(
+        check,
+        ChoiceState::new()
+            .comment("Only JPEG and PNG go on")
+            .when(Condition::or(supported), store)
+            .otherwise(describe_unsupported),
+    );
+
+    sm.define(
+        store,
+        dynamodb(
+            "putItem",
+            json!({
+                "Item": {
+                    TABLE_KEY: { "S.$": "$.key" },
+                    "bucket": { "S.$": "$.bucket" },
+                    "status": { "S": status::PROCESSING },
+                    "format": { "S.$": "$.metadata.format" },
+                    "width": { "N.$": "States.JsonToString($.metadata.width)" },
+                    "height": { "N.$": "States.JsonToString($.metadata.height)" },
+                    "size": { "N.$": "States.JsonToString($.metadata.size)" },
+                    "contentType": { "S.$": "$.metadata.contentType" },
+                    "exif": { "S.$": "States.JsonToString($.metadata.exif)" },
+                    "uploadedAt": { "S.$": "$$.Execution.StartTime" },
+                    "executionArn": { "S.$": "$$.Execution.Id" },
+                }
+            }),
+        )
+        .comment("The metadata, before the slower steps run")
+        .next(process),
+    );
+
+    let mut labels = asl::BranchBuilder::new();
+    let detect_labels = labels.declare("DetectLabels");
+    let store_labels = labels.declare("StoreLabels");
+    labels.define(
+        detect_labels,
+        TaskState::new("arn:aws:states:::aws-sdk:rekognition:detectLabels")
+            .comment("Amazon Rekognition reads the image from the bucket itself")
+            .parameters(json!({
+                "Image": { "S3Object": { "Bucket.$": "$.bucket", "Name.$": "$.key" } },
+                "MaxLabels": 10,
+                "MinConfidence": 75,
+            }))
+            .result_selector(json!({ "labels.$": "$.Labels[*].Name" }))
+            .result_path("$.detected")
+            .timeout_seconds(30)
+            .retry(retry(&REKOGNITION_TRANSIENT))
+            .next(store_labels),
+    );
+    labels.define(
+        store_labels,
+        dynamodb(
+            "updateItem",
+            json!({
+                "UpdateExpression": "SET labels = :labels",
+                "ExpressionAttributeValues": {
+                    ":labels": { "S.$": "States.JsonToString($.detected.labels)" },
+                },
+            }),
+        )
+        .result_path("$.stored")
+        .output_path("$.detected")
+        .end(),
+    );
+
+    let mut thumbnail = asl::BranchBuilder::new();
+    let make_thumbnail = thumbnail.declare("MakeThumbnail");
+    let store_thumbnail = thumbnail.declare("StoreThumbnail");
+    thumbnail.define(
+        make_thumbnail,
+        TaskState::new(placeholder(THUMBNAIL_ARN))
+            .comment("An upright thumbnail within 250x250 under thumbnails/")
+            .parameters(json!({ "bucket.$": "$.bucket", "key.$": "$.key" }))
+            .result_path("$.thumbnail")
+            .timeout_seconds(65)
+            .retry(lambda_retry())
+            .next(store_thumbnail),
+    );
+    thumbnail.define(
+        store_thumbnail,
+        dynamodb(
+            "updateItem",
+            json!({
+                "UpdateExpression": "SET thumbnail = :thumbnail",
+                "ExpressionAttributeValues": {
+                    ":thumbnail": { "M": {
+                        "key": { "S.$": "$.thumbnail.key" },
+                        "width": { "N.$": "States.JsonToString($.thumbnail.width)" },
+                        "height": { "N.$": "States.JsonToString($.thumbnail.height)" },
+                        "size": { "N.$": "States.JsonToString($.thumbnail.size)" },
+                        "contentType": { "S.$": "$.thumbnail.contentType" },
+                    } },
+                },
+            }),
+        )
+        .result_path("$.stored")
+        .output_path("$.thumbnail")
+        .end(),
+    );
+
+    sm.define(
+        process,
+        ParallelState::new()
+            .comment("Labels and thumbnail are independent")
+            .branch(labels)
+            .branch(thumbnail)
+            .result_selector(json!({ "labels.$": "$[0].labels", "thumbnail.$": "$[1]" }))
+            .result_path("$.results")
+            .catch(
+                Catch::new(permanent(&REKOGNITION_PERMANENT), record_failure)
+                    .result_path("$.error"),
+            )
+            .catch(Catch::new(["States.ALL"], record_failure).result_path("$.error"))
+            .next(completed),
+    );
+
+    sm.define(
+        completed,
+        dynamodb(
+            "updateItem",
+            json!({
+                "UpdateExpression": "SET #status = :status, updatedAt = :now",
+                "ExpressionAttributeNames": { "#status": "status" },
+                "ExpressionAttributeValues": {
+                    ":status": { "S": status::COMPLETED },
+                    ":now": { "S.$": "$$.State.EnteredTime" },
+                },
+            }),
+        )
+        .end(),
+    );
+
+    sm.define(
+        describe_unsupported,
+        PassState::new()
+            .comment("Says which format was refused")
+            .parameters(json!({
+                "Error": ErrorName::NotSupportedImageType.as_str(),
+                "Cause.$": "States.Format('only JPEG and PNG images are processed; this object is {}', States.JsonToString($.metadata.format))",
+            }))
+            .result_path("$.error")
+            .next(record_rejection),
+    );
+    sm.define(
+        record_rejection,
+        record_outcome(status::REJECTED).next(not_supported),
+    );
+    sm.define(
+        not_supported,
+        FailState::new()
+            .error(ErrorName::NotSupportedImageType.as_str())
+            .cause_path("$.error.Cause"),
+    );
+    sm.define(record_failure, record_outcome(status::FAILED).next(failed));
+    sm.define(
+        failed,
+        FailState::new()
+            .comment("Fails with the error that was caught")
+            .error_path("$.error.Error")
+            .cause_path("$.error.Cause"),
+    );
+
+    match sm.build() {
+        Ok(machine) => machine,
+        // The definition is a constant; the tests exercise this path.
+        Err(errors) => panic!("the ImageProcessing definition is invalid: {errors}"),
+    }
+}

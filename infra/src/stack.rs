@@ -1,0 +1,404 @@
+//! The photopipe stack: photo bucket, `ImageMetadata` table, one function
+//! per Lambda crate, and the `ImageProcessing` state machine.
+//!
+//! IAM is not written by hand. Each function declares what it touches
+//! ([`Access`]) and its role is generated from that; the state machine's
+//! role is generated from the Task states of its own definition
+//! ([`crate::permissions`]).
+
+use indexmap::IndexMap;
+use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX};
+use serde_json::json;
+
+use crate::cfn::{
+    Expr, Handle, Parameter, ParameterHandle, Policy, Pseudo, Template, TemplateError,
+};
+use crate::permissions::{self, Placeholder};
+use crate::pipeline;
+use crate::resources::*;
+
+/// A Lambda crate under `lambdas/` and where the stack expects its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LambdaPackage {
+    /// The Cargo package (and binary) name.
+    pub package: &'static str,
+    /// The function's logical id in the template.
+    pub logical_id: &'static str,
+    /// The template parameter that receives the S3 key of the function's zip.
+    pub code_key_parameter: &'static str,
+}
+
+pub const START_EXECUTION: LambdaPackage = LambdaPackage {
+    package: "start-execution",
+    logical_id: "StartExecutionFunction",
+    code_key_parameter: "StartExecutionCodeKey",
+};
+pub const EXTRACT_METADATA: LambdaPackage = LambdaPackage {
+    package: "extract-metadata",
+    logical_id: "ExtractMetadataFunction",
+    code_key_parameter: "ExtractMetadataCodeKey",
+};
+pub const THUMBNAIL: LambdaPackage = LambdaPackage {
+    package: "thumbnail",
+    logical_id: "ThumbnailFunction",
+    code_key_parameter: "ThumbnailCodeKey",
+};
+
+/// Every function of the stack.
+pub const LAMBDAS: [LambdaPackage; 3] = [START_EXECUTION, EXTRACT_METADATA, THUMBNAIL];
+
+/// Template parameters the deploy command fills in.
+pub const ARTIFACTS_BUCKET_PARAMETER: &str = "ArtifactsBucket";
+pub const ARCHITECTURE_PARAMETER: &str = "LambdaArchitecture";
+
+/// Stack outputs the tooling reads.
+pub mod outputs {
+    pub const PHOTO_BUCKET: &str = "PhotoBucketName";
+    pub const METADATA_TABLE: &str = "ImageMetadataTableName";
+    pub const STATE_MACHINE: &str = "StateMachineArn";
+}
+
+/// The partition key of the `ImageMetadata` table: the object key of the upload.
+pub const TABLE_KEY: &str = "imageKey";
+
+/// What a function touches; its IAM policy is derived from this list.
+#[derive(Debug, Clone)]
+enum Access {
+    ReadObjects(&'static str),
+    WriteObjects(&'static str),
+    StartExecution(Handle<StateMachine>),
+}
+
+/// The whole stack as a template.
+pub fn template() -> Result<Template, Vec<TemplateError>> {
+    let mut t = Template::new(
+        "photopipe: images uploaded under incoming/ are analysed by the ImageProcessing state \
+         machine (metadata, labels, thumbnail)",
+    );
+
+    let artifacts = t.parameter(
+        ARTIFACTS_BUCKET_PARAMETER,
+        Parameter::string("Bucket that holds the Lambda zips").min_length(3),
+    );
+    let architecture = t.parameter(
+        ARCHITECTURE_PARAMETER,
+        Parameter::string("Instruction set the functions were built for")
+            .default("x86_64")
+            .allowed_values(["x86_64", "arm64"]),
+    );
+    let code_keys: IndexMap<&str, ParameterHandle> = LAMBDAS
+        .iter()
+        .map(|l| {
+            let p = t.parameter(
+                l.code_key_parameter,
+                Parameter::string(format!("S3 key of the {} zip", l.package)).min_length(1),
+            );
+            (l.package, p)
+        })
+        .collect();
+
+    // The bucket's name is derived from the stack id, not taken from the
+    // bucket: the bucket depends on the start function (its notification),
+    // which depends on the state machine, whose role names the bucket.
+    let bucket_name = Expr::join(
+        "-",
+        [
+            "photopipe".into(),
+            Expr::split_select(2, "/", Expr::pseudo(Pseudo::StackId)),
+        ],
+    );
+    let objects = |prefix: &str| {
+        Expr::sub_with(
+            format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{prefix}*"),
+            [("Bucket", bucket_name.clone())],
+        )
+    };
+
+    let table = t.add(
+        "ImageMetadata",
+        Table {
+            attribute_definitions: vec![
+                json!({ "AttributeName": TABLE_KEY, "AttributeType": "S" }),
+            ],
+            key_schema: vec![json!({ "AttributeName": TABLE_KEY, "KeyType": "HASH" })],
+            billing_mode: "PAY_PER_REQUEST",
+            sse_specification: json!({ "SSEEnabled": true }),
+            point_in_time_recovery_specification: json!({ "PointInTimeRecoveryEnabled": true }),
+        },
+    );
+    // Data outlives the stack: `cargo xtask destroy --delete-data` removes it.
+    t.data_policy(&table, Policy::Retain);
+
+    let mut functions = IndexMap::new();
+    let workers = [
+        (
+            EXTRACT_METADATA,
+            "Reads an image's format, dimensions and EXIF without decoding its pixels",
+            256,
+            30,
+            vec![Access::ReadObjects(INCOMING_PREFIX)],
+            IndexMap::new(),
+        ),
+        (
+            THUMBNAIL,
+            "Writes an upright thumbnail that fits 250x250 under thumbnails/",
+            1024,
+            60,
+            vec![
+                Access::ReadObjects(INCOMING_PREFIX),
+                Access::WriteObjects(THUMBNAIL_PREFIX),
+            ],
+            IndexMap::from([("THUMBNAIL_SIZE".to_owned(), Expr::from("250"))]),
+        ),
+    ];
+    for (lambda, description, memory, timeout, access, env) in workers {
+        let f = function(
+            &mut t,
+            lambda,
+            description,
+            (memory, timeout),
+            &access,
+            env,
+            (&artifacts, &code_keys[lambda.package], &architecture),
+            &objects,
+        );
+        functions.insert(lambda.package, f);
+    }
+
+    let placeholders = vec![
+        Placeholder::function(
+            pipeline::EXTRACT_METADATA_ARN,
+            functions[EXTRACT_METADATA.package].arn(),
+        ),
+        Placeholder::function(pipeline::THUMBNAIL_ARN, functions[THUMBNAIL.package].arn()),
+        Placeholder::table(pipeline::TABLE_NAME, table.r#ref(), table.arn()),
+    ];
+    let definition = pipeline::definition();
+    let definition_json = serde_json::to_value(&definition).unwrap_or_default();
+    let mut sm_statements = permissions::state_machine_statements(
+        &definition_json,
+        &placeholders,
+        &objects(INCOMING_PREFIX),
+    )
+    .map_err(|e| vec![e])?;
+
+    let sm_logs = t.add(
+        "StateMachineLogGroup",
+        LogGroup {
+            retention_in_days: 30,
+        },
+    );
+    t.data_policy(&sm_logs, Policy::Delete);
+    // Log delivery actions have no resource-level permissions: `*` is the
+    // only resource IAM accepts for them.
+    sm_statements.push(Statement::allow(
+        [
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ],
+        vec!["*".into()],
+    ));
+    let sm_role = t.add(
+        "StateMachineRole",
+        Role {
+            assume_role_policy_document: PolicyDocument::new(vec![Statement::assume_role(
+                "states.amazonaws.com",
+            )]),
+            policies: vec![InlinePolicy {
+                policy_name: "ImageProcessing".into(),
+                policy_document: PolicyDocument::new(sm_statements),
+            }],
+        },
+    );
+    let state_machine = t.add(
+        "ImageProcessing",
+        StateMachine {
+            state_machine_type: "STANDARD",
+            definition: definition_json,
+            definition_substitutions: placeholders
+                .iter()
+                .map(|p| (p.name.to_owned(), p.value.clone()))
+                .collect(),
+            role_arn: sm_role.arn(),
+            logging_configuration: json!({
+                "Level": "ERROR",
+                "IncludeExecutionData": true,
+                "Destinations": [{ "CloudWatchLogsLogGroup": { "LogGroupArn": sm_logs.arn() } }],
+            }),
+        },
+    );
+
+    let start = function(
+        &mut t,
+        START_EXECUTION,
+        "Starts ImageProcessing for every image uploaded under incoming/",
+        (128, 30),
+        &[Access::StartExecution(state_machine.clone())],
+        IndexMap::from([("STATE_MACHINE_ARN".to_owned(), state_machine.arn())]),
+        (
+            &artifacts,
+            &code_keys[START_EXECUTION.package],
+            &architecture,
+        ),
+        &objects,
+    );
+    let permission = t.add(
+        "StartExecutionPermission",
+        Permission {
+            action: "lambda:InvokeFunction",
+            function_name: start.arn(),
+            principal: "s3.amazonaws.com",
+            source_arn: Expr::sub_with(
+                "arn:${AWS::Partition}:s3:::${Bucket}",
+                [("Bucket", bucket_name.clone())],
+            ),
+            source_account: Expr::pseudo(Pseudo::AccountId),
+        },
+    );
+
+    let bucket = t.add(
+        "PhotoBucket",
+        Bucket {
+            bucket_name: bucket_name.clone(),
+            bucket_encryption: json!({
+                "ServerSideEncryptionConfiguration": [
+                    { "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }
+                ]
+            }),
+            public_access_block_configuration: json!({
+                "BlockPublicAcls": true,
+                "BlockPublicPolicy": true,
+                "IgnorePublicAcls": true,
+                "RestrictPublicBuckets": true,
+            }),
+            ownership_controls: json!({ "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] }),
+            lifecycle_configuration: Some(json!({
+                "Rules": [{
+                    "Id": "AbortIncompleteUploads",
+                    "Status": "Enabled",
+                    "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 },
+                }]
+            })),
+            notification_configuration: Some(NotificationConfiguration {
+                lambda_configurations: vec![LambdaNotification {
+                    event: "s3:ObjectCreated:*".into(),
+                    filter: json!({
+                        "S3Key": { "Rules": [{ "Name": "prefix", "Value": INCOMING_PREFIX }] }
+                    }),
+                    function: start.arn(),
+                }],
+            }),
+        },
+    );
+    t.data_policy(&bucket, Policy::Retain);
+    // S3 checks that it may invoke the function when the notification is created.
+    t.depends_on(&bucket, &permission);
+    t.add(
+        "PhotoBucketPolicy",
+        BucketPolicy {
+            bucket: bucket.r#ref(),
+            policy_document: PolicyDocument::new(vec![Statement {
+                sid: Some("DenyInsecureTransport".into()),
+                effect: Effect::Deny,
+                principal: Some(json!("*")),
+                action: vec!["s3:*".into()],
+                resource: vec![bucket.arn(), Expr::sub("${PhotoBucket.Arn}/*")],
+                condition: Some(json!({ "Bool": { "aws:SecureTransport": "false" } })),
+            }]),
+        },
+    );
+
+    t.output(
+        outputs::PHOTO_BUCKET,
+        "Upload images under incoming/ here",
+        bucket.r#ref(),
+    );
+    t.output(
+        outputs::METADATA_TABLE,
+        "Metadata, labels and thumbnails of processed images",
+        table.r#ref(),
+    );
+    t.output(
+        outputs::STATE_MACHINE,
+        "The ImageProcessing state machine",
+        state_machine.arn(),
+    );
+    Ok(t)
+}
+
+/// A function with its own log group and a role derived from `access`.
+#[allow(clippy::too_many_arguments)]
+fn function(
+    t: &mut Template,
+    lambda: LambdaPackage,
+    description: &str,
+    (memory_size, timeout): (u32, u32),
+    access: &[Access],
+    env: IndexMap<String, Expr>,
+    (artifacts, code_key, architecture): (&ParameterHandle, &ParameterHandle, &ParameterHandle),
+    objects: &dyn Fn(&str) -> Expr,
+) -> Handle<Function> {
+    let id = lambda.logical_id;
+    let logs = t.add(
+        &format!("{id}LogGroup"),
+        LogGroup {
+            retention_in_days: 30,
+        },
+    );
+    t.data_policy(&logs, Policy::Delete);
+    let mut statements = vec![Statement::allow(
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![logs.arn()],
+    )];
+    for a in access {
+        statements.push(match a {
+            Access::ReadObjects(prefix) => {
+                Statement::allow(["s3:GetObject"], vec![objects(prefix)])
+            }
+            Access::WriteObjects(prefix) => {
+                Statement::allow(["s3:PutObject"], vec![objects(prefix)])
+            }
+            Access::StartExecution(sm) => {
+                Statement::allow(["states:StartExecution"], vec![sm.arn()])
+            }
+        });
+    }
+    let role = t.add(
+        &format!("{id}Role"),
+        Role {
+            assume_role_policy_document: PolicyDocument::new(vec![Statement::assume_role(
+                "lambda.amazonaws.com",
+            )]),
+            policies: vec![InlinePolicy {
+                policy_name: lambda.package.to_owned(),
+                policy_document: PolicyDocument::new(statements),
+            }],
+        },
+    );
+    let mut variables = env;
+    variables.insert("RUST_LOG".to_owned(), "info".into());
+    t.add(
+        id,
+        Function {
+            description: description.to_owned(),
+            runtime: "provided.al2023",
+            handler: "bootstrap",
+            architectures: vec![architecture.r#ref()],
+            code: FunctionCode {
+                s3_bucket: artifacts.r#ref(),
+                s3_key: code_key.r#ref(),
+            },
+            role: role.arn(),
+            memory_size,
+            timeout,
+            environment: Some(Environment { variables }),
+            logging_config: json!({ "LogGroup": logs.r#ref() }),
+        },
+    )
+}

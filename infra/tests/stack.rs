@@ -1,0 +1,142 @@
+//! The synthesized stack: snapshots of what reviewers care about, and the
+//! invariants that must hold whatever the snapshots say.
+
+use serde_json::Value;
+
+fn template() -> Value {
+    infra::stack::template()
+        .expect("the stack builds")
+        .to_json()
+        .expect("every reference in the stack resolves")
+}
+
+#[test]
+fn committed_artifacts_are_fresh() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for artifact in infra::artifacts().expect("the stack renders") {
+        let committed = std::fs::read_to_string(root.join(artifact.path)).unwrap_or_default();
+        assert!(
+            committed == artifact.contents,
+            "{} is stale: run `cargo xtask synth` and commit the result",
+            artifact.path
+        );
+    }
+}
+
+#[test]
+fn state_machine_definition() {
+    insta::assert_yaml_snapshot!(infra::pipeline::definition());
+}
+
+/// Every IAM policy of the stack, by role: the least-privilege review surface.
+#[test]
+fn iam_policies() {
+    let template = template();
+    let roles: serde_json::Map<String, Value> = template["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
+        .map(|(id, r)| (id.clone(), r["Properties"]["Policies"].clone()))
+        .collect();
+    insta::assert_yaml_snapshot!(roles);
+}
+
+#[test]
+fn no_wildcard_resource_except_where_iam_has_no_resource_level_permissions() {
+    let allowed_wildcards = [
+        "rekognition:DetectLabels",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    ];
+    let template = template();
+    for (id, resource) in template["Resources"].as_object().expect("resources") {
+        for policy in resource["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+            {
+                let wildcard = statement["Resource"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r == "*"));
+                if wildcard {
+                    for action in statement["Action"].as_array().expect("actions") {
+                        let action = action.as_str().expect("action is a string");
+                        assert!(
+                            allowed_wildcards.contains(&action) && !action.contains('*'),
+                            "{id}: {action} on `*`"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn thumbnails_do_not_trigger_executions() {
+    let template = template();
+    let notifications = &template["Resources"]["PhotoBucket"]["Properties"]["NotificationConfiguration"]
+        ["LambdaConfigurations"];
+    let prefixes: Vec<&Value> = notifications
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .map(|n| &n["Filter"]["S3Key"]["Rules"][0]["Value"])
+        .collect();
+    assert_eq!(prefixes, vec![photopipe_shared::INCOMING_PREFIX]);
+}
+
+#[test]
+fn every_error_the_state_machine_matches_is_defined_once() {
+    let definition = serde_json::to_value(infra::pipeline::definition()).expect("serializes");
+    let mut names = Vec::new();
+    collect_error_names(&definition, &mut names);
+    let ours: Vec<&str> = photopipe_shared::ErrorName::ALL
+        .iter()
+        .map(|e| e.as_str())
+        .collect();
+    for name in names {
+        let is_service_error = name.starts_with("States.")
+            || name.starts_with("Lambda.")
+            || name.starts_with("DynamoDB.")
+            || name.starts_with("Rekognition.");
+        assert!(
+            is_service_error || ours.contains(&name.as_str()),
+            "unknown error name {name}"
+        );
+    }
+}
+
+fn collect_error_names(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "ErrorEquals" {
+                    out.extend(
+                        v.as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|e| e.as_str().map(str::to_owned)),
+                    );
+                } else if k == "Error" && v.is_string() {
+                    out.push(v.as_str().unwrap_or_default().to_owned());
+                } else {
+                    collect_error_names(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_error_names(v, out)),
+        _ => {}
+    }
+}

@@ -1,0 +1,91 @@
+//! `cargo xtask ci`: the README's test command. Everything a pull request must
+//! pass, in the order that fails fastest.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{lint, project_root, synth};
+
+/// cargo-insta, pinned to the insta version of the workspace.
+const CARGO_INSTA_VERSION: &str = "1.49.0";
+
+pub fn run() -> Result<()> {
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    synth::run(synth::Args { check: true })?;
+    lint::run()?;
+    let insta = cargo_insta()?;
+    // `--check` fails on any snapshot that differs, `--unreferenced=reject` on
+    // snapshot files no test uses any more.
+    run_step(
+        Command::new(insta)
+            .args([
+                "insta",
+                "test",
+                "--workspace",
+                "--locked",
+                "--check",
+                "--unreferenced=reject",
+            ])
+            .current_dir(project_root()),
+    )
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    run_step(
+        Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(project_root()),
+    )
+}
+
+fn run_step(command: &mut Command) -> Result<()> {
+    eprintln!("ci: {command:?}");
+    let status = command
+        .status()
+        .with_context(|| format!("failed to run {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// cargo-insta from crates.io, installed under `.tools/cargo` when missing.
+fn cargo_insta() -> Result<PathBuf> {
+    let root = project_root().join(".tools/cargo");
+    let bin = root.join("bin/cargo-insta");
+    let stamp = root.join(format!(".cargo-insta-{CARGO_INSTA_VERSION}"));
+    if bin.exists() && stamp.exists() {
+        return Ok(bin);
+    }
+    eprintln!(
+        "ci: installing cargo-insta {CARGO_INSTA_VERSION} into {}",
+        root.display()
+    );
+    run_step(
+        Command::new(env!("CARGO"))
+            .args([
+                "install",
+                "--locked",
+                "--quiet",
+                "cargo-insta",
+                "--version",
+                CARGO_INSTA_VERSION,
+                "--root",
+            ])
+            .arg(&root),
+    )
+    .context("failed to install cargo-insta; check that crates.io is reachable")?;
+    std::fs::write(&stamp, "").with_context(|| format!("failed to write {}", stamp.display()))?;
+    Ok(bin)
+}
