@@ -70,11 +70,13 @@
 
 pub mod builder;
 mod choice;
+pub mod mermaid;
 mod paths;
 pub mod types;
 pub mod validate;
 
 pub use builder::{BranchBuilder, BuildError, BuildErrors, StateId, StateMachineBuilder};
 pub use choice::COMPARISON_OPERATORS;
+pub use mermaid::to_mermaid;
 pub use types::*;
 pub use validate::{Problem, Rule, ValidationErrors, parse, validate};

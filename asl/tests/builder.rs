@@ -206,3 +206,8 @@ fn build_validates_what_handles_cannot_prevent() {
         ]
     );
 }
+
+#[test]
+fn sample_machine_mermaid_snapshot() {
+    insta::assert_snapshot!("sample_machine_mermaid", asl::to_mermaid(&sample()));
+}
