@@ -8,7 +8,9 @@
 //! injective, and state names are unique across a valid document, so ids are
 //! too. Nodes are declared first (inside subgraphs for Parallel branches and
 //! Map processors), then every edge, so no edge pulls a node into the wrong
-//! subgraph.
+//! subgraph. Each branch and processor has its own start and end markers,
+//! `<subgraph id>__start` and `__end`; the machine's are `machine_start` and
+//! `machine_end`.
 
 use std::fmt::Write as _;
 
@@ -22,14 +24,7 @@ const END: &str = "machine_end";
 /// The diagram of `machine`, ending in a newline.
 pub fn to_mermaid(machine: &StateMachine) -> String {
     let mut diagram = Diagram::default();
-    diagram.line(1, format!("{START}((start))"));
-    diagram.states(&machine.states, 1, true);
-    diagram
-        .edges
-        .insert(0, format!("{START} --> {}", node_id(&machine.start_at)));
-    if diagram.uses_end {
-        diagram.line(1, format!("{END}((end))"));
-    }
+    diagram.scope(&machine.states, &machine.start_at, 1, START, END);
     let mut out = String::from("flowchart TD\n");
     out.push_str(&diagram.nodes);
     for edge in &diagram.edges {
@@ -58,7 +53,6 @@ pub fn node_id(name: &str) -> String {
 struct Diagram {
     nodes: String,
     edges: Vec<String>,
-    uses_end: bool,
 }
 
 impl Diagram {
@@ -66,8 +60,26 @@ impl Diagram {
         let _ = writeln!(self.nodes, "{}{text}", "    ".repeat(depth));
     }
 
-    /// `top` is false inside branches, whose `End` ends the branch, not the machine.
-    fn states(&mut self, states: &IndexMap<String, State>, depth: usize, top: bool) {
+    /// One machine, branch or processor: its own start and end markers (so a
+    /// branch's `End` is not mistaken for the machine's), then its states.
+    fn scope(
+        &mut self,
+        states: &IndexMap<String, State>,
+        start_at: &str,
+        depth: usize,
+        start: &str,
+        end: &str,
+    ) {
+        self.line(depth, format!("{start}((start))"));
+        self.edges
+            .push(format!("{start} --> {}", node_id(start_at)));
+        self.states(states, depth, end);
+        if states.values().any(State::is_end) {
+            self.line(depth, format!("{end}((end))"));
+        }
+    }
+
+    fn states(&mut self, states: &IndexMap<String, State>, depth: usize, end: &str) {
         for (name, state) in states {
             let id = node_id(name);
             let label = escape(name);
@@ -81,7 +93,13 @@ impl Diagram {
                             depth + 1,
                             format!("subgraph {branch_id} [\"branch {}\"]", i + 1),
                         );
-                        self.states(&branch.states, depth + 2, false);
+                        self.scope(
+                            &branch.states,
+                            &branch.start_at,
+                            depth + 2,
+                            &format!("{branch_id}__start"),
+                            &format!("{branch_id}__end"),
+                        );
                         self.line(depth + 1, "end".into());
                     }
                     self.line(depth, "end".into());
@@ -90,7 +108,13 @@ impl Diagram {
                     self.line(depth, format!("subgraph {id} [\"{label} (map)\"]"));
                     self.line(depth + 1, "direction TB".into());
                     if let Some(processor) = map.processor() {
-                        self.states(&processor.states, depth + 1, false);
+                        self.scope(
+                            &processor.states,
+                            &processor.start_at,
+                            depth + 1,
+                            &format!("{id}__start"),
+                            &format!("{id}__end"),
+                        );
                     }
                     self.line(depth, "end".into());
                 }
@@ -101,11 +125,11 @@ impl Diagram {
                 State::Pass(_) => self.line(depth, format!("{id}[/\"{label}\"/]")),
                 State::Task(_) => self.line(depth, format!("{id}[\"{label}\"]")),
             }
-            self.transitions(&id, state, top);
+            self.transitions(&id, state, end);
         }
     }
 
-    fn transitions(&mut self, id: &str, state: &State, top: bool) {
+    fn transitions(&mut self, id: &str, state: &State, end: &str) {
         if let State::Choice(choice) = state {
             for ChoiceRule {
                 condition, next, ..
@@ -123,9 +147,8 @@ impl Diagram {
         if let Some(next) = state.next() {
             self.edges.push(format!("{id} --> {}", node_id(next)));
         }
-        if top && state.is_end() {
-            self.uses_end = true;
-            self.edges.push(format!("{id} --> {END}"));
+        if state.is_end() {
+            self.edges.push(format!("{id} --> {end}"));
         }
         for catcher in state.catchers() {
             let label = escape(&catcher.error_equals.join(", "));
@@ -135,9 +158,12 @@ impl Diagram {
     }
 }
 
-/// Text safe inside a quoted Mermaid label.
+/// Text safe inside a quoted Mermaid label: quotes would end it and angle
+/// brackets are read as HTML.
 fn escape(text: &str) -> String {
     text.replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
 }
 
 /// A condition in a compact, readable form such as `format == 'jpeg'`.
