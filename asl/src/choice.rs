@@ -127,15 +127,13 @@ pub const COMPARISON_OPERATORS: &[&str] = &[
 impl Comparison {
     /// The JSON key and value, e.g. `("StringEquals", "jpeg")`.
     pub fn to_entry(&self) -> (String, Value) {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| (String::new(), Value::Null)),
-            // An externally tagged newtype enum always serializes as a
-            // one-entry object.
-            _ => (String::new(), Value::Null),
-        }
+        let value = serde_json::to_value(self).expect("a comparison always serializes");
+        let Value::Object(map) = value else {
+            unreachable!("an externally tagged newtype variant serializes as a one-entry object")
+        };
+        map.into_iter()
+            .next()
+            .expect("an externally tagged newtype variant serializes as a one-entry object")
     }
 }
 

@@ -6,6 +6,12 @@
 //!   its author wrote (state order, rule order, template key order).
 //! - [`builder`] writes machines in Rust with handles instead of state names,
 //!   so a transition to a missing state cannot be expressed.
+//! - [`validate()`] checks a document from outside (a `serde_json::Value`)
+//!   and reports every problem with its path, such as
+//!   `States.Process.Branches[0].States.Resize`; [`parse()`] validates and
+//!   then yields the typed [`StateMachine`].
+//! - [`to_mermaid`] draws a machine as a Mermaid `flowchart TD` with node ids
+//!   derived from state names, so diagrams stay stable across regenerations.
 //!
 //! Architecture invariant: this is a pure data crate. It does no file or
 //! network I/O; callers read and write documents themselves.
@@ -62,10 +68,26 @@
 //! sm.define(done, SucceedState::new());
 //! sm.define(failed, FailState::new().error("PhotoRejected").cause_path("$.error.Cause"));
 //!
+//! // build() also runs the validator, so what it returns is a valid document.
 //! let machine = sm.build().expect("every state is defined and reachable");
 //! assert_eq!(machine.start_at, "ExtractMetadata");
 //! let json = serde_json::to_string_pretty(&machine).expect("a machine always serializes");
 //! assert!(json.contains("\"Next\": \"IsImage\""));
+//! assert!(asl::to_mermaid(&machine).starts_with("flowchart TD"));
+//! ```
+//!
+//! # Validating a document from outside
+//!
+//! ```
+//! let document = serde_json::json!({
+//!     "StartAt": "Resize",
+//!     "States": { "Resize": { "Type": "Pass", "Next": "Store" } }
+//! });
+//! let problems = asl::validate(&document).expect_err("`Store` does not exist");
+//! assert_eq!(
+//!     problems.to_string(),
+//!     "States.Resize: `Next` names `Store`, which is not a state here: add that state or fix the name"
+//! );
 //! ```
 
 pub mod builder;

@@ -708,6 +708,17 @@ impl Validator {
             }),
         };
         self.language(object, path, language);
+        for field in ["Comment", "Label"] {
+            if object.get(field).is_some_and(|v| !v.is_string()) {
+                self.report(
+                    path,
+                    Rule::WrongType {
+                        field: field.into(),
+                        expected: "a string",
+                    },
+                );
+            }
+        }
         let shape_ok = self.problems.len() == before;
 
         let mut targets = Vec::new();

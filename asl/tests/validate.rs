@@ -119,7 +119,7 @@ rejects! {
         "States.Prepare: a Pass state cannot have `Catch`: only Task, Parallel and Map states retry or catch errors, so remove it",
     ];
     schema: "schema.asl.json" => [
-        "States.Resize: invalid field value: invalid type: integer `5`, expected a string: fix its type",
+        "States.EachPhoto: invalid field value: invalid type: string \"s3://photos/manifest.json\", expected struct ItemReader: fix its type",
     ];
     states_all_not_alone: "states-all-not-alone.asl.json" => [
         "States.Resize.Retry[0]: `States.ALL` must be alone in `ErrorEquals`: move the other errors to an earlier entry",
@@ -157,6 +157,7 @@ rejects! {
     ];
     wrong_type: "wrong-type.asl.json" => [
         "(root): `StartAt` must be the name of a state",
+        "States.Resize: `Comment` must be a string",
         "States.Resize: `TimeoutSeconds` must be a number",
     ];
 }
