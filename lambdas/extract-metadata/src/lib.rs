@@ -1,0 +1,69 @@
+//! The `extract-metadata` function: an image's format, size and EXIF from
+//! the start of its S3 object.
+//!
+//! The handler is generic over [`ObjectSource`] so tests run it on real
+//! image bytes held in memory; [`s3`] implements it for the S3 client.
+
+pub mod failure;
+pub mod s3;
+
+use std::future::Future;
+use std::ops::Range;
+
+use photopipe_shared::{ImageMetadata, ObjectRef};
+
+pub use failure::{Failure, StoreError};
+
+/// The first fetch. Covers the EXIF segment (at most 64 KiB) and the frame
+/// header of nearly every JPEG; longer headers cost a second, larger fetch.
+pub const FIRST_FETCH: u64 = 64 * 1024;
+
+/// A byte range of an object and the object's full size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// Fewer bytes than asked for at the object's end; none past it.
+    pub bytes: Vec<u8>,
+    pub object_size: u64,
+}
+
+/// Where objects are read from.
+pub trait ObjectSource {
+    fn read_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Chunk, StoreError>> + Send;
+}
+
+/// Reads just enough of the object to know its format, dimensions and EXIF.
+pub async fn extract_metadata<S: ObjectSource>(
+    source: &S,
+    object: &ObjectRef,
+) -> Result<ImageMetadata, Failure> {
+    let read = |range| source.read_range(&object.bucket, &object.key, range);
+    let first = read(0..FIRST_FETCH).await?;
+    let mut size = first.object_size;
+    let mut bytes = first.bytes;
+    loop {
+        match imaging::probe(&bytes, size)? {
+            imaging::Probe::Metadata(mut metadata) => {
+                metadata.size = first.object_size;
+                return Ok(metadata);
+            }
+            imaging::Probe::NeedBytes(needed) => {
+                let have = bytes.len() as u64;
+                // At least doubling bounds the number of requests by log2 of
+                // the header's length.
+                let want = needed.max(have.saturating_mul(2)).min(size);
+                tracing::debug!(have, want, "header goes on past the bytes read");
+                let more = read(have..want).await?;
+                if more.bytes.is_empty() {
+                    // The object shrank under us: judge what we have as all of it.
+                    size = have;
+                }
+                bytes.extend_from_slice(&more.bytes);
+            }
+        }
+    }
+}

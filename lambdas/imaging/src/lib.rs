@@ -1,0 +1,30 @@
+//! Image code shared by the `extract-metadata` and `thumbnail` Lambdas and by
+//! `cargo xtask inspect` / `cargo xtask thumbnail`.
+//!
+//! Architecture invariant: this crate is pure. Bytes come in, results come
+//! out; it performs no I/O and knows nothing about S3, so the Lambdas, the
+//! xtask commands and the tests all run the same code on the same bytes.
+//!
+//! Two entry points:
+//! - [`probe`] reads a format's header from a prefix of the object and says
+//!   how many more bytes it needs when the prefix is too short, so a caller
+//!   can fetch the header of a 12 MP JPEG without fetching (or decoding) the
+//!   image.
+//! - [`make_thumbnail`] decodes, shrinks, turns upright and re-encodes.
+
+mod error;
+mod exif;
+mod header;
+mod orientation;
+mod thumbnail;
+
+pub use error::Error;
+pub use exif::INVALID_EXIF;
+pub use header::{Probe, metadata, probe};
+pub use thumbnail::{EncodedThumbnail, ThumbnailOptions, make_thumbnail};
+
+/// Default bound on the pixels the functions decode (`MAX_PIXELS`).
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+/// Default edge of the square thumbnails fit into (`THUMBNAIL_SIZE`).
+pub const DEFAULT_THUMBNAIL_SIZE: u32 = 250;

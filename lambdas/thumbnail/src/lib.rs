@@ -1,0 +1,81 @@
+//! The `thumbnail` function: an upright thumbnail of a JPEG or PNG in S3,
+//! written beside it under `thumbnails/`.
+//!
+//! The handler is generic over [`ObjectStore`] so tests run it on real image
+//! bytes held in memory; [`s3`] implements it for the S3 client.
+
+pub mod failure;
+pub mod s3;
+
+use std::future::Future;
+
+use imaging::ThumbnailOptions;
+use photopipe_shared::{Thumbnail, ThumbnailInput, thumbnail_key};
+
+pub use failure::{Failure, StoreError};
+
+/// Where objects are read from and written to.
+pub trait ObjectStore {
+    fn read(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+
+    fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Reads `THUMBNAIL_SIZE` and `MAX_PIXELS` through `var`, with the defaults
+/// for those not set.
+pub fn options_from_env(var: impl Fn(&str) -> Option<String>) -> Result<ThumbnailOptions, String> {
+    let defaults = ThumbnailOptions::default();
+    let size = match var("THUMBNAIL_SIZE") {
+        Some(v) => v.trim().parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+            format!("THUMBNAIL_SIZE must be a positive whole number of pixels, not {v:?}")
+        })?,
+        None => defaults.size,
+    };
+    let max_pixels = match var("MAX_PIXELS") {
+        Some(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("MAX_PIXELS must be a positive whole number, not {v:?}"))?,
+        None => defaults.max_pixels,
+    };
+    Ok(ThumbnailOptions { size, max_pixels })
+}
+
+/// Reads the image, writes its thumbnail under `thumbnails/` and describes it.
+pub async fn make_thumbnail<S: ObjectStore>(
+    store: &S,
+    options: &ThumbnailOptions,
+    input: &ThumbnailInput,
+) -> Result<Thumbnail, Failure> {
+    let bytes = store.read(&input.bucket, &input.key).await?;
+    // Decoding runs on the runtime's thread: a Lambda instance serves one
+    // invocation at a time, so there is nothing else for it to do meanwhile.
+    let thumbnail = imaging::make_thumbnail(&bytes, options)?;
+    drop(bytes);
+    let key = thumbnail_key(&input.key);
+    let content_type = thumbnail.content_type();
+    let size = thumbnail.bytes.len() as u64;
+    store
+        .write(&input.bucket, &key, thumbnail.bytes, content_type)
+        .await?;
+    Ok(Thumbnail {
+        bucket: input.bucket.clone(),
+        key,
+        width: thumbnail.width,
+        height: thumbnail.height,
+        size,
+        content_type: content_type.to_owned(),
+    })
+}

@@ -1,0 +1,52 @@
+//! Lambda entry point: `ThumbnailInput` in, `Thumbnail` out.
+//!
+//! Environment: `THUMBNAIL_SIZE` (box edge in pixels, default 250),
+//! `MAX_PIXELS` (largest image decoded, default 100 000 000),
+//! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` (LocalStack; turns on
+//! path-style S3 addressing), `RUST_LOG` (default `info`).
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use photopipe_shared::ThumbnailInput;
+use thumbnail::{make_thumbnail, options_from_env, s3};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        // CloudWatch stamps every line already.
+        .without_time()
+        .init();
+    let options = options_from_env(|name| std::env::var(name).ok())?;
+    let config = aws_config::load_from_env().await;
+    let client = s3::client(&config);
+    run(service_fn(|event: LambdaEvent<ThumbnailInput>| {
+        let (client, options) = (&client, &options);
+        async move {
+            let input = event.payload;
+            let result = make_thumbnail(client, options, &input).await;
+            match &result {
+                Ok(t) => tracing::info!(
+                    bucket = input.bucket,
+                    key = input.key,
+                    thumbnail = t.key,
+                    width = t.width,
+                    height = t.height,
+                    "wrote thumbnail"
+                ),
+                Err(failure) => tracing::warn!(
+                    bucket = input.bucket,
+                    key = input.key,
+                    error = failure.name.as_str(),
+                    message = failure.message,
+                    "failed"
+                ),
+            }
+            result
+        }
+    }))
+    .await
+}

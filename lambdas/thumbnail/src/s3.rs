@@ -1,0 +1,95 @@
+//! [`ObjectStore`] for the S3 client, and what its errors mean for a retry.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::{ObjectStore, StoreError};
+
+/// The S3 client for `config`. LocalStack (reached through
+/// `AWS_ENDPOINT_URL`) serves buckets by path, not by host name.
+pub fn client(config: &aws_config::SdkConfig) -> Client {
+    let custom_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some());
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(custom_endpoint)
+        .build();
+    Client::from_conf(s3_config)
+}
+
+impl ObjectStore for Client {
+    async fn read(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
+        let what = format!("s3://{bucket}/{key}");
+        let output = self
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(&what, e))?;
+        let body = output.body.collect().await.map_err(|e| {
+            StoreError::Transient(format!("reading {what}: {}", DisplayErrorContext(e)))
+        })?;
+        Ok(body.to_vec())
+    }
+
+    async fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        self.put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("writing s3://{bucket}/{key}"), e))?;
+        Ok(())
+    }
+}
+
+/// Throttling, 5xx, timeouts and connection failures may pass; a missing
+/// key is its own case; anything else (access denied, a missing bucket) will
+/// fail the same way again.
+pub fn classify<E>(what: &str, e: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let message = format!("{what}: {}", DisplayErrorContext(&e));
+    match &e {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code();
+            if code == Some("NoSuchKey") || (status == 404 && code != Some("NoSuchBucket")) {
+                StoreError::NotFound(message)
+            } else if status == 429
+                || status >= 500
+                || matches!(
+                    code,
+                    Some(
+                        "SlowDown"
+                            | "Throttling"
+                            | "ThrottlingException"
+                            | "RequestTimeout"
+                            | "InternalError"
+                            | "ServiceUnavailable"
+                    )
+                )
+            {
+                StoreError::Transient(message)
+            } else {
+                StoreError::Permanent(message)
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Transient(message)
+        }
+        _ => StoreError::Permanent(message),
+    }
+}
