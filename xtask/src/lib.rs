@@ -4,9 +4,13 @@
 pub mod asl_cmd;
 pub mod build;
 pub mod ci;
+pub mod deploy;
+pub mod e2e;
 pub mod images;
 pub mod lint;
+pub mod localstack;
 pub mod localstack_image;
+pub mod observe;
 pub mod synth;
 pub mod tools;
 
@@ -18,4 +22,11 @@ pub fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
+}
+
+/// A subcommand's arguments with every default, as if given no flags.
+pub fn default_args<A: clap::Args + clap::FromArgMatches>() -> A {
+    let command = A::augment_args(clap::Command::new("defaults"));
+    A::from_arg_matches(&command.get_matches_from(["defaults"]))
+        .expect("every argument of a subcommand has a default")
 }

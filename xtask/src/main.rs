@@ -2,7 +2,7 @@
 //! and testing photopipe. Each subcommand lives in its own module with a `run`.
 
 use clap::{Parser, Subcommand};
-use xtask::{asl_cmd, build, ci, images, lint, localstack_image, synth};
+use xtask::{asl_cmd, build, ci, deploy, e2e, images, lint, localstack_image, synth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,6 +18,12 @@ struct Cli {
 enum Command {
     /// Build every Lambda with cargo-lambda into one zip per function.
     Build(build::Args),
+    /// Build, upload and deploy the stack (to AWS, or LocalStack with --endpoint-url).
+    Deploy(deploy::DeployArgs),
+    /// Delete the stack; --delete-data also deletes the bucket and table it retains.
+    Destroy(deploy::DestroyArgs),
+    /// The whole pipeline on a local LocalStack: build, deploy, upload, report.
+    E2e(e2e::Args),
     /// Write the CloudFormation template, state machine definition and diagram.
     Synth(synth::Args),
     /// Run cfn-lint on the generated template; any finding fails.
@@ -37,6 +43,9 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Build(args) => build::run(args).map(drop),
+        Command::Deploy(args) => deploy::run_deploy(args),
+        Command::Destroy(args) => deploy::run_destroy(args),
+        Command::E2e(args) => e2e::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Lint => lint::run(),
         Command::Ci => ci::run(),

@@ -1,0 +1,644 @@
+//! `cargo xtask deploy` and `cargo xtask destroy`: one code path for AWS and
+//! LocalStack. Zips go to an artifacts bucket under content-addressed keys;
+//! the stack is created or updated through a change set whose events are
+//! streamed until it settles.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, StackStatus};
+use aws_sdk_cloudformation::{Client as Cfn, types::Parameter};
+use aws_sdk_s3::Client as S3;
+use aws_sdk_s3::primitives::ByteStream;
+use infra::stack::{self, LAMBDAS};
+
+use crate::build::{self, Arch, BuiltFunction};
+
+/// Where to deploy: the standard aws-config chain, optionally pointed at
+/// LocalStack.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Target {
+    /// AWS region (default: from the profile or `AWS_REGION`, else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Endpoint for every AWS service, e.g. http://localhost:4566 for LocalStack.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl Target {
+    pub async fn sdk_config(&self) -> SdkConfig {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &self.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+            // LocalStack accepts any credentials; don't make people invent some.
+            let has_credentials = self.profile.is_some()
+                || std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+                || std::env::var_os("AWS_PROFILE").is_some();
+            if !has_credentials {
+                loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    "test",
+                    "test",
+                    None,
+                    None,
+                    "localstack",
+                ));
+            }
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            return config
+                .into_builder()
+                .region(Region::from_static("us-east-1"))
+                .build();
+        }
+        config
+    }
+}
+
+/// An S3 client; path-style when an endpoint is set, since LocalStack's
+/// virtual-hosted names don't resolve everywhere.
+pub fn s3_client(config: &SdkConfig) -> S3 {
+    let mut builder = aws_sdk_s3::config::Builder::from(config);
+    if config.endpoint_url().is_some() {
+        builder = builder.force_path_style(true);
+    }
+    S3::from_conf(builder.build())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Name of the CloudFormation stack.
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Build the functions for arm64 (Graviton) instead of x86_64.
+    #[arg(long)]
+    pub arm64: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Also delete the photo bucket (with every object) and the ImageMetadata table,
+    /// which the stack retains on deletion.
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+/// A deployed stack.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub stack_name: String,
+    pub outputs: BTreeMap<String, String>,
+    /// False when the deploy found nothing to change.
+    pub changed: bool,
+}
+
+impl Deployment {
+    pub fn output(&self, key: &str) -> Result<&str> {
+        self.outputs
+            .get(key)
+            .map(String::as_str)
+            .with_context(|| format!("stack {} has no output {key}", self.stack_name))
+    }
+}
+
+pub fn run_deploy(args: DeployArgs) -> Result<()> {
+    let functions = build::run(build::Args {
+        arm64: args.arm64,
+        packages: Vec::new(),
+    })?;
+    let arch = if args.arm64 {
+        Arch::Arm64
+    } else {
+        Arch::X86_64
+    };
+    runtime()?.block_on(async {
+        let config = args.target.sdk_config().await;
+        let deployment = deploy(&config, &args.stack_name, &functions, arch).await?;
+        print_outputs(&deployment);
+        Ok(())
+    })
+}
+
+pub fn run_destroy(args: DestroyArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let config = args.target.sdk_config().await;
+        destroy(&config, &args.stack_name, args.delete_data).await
+    })
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
+}
+
+fn print_outputs(deployment: &Deployment) {
+    println!("stack {} outputs:", deployment.stack_name);
+    for (key, value) in &deployment.outputs {
+        println!("  {key} = {value}");
+    }
+}
+
+/// Uploads the zips and creates or updates the stack.
+pub async fn deploy(
+    config: &SdkConfig,
+    stack_name: &str,
+    functions: &[BuiltFunction],
+    arch: Arch,
+) -> Result<Deployment> {
+    let s3 = s3_client(config);
+    let cfn = Cfn::new(config);
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let account = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .context(
+            "failed to identify the AWS account: check your credentials (--profile) and region",
+        )?
+        .account
+        .unwrap_or_default();
+    let artifacts = format!("photopipe-artifacts-{account}-{region}");
+    ensure_bucket(&s3, &artifacts, &region).await?;
+
+    let mut parameters = vec![
+        parameter(stack::ARTIFACTS_BUCKET_PARAMETER, &artifacts),
+        parameter(stack::ARCHITECTURE_PARAMETER, arch.lambda_name()),
+    ];
+    for lambda in LAMBDAS {
+        let function = functions
+            .iter()
+            .find(|f| f.name == lambda.package)
+            .with_context(|| {
+                format!("`cargo xtask build` produced no zip for {}", lambda.package)
+            })?;
+        let key = format!(
+            "lambdas/{}/{}/{}.zip",
+            lambda.package,
+            arch.lambda_name(),
+            function.sha256
+        );
+        upload_once(&s3, &artifacts, &key, function).await?;
+        parameters.push(parameter(lambda.code_key_parameter, &key));
+    }
+
+    // JSON rather than YAML: YAML 1.1 parsers read `2012-10-17` as a date.
+    let template = stack::template()
+        .and_then(|t| t.to_json())
+        .map_err(|errors| anyhow::anyhow!("the stack is invalid: {errors:?}"))?;
+    let body = serde_json::to_string(&template).context("failed to render the template")?;
+
+    let existing = describe(&cfn, stack_name).await?;
+    let change_set_type = match existing.as_ref().and_then(|s| s.stack_status()) {
+        None | Some(StackStatus::ReviewInProgress) => ChangeSetType::Create,
+        Some(StackStatus::RollbackComplete) => {
+            eprintln!("deploy: stack {stack_name} failed to create before; deleting it first");
+            cfn.delete_stack()
+                .stack_name(stack_name)
+                .send()
+                .await
+                .context("failed to delete the failed stack")?;
+            wait_for_stack(&cfn, stack_name, &mut HashSet::new()).await?;
+            ChangeSetType::Create
+        }
+        Some(status) if status.as_str().ends_with("_IN_PROGRESS") => {
+            bail!("stack {stack_name} is busy ({status}); wait for it to settle and deploy again")
+        }
+        Some(_) => ChangeSetType::Update,
+    };
+
+    if change_set_type == ChangeSetType::Update
+        && unchanged(&cfn, stack_name, &body, &parameters).await?
+    {
+        eprintln!("deploy: no changes; stack {stack_name} is up to date");
+        return finish(&cfn, stack_name, false).await;
+    }
+
+    let change_set_name = format!(
+        "photopipe-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    );
+    eprintln!(
+        "deploy: creating change set {change_set_name} ({change_set_type:?}) for stack {stack_name}"
+    );
+    cfn.create_change_set()
+        .stack_name(stack_name)
+        .change_set_name(&change_set_name)
+        .change_set_type(change_set_type.clone())
+        .template_body(&body)
+        .set_parameters(Some(parameters))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .with_context(|| format!("failed to create a change set for stack {stack_name}"))?;
+
+    let change_set = loop {
+        let cs = cfn
+            .describe_change_set()
+            .stack_name(stack_name)
+            .change_set_name(&change_set_name)
+            .send()
+            .await
+            .context("failed to describe the change set")?;
+        match cs.status() {
+            Some(ChangeSetStatus::CreateComplete) => break cs,
+            Some(ChangeSetStatus::Failed) => {
+                let reason = cs.status_reason().unwrap_or_default().to_owned();
+                let _ = cfn
+                    .delete_change_set()
+                    .stack_name(stack_name)
+                    .change_set_name(&change_set_name)
+                    .send()
+                    .await;
+                if reason.contains("didn't contain changes") || reason.contains("No updates") {
+                    eprintln!("deploy: no changes; stack {stack_name} is up to date");
+                    return finish(&cfn, stack_name, false).await;
+                }
+                bail!("the change set for stack {stack_name} failed: {reason}");
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    };
+    for change in change_set.changes() {
+        if let Some(rc) = change.resource_change() {
+            eprintln!(
+                "deploy:   {:?} {} ({})",
+                rc.action().map(|a| a.as_str()).unwrap_or("?"),
+                rc.logical_resource_id().unwrap_or_default(),
+                rc.resource_type().unwrap_or_default()
+            );
+        }
+    }
+
+    let mut seen = seen_events(&cfn, stack_name).await;
+    cfn.execute_change_set()
+        .stack_name(stack_name)
+        .change_set_name(&change_set_name)
+        .send()
+        .await
+        .context("failed to execute the change set")?;
+    let status = wait_for_stack(&cfn, stack_name, &mut seen).await?;
+    match status {
+        Some(StackStatus::CreateComplete | StackStatus::UpdateComplete) => {
+            finish(&cfn, stack_name, true).await
+        }
+        other => {
+            let failures = failure_reasons(&cfn, stack_name).await;
+            bail!(
+                "stack {stack_name} did not deploy ({}); CloudFormation rolled it back.\nfailing resources:\n{}",
+                other
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "deleted".into()),
+                failures.join("\n")
+            )
+        }
+    }
+}
+
+fn parameter(key: &str, value: &str) -> Parameter {
+    Parameter::builder()
+        .parameter_key(key)
+        .parameter_value(value)
+        .build()
+}
+
+async fn finish(cfn: &Cfn, stack_name: &str, changed: bool) -> Result<Deployment> {
+    let stack = describe(cfn, stack_name)
+        .await?
+        .with_context(|| format!("stack {stack_name} vanished after deploying"))?;
+    let outputs = stack
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect();
+    Ok(Deployment {
+        stack_name: stack_name.to_owned(),
+        outputs,
+        changed,
+    })
+}
+
+/// Whether the deployed stack already has this template and these parameters.
+async fn unchanged(
+    cfn: &Cfn,
+    stack_name: &str,
+    body: &str,
+    parameters: &[Parameter],
+) -> Result<bool> {
+    let deployed = cfn
+        .get_template()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .context("failed to read the deployed template")?;
+    let same_template = deployed
+        .template_body()
+        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        .zip(serde_json::from_str::<serde_json::Value>(body).ok())
+        .is_some_and(|(a, b)| a == b);
+    if !same_template {
+        return Ok(false);
+    }
+    let stack = describe(cfn, stack_name).await?;
+    let deployed: BTreeMap<&str, &str> = stack
+        .iter()
+        .flat_map(|s| s.parameters())
+        .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
+        .collect();
+    let wanted: BTreeMap<&str, &str> = parameters
+        .iter()
+        .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
+        .collect();
+    Ok(deployed == wanted)
+}
+
+async fn describe(
+    cfn: &Cfn,
+    stack_name: &str,
+) -> Result<Option<aws_sdk_cloudformation::types::Stack>> {
+    match cfn.describe_stacks().stack_name(stack_name).send().await {
+        Ok(out) => Ok(out.stacks().first().cloned()),
+        Err(e) => {
+            let message = e
+                .as_service_error()
+                .and_then(|s| s.meta().message())
+                .unwrap_or_default();
+            if message.contains("does not exist") {
+                Ok(None)
+            } else {
+                Err(anyhow::Error::new(e).context(format!("failed to describe stack {stack_name}")))
+            }
+        }
+    }
+}
+
+async fn seen_events(cfn: &Cfn, stack_name: &str) -> HashSet<String> {
+    match cfn
+        .describe_stack_events()
+        .stack_name(stack_name)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .stack_events()
+            .iter()
+            .filter_map(|e| e.event_id().map(str::to_owned))
+            .collect(),
+        Err(_) => HashSet::new(),
+    }
+}
+
+/// Prints new stack events until the stack leaves every `*_IN_PROGRESS`
+/// state; `None` when the stack is gone.
+async fn wait_for_stack(
+    cfn: &Cfn,
+    stack_name: &str,
+    seen: &mut HashSet<String>,
+) -> Result<Option<StackStatus>> {
+    loop {
+        if let Ok(out) = cfn
+            .describe_stack_events()
+            .stack_name(stack_name)
+            .send()
+            .await
+        {
+            let mut fresh: Vec<_> = out
+                .stack_events()
+                .iter()
+                .filter(|e| e.event_id().is_some_and(|id| seen.insert(id.to_owned())))
+                .collect();
+            fresh.reverse();
+            for e in fresh {
+                eprintln!(
+                    "  {:<40} {:<36} {:<20} {}",
+                    e.logical_resource_id().unwrap_or_default(),
+                    e.resource_type().unwrap_or_default(),
+                    e.resource_status().map(|s| s.as_str()).unwrap_or_default(),
+                    e.resource_status_reason().unwrap_or_default()
+                );
+            }
+        }
+        let status = describe(cfn, stack_name)
+            .await?
+            .and_then(|s| s.stack_status().cloned());
+        match &status {
+            Some(s) if s.as_str().ends_with("_IN_PROGRESS") => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            _ => return Ok(status),
+        }
+    }
+}
+
+async fn failure_reasons(cfn: &Cfn, stack_name: &str) -> Vec<String> {
+    let Ok(out) = cfn
+        .describe_stack_events()
+        .stack_name(stack_name)
+        .send()
+        .await
+    else {
+        return vec!["(stack events unavailable)".into()];
+    };
+    out.stack_events()
+        .iter()
+        .filter(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+        })
+        .map(|e| {
+            format!(
+                "  {} ({}): {}",
+                e.logical_resource_id().unwrap_or_default(),
+                e.resource_type().unwrap_or_default(),
+                e.resource_status_reason().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+async fn ensure_bucket(s3: &S3, bucket: &str, region: &str) -> Result<()> {
+    if s3.head_bucket().bucket(bucket).send().await.is_ok() {
+        return Ok(());
+    }
+    eprintln!("deploy: creating artifacts bucket {bucket}");
+    let mut create = s3.create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create
+        .send()
+        .await
+        .with_context(|| format!("failed to create the artifacts bucket {bucket}"))?;
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .with_context(|| format!("failed to block public access to {bucket}"))?;
+    Ok(())
+}
+
+/// Uploads a zip unless its content-addressed key is already there.
+async fn upload_once(s3: &S3, bucket: &str, key: &str, function: &BuiltFunction) -> Result<()> {
+    if s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+    {
+        eprintln!("deploy: s3://{bucket}/{key} is already there");
+        return Ok(());
+    }
+    let body = ByteStream::from_path(&function.zip)
+        .await
+        .with_context(|| format!("failed to read {}", function.zip.display()))?;
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body)
+        .send()
+        .await
+        .with_context(|| {
+            format!(
+                "failed to upload {} to s3://{bucket}/{key}",
+                function.zip.display()
+            )
+        })?;
+    eprintln!("deploy: uploaded {} to s3://{bucket}/{key}", function.name);
+    Ok(())
+}
+
+/// Deletes the stack, and with `delete_data` the bucket and table it retains.
+pub async fn destroy(config: &SdkConfig, stack_name: &str, delete_data: bool) -> Result<()> {
+    let cfn = Cfn::new(config);
+    let Some(stack) = describe(&cfn, stack_name).await? else {
+        eprintln!("destroy: stack {stack_name} does not exist; nothing to do");
+        return Ok(());
+    };
+    let output = |key: &str| {
+        stack
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .and_then(|o| o.output_value())
+            .map(str::to_owned)
+    };
+    let bucket = output(stack::outputs::PHOTO_BUCKET);
+    let table = output(stack::outputs::METADATA_TABLE);
+    let mut seen = seen_events(&cfn, stack_name).await;
+    eprintln!("destroy: deleting stack {stack_name}");
+    cfn.delete_stack()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .context("failed to delete the stack")?;
+    match wait_for_stack(&cfn, stack_name, &mut seen).await? {
+        None | Some(StackStatus::DeleteComplete) => {}
+        Some(other) => {
+            let failures = failure_reasons(&cfn, stack_name).await;
+            bail!(
+                "stack {stack_name} was not deleted ({other}):\n{}",
+                failures.join("\n")
+            );
+        }
+    }
+    eprintln!("destroy: stack {stack_name} deleted");
+    if !delete_data {
+        for (what, name) in [("bucket", &bucket), ("table", &table)] {
+            if let Some(name) = name {
+                eprintln!("destroy: kept the {what} {name}; pass --delete-data to delete it");
+            }
+        }
+        return Ok(());
+    }
+    if let Some(bucket) = bucket {
+        empty_and_delete_bucket(&s3_client(config), &bucket).await?;
+        eprintln!("destroy: deleted bucket {bucket}");
+    }
+    if let Some(table) = table {
+        aws_sdk_dynamodb::Client::new(config)
+            .delete_table()
+            .table_name(&table)
+            .send()
+            .await
+            .with_context(|| format!("failed to delete table {table}"))?;
+        eprintln!("destroy: deleted table {table}");
+    }
+    Ok(())
+}
+
+async fn empty_and_delete_bucket(s3: &S3, bucket: &str) -> Result<()> {
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .with_context(|| format!("failed to list s3://{bucket}"))?;
+        let keys: Vec<_> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .filter_map(|k| {
+                aws_sdk_s3::types::ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if keys.is_empty() {
+            break;
+        }
+        let delete = aws_sdk_s3::types::Delete::builder()
+            .set_objects(Some(keys))
+            .build()
+            .context("failed to build a delete request")?;
+        s3.delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .with_context(|| format!("failed to delete objects in s3://{bucket}"))?;
+    }
+    s3.delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .with_context(|| format!("failed to delete bucket {bucket}"))?;
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! `cargo xtask e2e`: the main job. Builds the functions, starts LocalStack,
+//! deploys the stack, uploads images under `incoming/`, waits for every
+//! execution their S3 events start, and reports what each one did.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use photopipe_shared::{ErrorName, INCOMING_PREFIX, ImageFormat};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::build::{self, Arch};
+use crate::deploy::{self, Deployment};
+use crate::localstack::{self, LABELS_SOURCE, LocalStack};
+use crate::observe::{self, Executions};
+use crate::project_root;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Upload the images in this directory instead of the samples in
+    /// integration-tests/images.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the pipeline should do with an image, predicted by running the
+/// functions' own library code on it locally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "outcome", content = "error")]
+pub enum Expected {
+    Success,
+    Failure(String),
+}
+
+/// What happened to one image.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageReport {
+    pub file: String,
+    pub key: String,
+    pub expected: Expected,
+    pub status: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub path: Vec<String>,
+    pub duration_ms: Option<u64>,
+    pub format: Option<String>,
+    pub width: Option<u64>,
+    pub height: Option<u64>,
+    pub labels: Vec<String>,
+    pub thumbnail: Option<Value>,
+}
+
+impl ImageReport {
+    pub fn as_expected(&self) -> bool {
+        match &self.expected {
+            Expected::Success => self.status == "SUCCEEDED",
+            Expected::Failure(name) => {
+                self.status == "FAILED" && self.error.as_deref() == Some(name)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    localstack_image: String,
+    labels_source: &'static str,
+    stack: &'a str,
+    images: &'a [ImageReport],
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let dir = args
+        .images
+        .clone()
+        .unwrap_or_else(|| project_root().join("integration-tests/images"));
+    let files = image_files(&dir)?;
+    let functions = build::run(build::Args {
+        arm64: false,
+        packages: Vec::new(),
+    })?;
+    let image = localstack::select_image()?;
+    let reports = deploy::runtime()?.block_on(async {
+        let localstack = LocalStack::start(image).await?;
+        let config = localstack.target().sdk_config().await;
+        let deployment = deploy::deploy(&config, "photopipe", &functions, Arch::X86_64).await?;
+        let reports = process(&config, &deployment, &files).await;
+        let reports = match reports {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{}", localstack.logs().await);
+                return Err(e);
+            }
+        };
+        let report = Report {
+            localstack_image: localstack.image.to_string(),
+            labels_source: LABELS_SOURCE,
+            stack: &deployment.stack_name,
+            images: &reports,
+        };
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).context("failed to render the report")?
+            );
+        } else {
+            print_table(&report);
+        }
+        anyhow::Ok(reports)
+    })?;
+    let unexpected: Vec<&ImageReport> = reports.iter().filter(|r| !r.as_expected()).collect();
+    if !unexpected.is_empty() {
+        let names: Vec<String> = unexpected
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} (expected {:?}, got {} {})",
+                    r.file,
+                    r.expected,
+                    r.status,
+                    r.error.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        bail!(
+            "the pipeline did not do what was expected with: {}",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("failed to read the image directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && !p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("{} holds no images", dir.display());
+    }
+    Ok(files)
+}
+
+/// The outcome the functions' own library code predicts for `bytes`.
+pub fn expected(bytes: &[u8]) -> Expected {
+    match imaging::metadata(bytes) {
+        Err(e) if e.name() == ErrorName::UnknownImageFormat => {
+            Expected::Failure(ErrorName::NotSupportedImageType.as_str().into())
+        }
+        Err(e) => Expected::Failure(e.name().as_str().into()),
+        Ok(m) if !ImageFormat::SUPPORTED.contains(&m.format) => {
+            Expected::Failure(ErrorName::NotSupportedImageType.as_str().into())
+        }
+        Ok(_) => match imaging::make_thumbnail(bytes, &imaging::ThumbnailOptions::default()) {
+            Ok(_) => Expected::Success,
+            Err(e) => Expected::Failure(e.name().as_str().into()),
+        },
+    }
+}
+
+/// Uploads every file and reports on the execution each upload started.
+pub async fn process(
+    config: &SdkConfig,
+    deployment: &Deployment,
+    files: &[PathBuf],
+) -> Result<Vec<ImageReport>> {
+    let s3 = deploy::s3_client(config);
+    let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
+    let mut uploads = Vec::new();
+    for file in files {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("image file names must be UTF-8")?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
+        let key = format!("{INCOMING_PREFIX}{name}");
+        uploads.push((name.to_owned(), key, expected(&bytes), bytes));
+    }
+    for (_, key, _, bytes) in &uploads {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(bytes.clone().into())
+            .send()
+            .await
+            .with_context(|| format!("failed to upload s3://{bucket}/{key}"))?;
+    }
+    eprintln!(
+        "e2e: uploaded {} images to s3://{bucket}/{INCOMING_PREFIX}",
+        uploads.len()
+    );
+    let mut reports = Vec::new();
+    for (file, key, expected, _) in uploads {
+        reports.push(report(config, deployment, &file, &key, expected).await?);
+    }
+    Ok(reports)
+}
+
+/// Waits for the execution of `key` and gathers what it left behind.
+pub async fn report(
+    config: &SdkConfig,
+    deployment: &Deployment,
+    file: &str,
+    key: &str,
+    expected: Expected,
+) -> Result<ImageReport> {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let state_machine = deployment.output(infra::stack::outputs::STATE_MACHINE)?;
+    let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
+    let table = deployment.output(infra::stack::outputs::METADATA_TABLE)?;
+    let execution = Executions::new(sfn.clone(), state_machine)
+        .wait(key, Duration::from_secs(120))
+        .await?;
+    let branches = observe::branches(&infra::pipeline::definition());
+    let events = observe::normalise(
+        &observe::history(&sfn, &execution.arn).await?,
+        &|state| branches.get(state).copied(),
+        bucket,
+    );
+    let item = observe::item(&aws_sdk_dynamodb::Client::new(config), table, key)
+        .await?
+        .unwrap_or(Value::Null);
+    let labels = item["labels"]
+        .as_str()
+        .and_then(|l| serde_json::from_str::<Vec<String>>(l).ok())
+        .unwrap_or_default();
+    Ok(ImageReport {
+        file: file.to_owned(),
+        key: key.to_owned(),
+        expected,
+        status: execution.status.as_str().to_owned(),
+        error: execution.error.clone(),
+        cause: execution.cause.clone(),
+        path: observe::path(&events),
+        duration_ms: execution
+            .duration
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        format: item["format"].as_str().map(str::to_owned),
+        width: item["width"].as_u64(),
+        height: item["height"].as_u64(),
+        labels,
+        thumbnail: Some(item["thumbnail"].clone()).filter(|t| !t.is_null()),
+    })
+}
+
+fn print_table(report: &Report<'_>) {
+    println!("LocalStack: {}", report.localstack_image);
+    println!("labels: {}", report.labels_source);
+    println!();
+    println!(
+        "{:<28} {:<10} {:<26} {:>9}  {:<6} {:>11}  {:<30} {}",
+        "IMAGE", "STATUS", "ERROR", "DURATION", "FORMAT", "DIMENSIONS", "LABELS", "THUMBNAIL"
+    );
+    for r in report.images {
+        let mark = if r.as_expected() { " " } else { "!" };
+        let dims = r
+            .width
+            .zip(r.height)
+            .map(|(w, h)| format!("{w}x{h}"))
+            .unwrap_or_default();
+        let thumb = r
+            .thumbnail
+            .as_ref()
+            .map(|t| format!("{}x{} {} B", t["width"], t["height"], t["size"]))
+            .unwrap_or_default();
+        let duration = r
+            .duration_ms
+            .map(|d| format!("{:.2} s", d as f64 / 1000.0))
+            .unwrap_or_default();
+        let mut labels = r.labels.join(", ");
+        if labels.len() > 30 {
+            labels.truncate(27);
+            labels.push_str("...");
+        }
+        println!(
+            "{mark}{:<27} {:<10} {:<26} {:>9}  {:<6} {:>11}  {:<30} {}",
+            r.file,
+            r.status,
+            r.error.clone().unwrap_or_default(),
+            duration,
+            r.format.clone().unwrap_or_default(),
+            dims,
+            labels,
+            thumb
+        );
+        println!("  path: {}", r.path.join(" → "));
+    }
+    let unexpected = report.images.iter().filter(|r| !r.as_expected()).count();
+    println!();
+    println!(
+        "{} images, {} as expected{}",
+        report.images.len(),
+        report.images.len() - unexpected,
+        if unexpected > 0 {
+            " (! marks the others)"
+        } else {
+            ""
+        }
+    );
+}

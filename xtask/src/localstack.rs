@@ -1,0 +1,228 @@
+//! LocalStack in a container, started with testcontainers, for `cargo xtask
+//! e2e` and the integration tests.
+//!
+//! Which image: `PHOTOPIPE_LOCALSTACK_IMAGE` when set; else the official
+//! token-free `localstack/localstack:4.14.0` when Docker already has it
+//! (GitHub Actions pulls it); else the offline image `cargo xtask
+//! localstack-image` builds from the package registries, since no registry
+//! may be reachable.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use testcontainers::core::{ContainerPort, Mount, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, Image};
+
+use crate::deploy::Target;
+use crate::{localstack_image, project_root};
+
+/// The last token-free official release.
+pub const OFFICIAL_IMAGE: (&str, &str) = ("localstack/localstack", "4.14.0");
+const PORT: ContainerPort = ContainerPort::Tcp(4566);
+
+/// Where the labels of `DetectLabels` come from on each kind of image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavor {
+    /// The official image, with our plugin package installed at boot so that
+    /// Rekognition is answered by LocalStack's bundled moto.
+    Official,
+    /// Our offline image: Lambda as processes, DynamoDB and Rekognition from moto.
+    Offline,
+}
+
+/// Where labels come from on LocalStack, said plainly: nothing looks at the image.
+pub const LABELS_SOURCE: &str =
+    "moto's fixed DetectLabels answer inside LocalStack (no image analysis happens locally)";
+
+/// A LocalStack image as testcontainers starts it.
+#[derive(Debug, Clone)]
+pub struct LocalStackImage {
+    pub name: String,
+    pub tag: String,
+    pub flavor: Flavor,
+    env: Vec<(String, String)>,
+    mounts: Vec<Mount>,
+}
+
+impl std::fmt::Display for LocalStackImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.flavor {
+            Flavor::Official => "official LocalStack image",
+            Flavor::Offline => "offline LocalStack image built by `cargo xtask localstack-image`",
+        };
+        write!(f, "{}:{} ({kind})", self.name, self.tag)
+    }
+}
+
+impl Image for LocalStackImage {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    fn ready_conditions(&self) -> Vec<WaitFor> {
+        vec![WaitFor::message_on_stdout("Ready.")]
+    }
+
+    fn env_vars(
+        &self,
+    ) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn mounts(&self) -> impl IntoIterator<Item = &Mount> {
+        &self.mounts
+    }
+
+    fn expose_ports(&self) -> &[ContainerPort] {
+        std::slice::from_ref(&PORT)
+    }
+}
+
+/// Picks the image, building the offline one when nothing else is there.
+pub fn select_image() -> Result<LocalStackImage> {
+    check_docker()?;
+    let (name, tag) = match std::env::var("PHOTOPIPE_LOCALSTACK_IMAGE") {
+        Ok(image) if !image.is_empty() => {
+            let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
+            (name.to_owned(), tag.to_owned())
+        }
+        _ if image_exists(&format!("{}:{}", OFFICIAL_IMAGE.0, OFFICIAL_IMAGE.1)) => {
+            (OFFICIAL_IMAGE.0.to_owned(), OFFICIAL_IMAGE.1.to_owned())
+        }
+        _ => {
+            let image = localstack_image::run(crate::default_args())?;
+            let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
+            (name.to_owned(), tag.to_owned())
+        }
+    };
+    let flavor = if name.starts_with("localstack/") {
+        Flavor::Official
+    } else {
+        Flavor::Offline
+    };
+    let mut env = Vec::new();
+    let mut mounts = Vec::new();
+    if flavor == Flavor::Official {
+        // Lambdas run in sibling containers; the plugin package is installed by
+        // a boot hook so that Rekognition is routable as in the offline image.
+        mounts.push(Mount::bind_mount(
+            "/var/run/docker.sock",
+            "/var/run/docker.sock",
+        ));
+        let plugin = project_root().join("integration-tests/localstack");
+        mounts.push(Mount::bind_mount(
+            path_str(&plugin)?,
+            "/opt/photopipe-localstack",
+        ));
+        mounts.push(Mount::bind_mount(
+            path_str(&plugin.join("boot.d"))?,
+            "/etc/localstack/init/boot.d",
+        ));
+        env.push((
+            "PROVIDER_OVERRIDE_REKOGNITION".into(),
+            "photopipe-moto".into(),
+        ));
+        if let Ok(token) = std::env::var("LOCALSTACK_AUTH_TOKEN") {
+            env.push(("LOCALSTACK_AUTH_TOKEN".into(), token));
+        }
+    }
+    Ok(LocalStackImage {
+        name,
+        tag,
+        flavor,
+        env,
+        mounts,
+    })
+}
+
+fn path_str(path: &Path) -> Result<String> {
+    path.to_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{} is not valid UTF-8", path.display()))
+}
+
+fn image_exists(image: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Fails with instructions when there is no usable Docker daemon.
+pub fn check_docker() -> Result<()> {
+    let output = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    match output {
+        Err(_) => bail!(
+            "docker is not installed: install Docker Engine (Debian: `apt-get install docker.io`) and start it"
+        ),
+        Ok(o) if !o.status.success() => bail!(
+            "the Docker daemon is not running: start it (`dockerd &`, or `systemctl start docker`)\n{}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// A running LocalStack. Dropping it removes the container.
+#[derive(Debug)]
+pub struct LocalStack {
+    container: ContainerAsync<LocalStackImage>,
+    pub image: LocalStackImage,
+    pub endpoint: String,
+}
+
+impl LocalStack {
+    pub async fn start(image: LocalStackImage) -> Result<LocalStack> {
+        eprintln!("localstack: starting {image}");
+        let started = std::time::Instant::now();
+        let container = image
+            .clone()
+            .start()
+            .await
+            .with_context(|| format!("failed to start {image}"))?;
+        let port = container
+            .get_host_port_ipv4(PORT)
+            .await
+            .context("failed to read LocalStack's published port")?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        eprintln!(
+            "localstack: ready at {endpoint} after {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(LocalStack {
+            container: container,
+            image,
+            endpoint,
+        })
+    }
+
+    /// Where to point the AWS SDK.
+    pub fn target(&self) -> Target {
+        Target {
+            region: Some("us-east-1".into()),
+            profile: None,
+            endpoint_url: Some(self.endpoint.clone()),
+        }
+    }
+
+    /// The container's log, for failure reports.
+    pub async fn logs(&self) -> String {
+        let out = self.container.stdout_to_vec().await.unwrap_or_default();
+        let err = self.container.stderr_to_vec().await.unwrap_or_default();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        )
+    }
+}

@@ -1,0 +1,365 @@
+//! Watching the pipeline work: finding the execution an upload started,
+//! waiting for it, and reading what it left behind (history, table item,
+//! thumbnail), in forms fit for a report and for snapshots.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_sfn::Client as Sfn;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// A finished (or timed-out) execution.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub arn: String,
+    pub key: String,
+    pub status: ExecutionStatus,
+    pub duration: Option<Duration>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub output: Option<Value>,
+}
+
+impl Execution {
+    pub fn succeeded(&self) -> bool {
+        self.status == ExecutionStatus::Succeeded
+    }
+}
+
+/// Finds executions by the object key in their input. Execution names are
+/// hashes, so the input is the only link from an upload to its execution.
+#[derive(Debug)]
+pub struct Executions {
+    sfn: Sfn,
+    state_machine: String,
+    keys: HashMap<String, String>,
+}
+
+impl Executions {
+    pub fn new(sfn: Sfn, state_machine: &str) -> Executions {
+        Executions {
+            sfn,
+            state_machine: state_machine.to_owned(),
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Every execution started for `key` so far, as `(arn, status)`.
+    pub async fn for_key(&mut self, key: &str) -> Result<Vec<(String, ExecutionStatus)>> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(&self.state_machine)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.context("failed to list executions")?;
+            for e in page.executions() {
+                let arn = e.execution_arn().to_owned();
+                if !self.keys.contains_key(&arn) {
+                    let described = self
+                        .sfn
+                        .describe_execution()
+                        .execution_arn(&arn)
+                        .send()
+                        .await
+                        .with_context(|| format!("failed to describe execution {arn}"))?;
+                    let input_key = described
+                        .input()
+                        .and_then(|i| serde_json::from_str::<Value>(i).ok())
+                        .and_then(|v| v["key"].as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    self.keys.insert(arn.clone(), input_key);
+                }
+                if self.keys.get(&arn).is_some_and(|k| k == key) {
+                    found.push((arn, e.status().clone()));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Waits for the execution an upload of `key` started, then for it to end.
+    pub async fn wait(&mut self, key: &str, timeout: Duration) -> Result<Execution> {
+        let deadline = Instant::now() + timeout;
+        let arn = loop {
+            if let Some((arn, _)) = self.for_key(key).await?.into_iter().next() {
+                break arn;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "no execution started for {key} within {timeout:?}: did the S3 notification fire?"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        loop {
+            let d = self
+                .sfn
+                .describe_execution()
+                .execution_arn(&arn)
+                .send()
+                .await
+                .with_context(|| format!("failed to describe execution {arn}"))?;
+            if *d.status() != ExecutionStatus::Running {
+                let duration = d.stop_date().and_then(|stop| {
+                    let ms = stop.to_millis().ok()? - d.start_date().to_millis().ok()?;
+                    Some(Duration::from_millis(u64::try_from(ms).ok()?))
+                });
+                return Ok(Execution {
+                    arn,
+                    key: key.to_owned(),
+                    status: d.status().clone(),
+                    duration,
+                    error: d.error().map(str::to_owned),
+                    cause: d.cause().map(str::to_owned),
+                    output: d.output().and_then(|o| serde_json::from_str(o).ok()),
+                });
+            }
+            if Instant::now() > deadline {
+                bail!("execution {arn} for {key} still running after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
+
+/// The full history of an execution, oldest first.
+pub async fn history(sfn: &Sfn, execution: &str) -> Result<Vec<HistoryEvent>> {
+    let mut events = Vec::new();
+    let mut pages = sfn
+        .get_execution_history()
+        .execution_arn(execution)
+        .include_execution_data(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        events.extend(
+            page.context("failed to read the execution history")?
+                .events()
+                .iter()
+                .cloned(),
+        );
+    }
+    Ok(events)
+}
+
+/// One event of a normalised history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Value>,
+}
+
+/// The history as a stable list for snapshots: every event is attributed to
+/// the state it belongs to, events of Parallel branches are ordered by
+/// branch (they interleave arbitrarily when they run), and ids, ARNs,
+/// timestamps and the stack's bucket name are redacted.
+pub fn normalise(
+    events: &[HistoryEvent],
+    branch_of: &dyn Fn(&str) -> Option<usize>,
+    bucket: &str,
+) -> Vec<Event> {
+    let mut state_of: HashMap<i64, Option<String>> = HashMap::new();
+    let mut out: Vec<(Option<usize>, usize, Event)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let named = e
+            .state_entered_event_details()
+            .map(|d| d.name().to_owned())
+            .or_else(|| e.state_exited_event_details().map(|d| d.name().to_owned()));
+        let state = named.or_else(|| state_of.get(&e.previous_event_id()).cloned().flatten());
+        state_of.insert(e.id(), state.clone());
+        let (error, cause) = failure(e);
+        let event = Event {
+            kind: e.r#type().as_str().to_owned(),
+            input: e
+                .state_entered_event_details()
+                .and_then(|d| d.input())
+                .map(|s| redact_json(s, bucket)),
+            output: e
+                .state_exited_event_details()
+                .and_then(|d| d.output())
+                .map(|s| redact_json(s, bucket)),
+            error,
+            cause: cause.map(|c| redact_json(&c, bucket)),
+            state: state.clone(),
+        };
+        out.push((state.as_deref().and_then(branch_of), i, event));
+    }
+    // Within each run of branch events, order by branch, keeping each
+    // branch's own order.
+    let mut result = Vec::with_capacity(out.len());
+    let mut run: Vec<(usize, usize, Event)> = Vec::new();
+    for (branch, i, event) in out {
+        match branch {
+            Some(b) => run.push((b, i, event)),
+            None => {
+                run.sort_by_key(|(b, i, _)| (*b, *i));
+                result.extend(run.drain(..).map(|(_, _, e)| e));
+                result.push(event);
+            }
+        }
+    }
+    run.sort_by_key(|(b, i, _)| (*b, *i));
+    result.extend(run.into_iter().map(|(_, _, e)| e));
+    result
+}
+
+fn failure(e: &HistoryEvent) -> (Option<String>, Option<String>) {
+    macro_rules! pick {
+        ($($details:ident),*) => {
+            $(if let Some(d) = e.$details() {
+                return (d.error().map(str::to_owned), d.cause().map(str::to_owned));
+            })*
+        };
+    }
+    pick!(
+        task_failed_event_details,
+        task_timed_out_event_details,
+        lambda_function_failed_event_details,
+        lambda_function_timed_out_event_details,
+        execution_failed_event_details,
+        execution_timed_out_event_details
+    );
+    if e.r#type() == &HistoryEventType::LambdaFunctionScheduleFailed {
+        if let Some(d) = e.lambda_function_schedule_failed_event_details() {
+            return (d.error().map(str::to_owned), d.cause().map(str::to_owned));
+        }
+    }
+    (None, None)
+}
+
+/// Parses `text` as JSON (or keeps it as a string) and redacts what differs
+/// between runs.
+pub fn redact_json(text: &str, bucket: &str) -> Value {
+    let value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()));
+    redact(value, bucket)
+}
+
+pub fn redact(value: Value, bucket: &str) -> Value {
+    match value {
+        Value::String(s) => Value::String(redact_str(&s, bucket)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| redact(v, bucket)).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, redact(v, bucket)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn redact_str(s: &str, bucket: &str) -> String {
+    // A cause is often JSON inside a string: redact inside it too.
+    if (s.starts_with('{') || s.starts_with('[')) && serde_json::from_str::<Value>(s).is_ok() {
+        let inner = redact_json(s, bucket);
+        return serde_json::to_string(&inner).unwrap_or_default();
+    }
+    if s.starts_with("arn:") {
+        return "[arn]".into();
+    }
+    if looks_like_timestamp(s) {
+        return "[timestamp]".into();
+    }
+    if bucket.is_empty() {
+        s.to_owned()
+    } else {
+        s.replace(bucket, "[bucket]")
+    }
+}
+
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 19
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+}
+
+/// The names of the states an execution entered, in order (branches ordered).
+pub fn path(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.kind.ends_with("StateEntered"))
+        .filter_map(|e| e.state.clone())
+        .collect()
+}
+
+/// The `ImageMetadata` item of `key`, as plain JSON.
+pub async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Result<Option<Value>> {
+    let out = ddb
+        .get_item()
+        .table_name(table)
+        .key(
+            infra::stack::TABLE_KEY,
+            aws_sdk_dynamodb::types::AttributeValue::S(key.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .with_context(|| format!("failed to read the item of {key} from {table}"))?;
+    Ok(out.item().map(|item| {
+        Value::Object(
+            item.iter()
+                .map(|(k, v)| (k.clone(), attribute(v)))
+                .collect(),
+        )
+    }))
+}
+
+fn attribute(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match v {
+        A::S(s) => json!(s),
+        A::N(n) => n
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| n.parse::<f64>().map(Value::from))
+            .unwrap_or(json!(n)),
+        A::Bool(b) => json!(b),
+        A::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect()),
+        A::L(l) => Value::Array(l.iter().map(attribute).collect()),
+        A::Ss(s) => json!(s),
+        A::Null(_) => Value::Null,
+        other => json!(format!("{other:?}")),
+    }
+}
+
+/// Branch index of each state inside the Parallel states of a definition.
+pub fn branches(definition: &asl::StateMachine) -> BTreeMap<String, usize> {
+    let json = serde_json::to_value(definition).unwrap_or_default();
+    let mut map = BTreeMap::new();
+    fn walk(states: &Value, branch: Option<usize>, map: &mut BTreeMap<String, usize>) {
+        for (name, state) in states.as_object().into_iter().flatten() {
+            if let Some(b) = branch {
+                map.insert(name.clone(), b);
+            }
+            for (i, br) in state["Branches"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                walk(&br["States"], Some(i), map);
+            }
+        }
+    }
+    walk(&json["States"], None, &mut map);
+    map
+}
