@@ -52,10 +52,11 @@ fn check(files: &[PathBuf]) -> Result<()> {
         }
     }
     if failed > 0 {
-        bail!(
-            "{failed} of {} files have problems: fix them and run `cargo xtask asl check` again",
-            files.len()
-        );
+        let total = match files.len() {
+            1 => "1 file".to_owned(),
+            n => format!("{n} files"),
+        };
+        bail!("problems in {failed} of {total}: fix them and run `cargo xtask asl check` again");
     }
     Ok(())
 }
@@ -83,7 +84,11 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<()> {
         }
     }
     if check_only && stale > 0 {
-        bail!("{stale} files are not formatted: run `cargo xtask asl fmt` on them");
+        bail!(
+            "{stale} {} not formatted: run `cargo xtask asl fmt` on {}",
+            if stale == 1 { "file is" } else { "files are" },
+            if stale == 1 { "it" } else { "them" }
+        );
     }
     Ok(())
 }
