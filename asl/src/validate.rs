@@ -6,6 +6,12 @@
 //! reject with a bare serde error, or cannot see at all. Every problem is
 //! reported, each with the path of the state it is in, such as
 //! `States.Process.Branches[0].States.Resize`.
+//!
+//! A state's query language is its own `QueryLanguage`, else that of the
+//! state enclosing its branch, else the document's, else JSONPath. The
+//! service documents only the document-level default and the per-state
+//! override; inheriting through the enclosing state is the reading that
+//! accepts every real document we collected.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -112,6 +118,10 @@ pub enum Rule {
         first: &'static str,
         second: &'static str,
     },
+    #[error(
+        "`HeartbeatSeconds` ({heartbeat}) must be less than `TimeoutSeconds` ({timeout}): lower it or raise the timeout"
+    )]
+    HeartbeatNotBelowTimeout { heartbeat: u64, timeout: u64 },
     #[error(
         "a Wait state needs exactly one of `Seconds`, `Timestamp`, `SecondsPath` or `TimestampPath`"
     )]
@@ -849,6 +859,13 @@ impl Validator {
                 }
                 self.exclusive(object, path, "TimeoutSeconds", "TimeoutSecondsPath");
                 self.exclusive(object, path, "HeartbeatSeconds", "HeartbeatSecondsPath");
+                let seconds = |field| object.get(field).and_then(Value::as_u64);
+                if let (Some(heartbeat), Some(timeout)) =
+                    (seconds("HeartbeatSeconds"), seconds("TimeoutSeconds"))
+                    && heartbeat >= timeout
+                {
+                    self.report(path, Rule::HeartbeatNotBelowTimeout { heartbeat, timeout });
+                }
             }
             "Fail" => {
                 self.exclusive(object, path, "Error", "ErrorPath");

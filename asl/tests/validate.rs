@@ -49,6 +49,9 @@ rejects! {
         "States.Resize: `TimeoutSeconds` and `TimeoutSecondsPath` cannot be used together: keep one",
         "States.Failed: `Error` and `ErrorPath` cannot be used together: keep one",
     ];
+    heartbeat_not_below_timeout: "heartbeat-not-below-timeout.asl.json" => [
+        "States.WaitForApproval: `HeartbeatSeconds` (300) must be less than `TimeoutSeconds` (300): lower it or raise the timeout",
+    ];
     invalid_choice_paths: "invalid-choice-paths.asl.json" => [
         "States.Route.Choices[0]: `Variable` is not a valid JSONPath (`kind`): start it with `$`, `$$` or `$variable` and fix the steps",
         "States.Route.Choices[1]: `NumericGreaterThanPath` is not a valid JSONPath (`$.limits[`): start it with `$`, `$$` or `$variable` and fix the steps",
