@@ -10,8 +10,9 @@
 //! A state's query language is its own `QueryLanguage`, else that of the
 //! state enclosing its branch, else the document's, else JSONPath. The
 //! service documents only the document-level default and the per-state
-//! override; inheriting through the enclosing state is the reading that
-//! accepts every real document we collected.
+//! override; inheriting through the enclosing state is the more permissive
+//! reading (a Map declared JSONata keeps its processor in JSONata), chosen so
+//! that the validator does not reject documents the service may accept.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
