@@ -180,6 +180,9 @@ impl<'a> Bytes<'a> {
     }
 }
 
+fn le24(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], 0])
+}
 fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
@@ -284,10 +287,7 @@ fn png(r: &mut Bytes<'_>) -> Result<Header, Stop> {
 fn webp(r: &mut Bytes<'_>) -> Result<Header, Stop> {
     let chunk = r.get(12..30)?;
     let (width, height) = match &chunk[..4] {
-        b"VP8X" => (
-            1 + (le32(chunk, 12) & 0xFF_FFFF),
-            1 + (le32(chunk, 15) & 0xFF_FFFF),
-        ),
+        b"VP8X" => (1 + le24(chunk, 12), 1 + le24(chunk, 15)),
         b"VP8L" if chunk[8] == 0x2F => {
             let bits = le32(chunk, 9);
             (1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF))

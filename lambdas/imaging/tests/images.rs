@@ -1,0 +1,355 @@
+//! The image code on real photographs and broken files; see
+//! `fixtures/SOURCES.md` for where each file comes from.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use imaging::{EncodedThumbnail, Probe, ThumbnailOptions, make_thumbnail, metadata, probe};
+use photopipe_shared::{ErrorName, ImageFormat};
+
+fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("reading fixture {name}: {e}"))
+}
+
+fn thumbnail(name: &str) -> EncodedThumbnail {
+    make_thumbnail(&fixture(name), &ThumbnailOptions::default())
+        .unwrap_or_else(|e| panic!("thumbnail of {name}: {e}"))
+}
+
+fn thumbnail_error(name: &str) -> ErrorName {
+    match make_thumbnail(&fixture(name), &ThumbnailOptions::default()) {
+        Ok(t) => panic!("{name} made a {}x{} thumbnail", t.width, t.height),
+        Err(e) => e.name(),
+    }
+}
+
+/// Decoded pixels of a thumbnail, as RGB (JPEG) or RGBA (PNG).
+fn pixels(t: &EncodedThumbnail) -> (usize, usize, usize, Vec<u8>) {
+    match t.format {
+        ImageFormat::Jpeg => {
+            let d = mozjpeg::Decompress::new_mem(&t.bytes).unwrap();
+            let mut rgb = d.rgb().unwrap();
+            let (w, h) = (rgb.width(), rgb.height());
+            let px: Vec<u8> = rgb.read_scanlines().unwrap();
+            (w, h, 3, px)
+        }
+        _ => {
+            let mut decoder = png::Decoder::new(std::io::Cursor::new(&t.bytes));
+            decoder.set_transformations(png::Transformations::ALPHA);
+            let mut reader = decoder.read_info().unwrap();
+            let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+            let info = reader.next_frame(&mut buf).unwrap();
+            buf.truncate(info.buffer_size());
+            let channels = info.color_type.samples();
+            (info.width as usize, info.height as usize, channels, buf)
+        }
+    }
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let total: u64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.len() as f64
+}
+
+/// Every fixture, as `cargo xtask inspect` would show it.
+#[test]
+fn metadata_of_every_fixture() {
+    let mut names: Vec<String> = std::fs::read_dir(fixture_path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "SOURCES.md")
+        .collect();
+    names.sort();
+    let report: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| match metadata(&fixture(name)) {
+            Ok(m) => serde_json::json!({ "file": name, "metadata": m }),
+            Err(e) => serde_json::json!({ "file": name, "error": e.name().as_str(), "message": e.to_string() }),
+        })
+        .collect();
+    insta::assert_yaml_snapshot!(report);
+}
+
+/// Feeding `probe` growing prefixes, as `extract-metadata` does with ranged
+/// GETs, ends with what reading the whole file gives.
+#[test]
+fn probing_prefixes_agrees_with_reading_the_whole_file() {
+    for entry in std::fs::read_dir(fixture_path("")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let bytes = fixture(&name);
+        let whole = metadata(&bytes).map_err(|e| e.name());
+        let mut have = bytes.len().min(16);
+        let probed = loop {
+            match probe(&bytes[..have], bytes.len() as u64) {
+                Ok(Probe::NeedBytes(n)) => {
+                    assert!(n as usize > have, "{name}: asked for {n} bytes with {have}");
+                    have = n as usize;
+                }
+                Ok(Probe::Metadata(m)) => break Ok(m),
+                Err(e) => break Err(e.name()),
+            }
+        };
+        assert_eq!(probed, whole, "{name}");
+    }
+}
+
+#[test]
+fn a_header_longer_than_the_first_fetch_asks_for_more() {
+    let bytes = fixture("long-header.jpg");
+    let mut have = 64 * 1024;
+    let mut fetches = 1;
+    let m = loop {
+        match probe(&bytes[..have], bytes.len() as u64).unwrap() {
+            Probe::Metadata(m) => break m,
+            Probe::NeedBytes(n) => {
+                assert!(n as usize > have);
+                have = n as usize;
+                fetches += 1;
+            }
+        }
+    };
+    assert!(fetches > 1, "this header is longer than 64 KiB");
+    assert_eq!((m.width, m.height, m.size), (425, 250, bytes.len() as u64));
+}
+
+#[test]
+fn exif_with_gps_and_camera() {
+    let m = metadata(&fixture("jpeg-exif-gps.jpg")).unwrap();
+    assert_eq!(m.exif.make.as_deref(), Some("Google"));
+    assert_eq!(m.exif.model.as_deref(), Some("Pixel 6"));
+    assert_eq!(
+        m.exif.date_time_original.as_deref(),
+        Some("2024-05-07T09:33:04")
+    );
+    let gps = m.exif.gps.unwrap();
+    // 30° 37' 39.54" N, 119° 44' 19.56" E
+    assert!((gps.latitude - 30.627_65).abs() < 1e-5, "{gps:?}");
+    assert!((gps.longitude - 119.738_766_7).abs() < 1e-5, "{gps:?}");
+}
+
+#[test]
+fn unreadable_exif_is_reported_and_the_image_still_processed() {
+    let m = metadata(&fixture("invalid-exif.jpg")).unwrap();
+    let error = m.exif.error.clone().unwrap();
+    assert_eq!(error.error, imaging::INVALID_EXIF);
+    assert_eq!(m.exif.make, None);
+    assert_eq!((m.width, m.height), (480, 360));
+    let t = thumbnail("invalid-exif.jpg");
+    assert_eq!((t.width, t.height), (250, 188));
+}
+
+#[test]
+fn jpeg_thumbnail_fits_the_box_keeps_the_ratio_and_is_a_jpeg() {
+    let t = thumbnail("flower.jpg");
+    assert_eq!((t.format, t.width, t.height), (ImageFormat::Jpeg, 250, 188));
+    assert_eq!(t.content_type(), "image/jpeg");
+    let m = metadata(&t.bytes).unwrap();
+    assert_eq!((m.format, m.width, m.height), (ImageFormat::Jpeg, 250, 188));
+}
+
+#[test]
+fn thumbnail_size_is_configurable() {
+    let options = ThumbnailOptions {
+        size: 100,
+        ..ThumbnailOptions::default()
+    };
+    let t = make_thumbnail(&fixture("flower.jpg"), &options).unwrap();
+    assert_eq!((t.width, t.height), (100, 75));
+}
+
+#[test]
+fn small_images_are_not_upscaled() {
+    let t = thumbnail("cmyk-reference.jpg");
+    assert_eq!((t.width, t.height), (100, 100));
+    let t = thumbnail("png-16bit.png");
+    assert_eq!((t.width, t.height), (240, 180));
+}
+
+/// Each `orientation-N.jpg` stores the same photo transformed so that it is
+/// upright once its orientation tag is applied.
+#[test]
+fn every_orientation_comes_out_upright() {
+    let (w, h, _, upright) = pixels(&thumbnail("orientation-1.jpg"));
+    assert_eq!((w, h), (250, 188));
+    for o in 2..=8 {
+        let name = format!("orientation-{o}.jpg");
+        let (ow, oh, _, px) = pixels(&thumbnail(&name));
+        assert_eq!((ow, oh), (w, h), "{name}");
+        let diff = mean_abs_diff(&px, &upright);
+        assert!(
+            diff < 4.0,
+            "{name} differs from upright by {diff:.1} a sample"
+        );
+    }
+}
+
+#[test]
+fn landscape_pixels_tagged_6_make_a_portrait_thumbnail() {
+    let t = thumbnail("portrait-orientation-6.jpg");
+    assert_eq!((t.width, t.height), (188, 250));
+    let m = metadata(&fixture("portrait-orientation-6.jpg")).unwrap();
+    assert_eq!((m.width, m.height, m.exif.orientation), (400, 300, Some(6)));
+}
+
+#[test]
+fn png_orientation_from_its_exif_chunk() {
+    let bytes = fixture("png-orientation-6.png");
+    let m = metadata(&bytes).unwrap();
+    assert_eq!((m.width, m.height, m.exif.orientation), (200, 150, Some(6)));
+    let turned = thumbnail("png-orientation-6.png");
+    assert_eq!((turned.width, turned.height), (150, 200));
+    // The same PNG with its eXIf chunk renamed to an unknown ancillary chunk.
+    let at = bytes.windows(4).position(|w| w == b"eXIf").unwrap();
+    let mut plain_bytes = bytes.clone();
+    plain_bytes[at..at + 4].copy_from_slice(b"eXIx");
+    let plain = make_thumbnail(&plain_bytes, &ThumbnailOptions::default()).unwrap();
+    assert_eq!((plain.width, plain.height), (200, 150));
+    let (w, h, c, px) = pixels(&turned);
+    let (pw, _, _, plain_px) = pixels(&plain);
+    // Orientation 6: the upright pixel (x, y) is stored at (y, h - 1 - x).
+    for (x, y) in [(0, 0), (w - 1, 0), (3, h - 5), (w / 2, h / 2)] {
+        let (sx, sy) = (y, w - 1 - x);
+        let upright = &px[(y * w + x) * c..][..c];
+        let stored = &plain_px[(sy * pw + sx) * c..][..c];
+        assert_eq!(upright, stored, "pixel ({x}, {y})");
+    }
+}
+
+#[test]
+fn cmyk_jpeg_matches_its_rgb_original() {
+    let (w, h, _, cmyk) = pixels(&thumbnail("cmyk.jpg"));
+    let (rw, rh, _, rgb) = pixels(&thumbnail("cmyk-reference.jpg"));
+    assert_eq!((w, h), (rw, rh));
+    let diff = mean_abs_diff(&cmyk, &rgb);
+    assert!(diff < 8.0, "CMYK thumbnail differs by {diff:.1} a sample");
+}
+
+#[test]
+fn grayscale_and_progressive_jpegs() {
+    let t = thumbnail("grayscale.jpg");
+    assert_eq!((t.width, t.height), (250, 131));
+    let d = mozjpeg::Decompress::new_mem(&t.bytes).unwrap();
+    assert_eq!(d.color_space(), mozjpeg::ColorSpace::JCS_GRAYSCALE);
+    let t = thumbnail("progressive.jpg");
+    assert_eq!((t.width, t.height), (250, 156));
+    let t = thumbnail("long-header.jpg");
+    assert_eq!((t.width, t.height), (250, 147));
+}
+
+#[test]
+fn png_keeps_its_alpha() {
+    let t = thumbnail("png-alpha.png");
+    assert_eq!((t.format, t.width, t.height), (ImageFormat::Png, 250, 140));
+    assert_eq!(t.content_type(), "image/png");
+    let (_, _, channels, px) = pixels(&t);
+    assert_eq!(channels, 4);
+    let alphas: Vec<u8> = px.chunks_exact(4).map(|p| p[3]).collect();
+    // Its alpha ranges from fully transparent to about half opaque.
+    assert!(alphas.contains(&0));
+    assert!(alphas.iter().any(|&a| a > 100));
+}
+
+#[test]
+fn sixteen_bit_pngs() {
+    let t = thumbnail("png-16bit.png");
+    assert_eq!(t.format, ImageFormat::Png);
+    let t = thumbnail("png-16bit-gray.png");
+    assert_eq!((t.width, t.height), (64, 64));
+}
+
+#[test]
+fn broken_files_have_names() {
+    assert_eq!(thumbnail_error("empty.jpg"), ErrorName::EmptyObject);
+    assert_eq!(metadata(&[]).unwrap_err().name(), ErrorName::EmptyObject);
+    assert_eq!(
+        thumbnail_error("not-an-image.txt"),
+        ErrorName::UnknownImageFormat
+    );
+    assert_eq!(thumbnail_error("truncated.jpg"), ErrorName::CorruptImage);
+    assert_eq!(
+        thumbnail_error("truncated-progressive.jpg"),
+        ErrorName::CorruptImage
+    );
+    assert_eq!(thumbnail_error("truncated.png"), ErrorName::CorruptImage);
+    assert_eq!(thumbnail_error("bomb.jpg"), ErrorName::ImageTooLarge);
+    assert_eq!(thumbnail_error("bomb.png"), ErrorName::ImageTooLarge);
+    for name in [
+        "animated.gif",
+        "image.webp",
+        "image.tiff",
+        "image.bmp",
+        "image.heic",
+        "image.avif",
+    ] {
+        assert_eq!(
+            thumbnail_error(name),
+            ErrorName::NotSupportedImageType,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_jpeg_cut_anywhere_is_corrupt_never_grey() {
+    let bytes = fixture("flower.jpg");
+    for cut in [100, 700, bytes.len() / 3, bytes.len() - 2] {
+        let e = make_thumbnail(&bytes[..cut], &ThumbnailOptions::default()).unwrap_err();
+        assert_eq!(e.name(), ErrorName::CorruptImage, "cut at {cut}: {e}");
+    }
+}
+
+#[test]
+fn max_pixels_is_a_limit_not_a_constant() {
+    let options = ThumbnailOptions {
+        max_pixels: 480 * 360 - 1,
+        ..ThumbnailOptions::default()
+    };
+    let e = make_thumbnail(&fixture("flower.jpg"), &options).unwrap_err();
+    assert_eq!(e.name(), ErrorName::ImageTooLarge);
+}
+
+/// A 13 MP JPEG made from a real photo: its header comes from a 64 KiB
+/// prefix and its thumbnail from DCT-scaled decoding.
+#[test]
+fn thirteen_megapixels() {
+    let big = imaging_test_support::upscaled_jpeg(&fixture("flower.jpg"), 4160, 3120);
+    let Probe::Metadata(m) = probe(&big[..64 * 1024], big.len() as u64).unwrap() else {
+        panic!("the header of a 13 MP JPEG fits in 64 KiB");
+    };
+    assert_eq!((m.width, m.height), (4160, 3120));
+    let t = make_thumbnail(&big, &ThumbnailOptions::default()).unwrap();
+    assert_eq!((t.width, t.height), (250, 188));
+}
+
+mod imaging_test_support {
+    use fast_image_resize::images::Image;
+    use fast_image_resize::{PixelType, Resizer};
+
+    /// Decodes `jpeg`, scales it to `width`×`height` and encodes it again.
+    pub fn upscaled_jpeg(jpeg: &[u8], width: u32, height: u32) -> Vec<u8> {
+        let d = mozjpeg::Decompress::new_mem(jpeg).unwrap();
+        let mut rgb = d.rgb().unwrap();
+        let (w, h) = (rgb.width() as u32, rgb.height() as u32);
+        let px: Vec<u8> = rgb.read_scanlines().unwrap();
+        let src = Image::from_vec_u8(w, h, px, PixelType::U8x3).unwrap();
+        let mut dst = Image::new(width, height, PixelType::U8x3);
+        Resizer::new().resize(&src, &mut dst, None).unwrap();
+        let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        c.set_size(width as usize, height as usize);
+        c.set_quality(90.0);
+        let mut c = c.start_compress(Vec::new()).unwrap();
+        c.write_scanlines(dst.buffer()).unwrap();
+        c.finish().unwrap()
+    }
+}
