@@ -10,6 +10,7 @@ pub mod s3;
 use std::future::Future;
 use std::ops::Range;
 
+use lambda_runtime::LambdaEvent;
 use photopipe_shared::{ImageMetadata, ObjectRef};
 
 pub use failure::{Failure, StoreError};
@@ -34,6 +35,33 @@ pub trait ObjectSource {
         key: &str,
         range: Range<u64>,
     ) -> impl Future<Output = Result<Chunk, StoreError>> + Send;
+}
+
+/// The function: logs the outcome of [`extract_metadata`].
+pub async fn handler<S: ObjectSource>(
+    source: &S,
+    event: LambdaEvent<ObjectRef>,
+) -> Result<ImageMetadata, Failure> {
+    let object = event.payload;
+    let result = extract_metadata(source, &object).await;
+    match &result {
+        Ok(m) => tracing::info!(
+            bucket = object.bucket,
+            key = object.key,
+            format = m.format.as_str(),
+            width = m.width,
+            height = m.height,
+            "read metadata"
+        ),
+        Err(failure) => tracing::warn!(
+            bucket = object.bucket,
+            key = object.key,
+            error = failure.name.as_str(),
+            message = failure.message,
+            "failed"
+        ),
+    }
+    result
 }
 
 /// Reads just enough of the object to know its format, dimensions and EXIF.

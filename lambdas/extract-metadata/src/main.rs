@@ -3,9 +3,9 @@
 //! Environment: `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` (LocalStack; turns
 //! on path-style S3 addressing), `RUST_LOG` (default `info`).
 
-use extract_metadata::{Failure, extract_metadata, s3};
+use extract_metadata::{handler, s3};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use photopipe_shared::{ImageMetadata, ObjectRef};
+use photopipe_shared::ObjectRef;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -21,29 +21,7 @@ async fn main() -> Result<(), Error> {
     let config = aws_config::load_from_env().await;
     let client = s3::client(&config);
     run(service_fn(|event: LambdaEvent<ObjectRef>| {
-        let client = &client;
-        async move {
-            let object = event.payload;
-            let result: Result<ImageMetadata, Failure> = extract_metadata(client, &object).await;
-            match &result {
-                Ok(metadata) => tracing::info!(
-                    bucket = object.bucket,
-                    key = object.key,
-                    format = metadata.format.as_str(),
-                    width = metadata.width,
-                    height = metadata.height,
-                    "read metadata"
-                ),
-                Err(failure) => tracing::warn!(
-                    bucket = object.bucket,
-                    key = object.key,
-                    error = failure.name.as_str(),
-                    message = failure.message,
-                    "failed"
-                ),
-            }
-            result
-        }
+        handler(&client, event)
     }))
     .await
 }

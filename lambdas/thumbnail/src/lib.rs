@@ -10,6 +10,7 @@ pub mod s3;
 use std::future::Future;
 
 use imaging::ThumbnailOptions;
+use lambda_runtime::LambdaEvent;
 use photopipe_shared::{Thumbnail, ThumbnailInput, thumbnail_key};
 
 pub use failure::{Failure, StoreError};
@@ -51,6 +52,34 @@ pub fn options_from_env(var: impl Fn(&str) -> Option<String>) -> Result<Thumbnai
         None => defaults.max_pixels,
     };
     Ok(ThumbnailOptions { size, max_pixels })
+}
+
+/// The function: logs the outcome of [`make_thumbnail`].
+pub async fn handler<S: ObjectStore>(
+    store: &S,
+    options: &ThumbnailOptions,
+    event: LambdaEvent<ThumbnailInput>,
+) -> Result<Thumbnail, Failure> {
+    let input = event.payload;
+    let result = make_thumbnail(store, options, &input).await;
+    match &result {
+        Ok(t) => tracing::info!(
+            bucket = input.bucket,
+            key = input.key,
+            thumbnail = t.key,
+            width = t.width,
+            height = t.height,
+            "wrote thumbnail"
+        ),
+        Err(failure) => tracing::warn!(
+            bucket = input.bucket,
+            key = input.key,
+            error = failure.name.as_str(),
+            message = failure.message,
+            "failed"
+        ),
+    }
+    result
 }
 
 /// Reads the image, writes its thumbnail under `thumbnails/` and describes it.

@@ -7,7 +7,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use photopipe_shared::ThumbnailInput;
-use thumbnail::{make_thumbnail, options_from_env, s3};
+use thumbnail::{handler, options_from_env, s3};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -24,29 +24,7 @@ async fn main() -> Result<(), Error> {
     let config = aws_config::load_from_env().await;
     let client = s3::client(&config);
     run(service_fn(|event: LambdaEvent<ThumbnailInput>| {
-        let (client, options) = (&client, &options);
-        async move {
-            let input = event.payload;
-            let result = make_thumbnail(client, options, &input).await;
-            match &result {
-                Ok(t) => tracing::info!(
-                    bucket = input.bucket,
-                    key = input.key,
-                    thumbnail = t.key,
-                    width = t.width,
-                    height = t.height,
-                    "wrote thumbnail"
-                ),
-                Err(failure) => tracing::warn!(
-                    bucket = input.bucket,
-                    key = input.key,
-                    error = failure.name.as_str(),
-                    message = failure.message,
-                    "failed"
-                ),
-            }
-            result
-        }
+        handler(&client, &options, event)
     }))
     .await
 }

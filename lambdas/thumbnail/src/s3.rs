@@ -93,3 +93,57 @@ where
         _ => StoreError::Permanent(message),
     }
 }
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+    use aws_sdk_s3::types::error::NoSuchKey;
+
+    use super::*;
+
+    fn service_error(e: GetObjectError, status: u16) -> SdkError<GetObjectError, HttpResponse> {
+        SdkError::service_error(
+            e,
+            HttpResponse::new(status.try_into().unwrap(), SdkBody::empty()),
+        )
+    }
+
+    fn coded(code: &str, status: u16) -> SdkError<GetObjectError, HttpResponse> {
+        service_error(
+            GetObjectError::generic(ErrorMetadata::builder().code(code).build()),
+            status,
+        )
+    }
+
+    fn kind(e: SdkError<GetObjectError, HttpResponse>) -> &'static str {
+        match classify("s3://b/k", e) {
+            StoreError::NotFound(_) => "not found",
+            StoreError::Transient(_) => "transient",
+            StoreError::Permanent(_) => "permanent",
+        }
+    }
+
+    #[test]
+    fn s3_errors_are_classified_for_retries() {
+        let no_such_key = GetObjectError::NoSuchKey(NoSuchKey::builder().build());
+        assert_eq!(kind(service_error(no_such_key, 404)), "not found");
+        assert_eq!(kind(coded("NotFound", 404)), "not found");
+        assert_eq!(kind(coded("NoSuchBucket", 404)), "permanent");
+        assert_eq!(kind(coded("SlowDown", 503)), "transient");
+        assert_eq!(kind(coded("InternalError", 500)), "transient");
+        assert_eq!(kind(coded("ThrottlingException", 400)), "transient");
+        assert_eq!(kind(coded("TooManyRequests", 429)), "transient");
+        assert_eq!(
+            kind(SdkError::timeout_error("no answer in 3s")),
+            "transient"
+        );
+        assert_eq!(kind(coded("AccessDenied", 403)), "permanent");
+        assert_eq!(
+            kind(SdkError::construction_failure("bad bucket name")),
+            "permanent"
+        );
+    }
+}
