@@ -134,3 +134,40 @@ fn mermaid_of_real_documents() {
         );
     }
 }
+
+/// The order check above would be worthless if `normalize` hid reordering.
+#[test]
+fn normalize_keeps_state_and_template_order_visible() {
+    let original = serde_json::json!({
+        "StartAt": "A",
+        "States": {
+            "A": { "Type": "Pass", "Parameters": { "x": 1, "y": 2 }, "Next": "B" },
+            "B": { "Type": "Succeed" }
+        }
+    });
+    let states_swapped = serde_json::json!({
+        "StartAt": "A",
+        "States": {
+            "B": { "Type": "Succeed" },
+            "A": { "Type": "Pass", "Parameters": { "x": 1, "y": 2 }, "Next": "B" }
+        }
+    });
+    let template_swapped = serde_json::json!({
+        "StartAt": "A",
+        "States": {
+            "A": { "Next": "B", "Type": "Pass", "Parameters": { "y": 2, "x": 1 } },
+            "B": { "Type": "Succeed" }
+        }
+    });
+    let fields_swapped = serde_json::json!({
+        "States": {
+            "A": { "Next": "B", "Parameters": { "x": 1, "y": 2 }, "Type": "Pass" },
+            "B": { "Type": "Succeed" }
+        },
+        "StartAt": "A"
+    });
+    let text = |v: &Value| serde_json::to_string(&normalize(v, false)).expect("serializes");
+    assert_ne!(text(&original), text(&states_swapped));
+    assert_ne!(text(&original), text(&template_swapped));
+    assert_eq!(text(&original), text(&fields_swapped));
+}
