@@ -1,12 +1,104 @@
-//! `cargo xtask inspect` and `cargo xtask thumbnail`. (Placeholder: being written.)
-use anyhow::Result;
+//! `cargo xtask inspect IMAGE...` and `cargo xtask thumbnail IMAGE OUT`: the
+//! Lambdas' image code (the `imaging` crate) run on local files, with the same
+//! results and the same error names.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use imaging::ThumbnailOptions;
+use photopipe_shared::ErrorName;
+use serde_json::{Value, json};
+
 #[derive(Debug, clap::Args)]
-pub struct InspectArgs {}
-#[derive(Debug, clap::Args)]
-pub struct ThumbnailArgs {}
-pub fn inspect(_args: InspectArgs) -> Result<()> {
-    anyhow::bail!("inspect: being written")
+pub struct InspectArgs {
+    /// Image files to read.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
 }
-pub fn thumbnail(_args: ThumbnailArgs) -> Result<()> {
-    anyhow::bail!("thumbnail: being written")
+
+#[derive(Debug, clap::Args)]
+pub struct ThumbnailArgs {
+    /// The image to shrink.
+    image: PathBuf,
+    /// Where to write the thumbnail (JPEG for a JPEG, PNG for a PNG).
+    out: PathBuf,
+    /// Edge of the square the thumbnail fits in, as `THUMBNAIL_SIZE`.
+    #[arg(long, default_value_t = imaging::DEFAULT_THUMBNAIL_SIZE)]
+    size: u32,
+    /// Largest image decoded, as `MAX_PIXELS`.
+    #[arg(long, default_value_t = imaging::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
+}
+
+/// Prints what `extract-metadata` returns for each file: one JSON object for
+/// one file, an array for several. Fails when any file did.
+pub fn inspect(args: InspectArgs) -> Result<()> {
+    let mut failed = 0;
+    let mut report = Vec::new();
+    for path in &args.images {
+        let file = path.display().to_string();
+        let entry = match read(path)? {
+            Err(missing) => failure(&file, ErrorName::ObjectNotFound, &missing),
+            Ok(bytes) => match imaging::metadata(&bytes) {
+                Ok(metadata) => json!({ "file": file, "metadata": metadata }),
+                Err(e) => failure(&file, e.name(), &e.to_string()),
+            },
+        };
+        failed += usize::from(entry.get("errorType").is_some());
+        report.push(entry);
+    }
+    let output = match <[Value; 1]>::try_from(report) {
+        Ok([one]) => one,
+        Err(many) => Value::Array(many),
+    };
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    if failed > 0 {
+        bail!(
+            "{failed} of {} files failed; see errorType above",
+            args.images.len()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the thumbnail the `thumbnail` function would write.
+pub fn thumbnail(args: ThumbnailArgs) -> Result<()> {
+    let file = args.image.display();
+    let bytes = match read(&args.image)? {
+        Ok(bytes) => bytes,
+        Err(missing) => bail!("{}: {missing}", ErrorName::ObjectNotFound),
+    };
+    let options = ThumbnailOptions {
+        size: args.size,
+        max_pixels: args.max_pixels,
+    };
+    let thumbnail = imaging::make_thumbnail(&bytes, &options)
+        .map_err(|e| anyhow::anyhow!("{}: {file}: {e}", e.name()))?;
+    std::fs::write(&args.out, &thumbnail.bytes)
+        .with_context(|| format!("failed to write the thumbnail to {}", args.out.display()))?;
+    println!(
+        "wrote {}: {}x{} {} ({} bytes)",
+        args.out.display(),
+        thumbnail.width,
+        thumbnail.height,
+        thumbnail.format.as_str(),
+        thumbnail.bytes.len()
+    );
+    Ok(())
+}
+
+/// The file's bytes, or why it is missing (the Lambdas' `ObjectNotFound`);
+/// other read errors end the command.
+fn read(path: &std::path::Path) -> Result<Result<Vec<u8>, String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Ok(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Err(format!("no file at {}", path.display())))
+        }
+        Err(e) => Err(e).with_context(|| format!("failed to read {}", path.display())),
+    }
+}
+
+fn failure(file: &str, name: ErrorName, message: &str) -> Value {
+    json!({ "file": file, "errorType": name.as_str(), "errorMessage": message })
 }
