@@ -195,7 +195,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             current.result.set_result(
                 self._result(current, _error_payload("Runtime.Stopped", "execution environment stopped"))
             )
-        self._server.shutdown()
+        if self._server_thread.is_alive():
+            # shutdown() waits for serve_forever() to return: only call it when running.
+            self._server.shutdown()
         self._server.server_close()
         _remove_tree(self._tmp_dir)
 
