@@ -93,6 +93,11 @@ pub struct Args {
     /// `--network none`), wait for `Ready.` and check `/_localstack/health`.
     #[arg(long)]
     verify: bool,
+    /// With --verify: also run `integration-tests/localstack/smoke.py` inside the
+    /// `--network none` container, deploying this zip's `bootstrap` (an echo function,
+    /// see the README) as the stack's function.
+    #[arg(long, value_name = "ZIP", requires = "verify")]
+    smoke_zip: Option<PathBuf>,
 }
 
 /// Builds (or reuses) the offline image and returns its tag.
@@ -110,7 +115,7 @@ pub fn run(args: Args) -> Result<String> {
         build(&args, &dir, &inputs)?;
     }
     if args.verify {
-        verify(&args.tag)?;
+        verify(&args.tag, &dir, args.smoke_zip.as_deref())?;
     }
     Ok(args.tag)
 }
@@ -199,10 +204,18 @@ fn build(args: &Args, dir: &Path, inputs: &str) -> Result<()> {
 
     step(6, "clean the root", || clean_root(r))?;
 
+    let previous = image_id(&args.tag);
     step(7, "tar | docker import", || {
         docker_import(r, &args.tag, inputs)
     })?;
     drop(root);
+    // The import moved the tag; the image it pointed to is now dangling.
+    if let Some(old) = previous.filter(|old| image_id(&args.tag).as_ref() != Some(old)) {
+        let removed = Command::new("docker").args(["rmi", &old]).output();
+        if removed.is_ok_and(|o| o.status.success()) {
+            eprintln!("localstack-image: removed the previous image {old}");
+        }
+    }
     eprintln!(
         "localstack-image: built {} in {:.1} s, {}",
         args.tag,
@@ -573,6 +586,17 @@ fn docker_import(root: &Path, tag: &str, inputs: &str) -> Result<()> {
     Ok(())
 }
 
+/// The id of the image `tag` names, if there is one.
+fn image_id(tag: &str) -> Option<String> {
+    let out = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", tag])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 fn image_size(tag: &str) -> Result<String> {
     let out = Command::new("docker")
         .args(["image", "inspect", "--format", "{{.Size}}", tag])
@@ -586,7 +610,7 @@ fn image_size(tag: &str) -> Result<String> {
 }
 
 /// Starts the image twice (published port; `--network none`) and checks readiness.
-fn verify(tag: &str) -> Result<()> {
+fn verify(tag: &str, dir: &Path, smoke_zip: Option<&Path>) -> Result<()> {
     eprintln!("localstack-image: verify: image size {}", image_size(tag)?);
     for network in [None, Some("none")] {
         let mut cmd = Command::new("docker");
@@ -620,7 +644,52 @@ fn verify(tag: &str) -> Result<()> {
             "localstack-image: verify ({label}): Ready. after {:.2} s, /_localstack/health ok",
             ready.as_secs_f64()
         );
+        if let (Some(zip), Some(_)) = (smoke_zip, network) {
+            smoke(&container.0, dir, zip)?;
+        }
     }
+    Ok(())
+}
+
+/// Runs the end-to-end smoke check inside the container: offline, with the
+/// container's own boto3, against LocalStack on its loopback.
+fn smoke(id: &str, dir: &Path, zip: &Path) -> Result<()> {
+    ensure!(
+        zip.is_file(),
+        "{} does not exist; build the echo function first",
+        zip.display()
+    );
+    for (from, to) in [
+        (dir.join("smoke.py"), "/root/smoke.py"),
+        (zip.to_path_buf(), "/root/function.zip"),
+    ] {
+        run_cmd(
+            Command::new("docker")
+                .arg("cp")
+                .arg(&from)
+                .arg(format!("{id}:{to}")),
+            &format!("docker cp {}", from.display()),
+        )?;
+    }
+    eprintln!("localstack-image: verify: smoke.py inside the --network none container");
+    let start = Instant::now();
+    run_cmd(
+        Command::new("docker").args([
+            "exec",
+            id,
+            "python",
+            "/root/smoke.py",
+            "--endpoint",
+            "http://127.0.0.1:4566",
+            "--zip",
+            "/root/function.zip",
+        ]),
+        "smoke.py (see its output above for the failed check)",
+    )?;
+    eprintln!(
+        "localstack-image: verify: smoke passed in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
