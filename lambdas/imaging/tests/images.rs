@@ -125,7 +125,7 @@ fn a_header_longer_than_the_first_fetch_asks_for_more() {
 
 #[test]
 fn exif_with_gps_and_camera() {
-    let m = metadata(&fixture("jpeg-exif-gps.jpg")).unwrap();
+    let m = metadata(&fixture("ultrahdr-gps-truncated.jpg")).unwrap();
     assert_eq!(m.exif.make.as_deref(), Some("Google"));
     assert_eq!(m.exif.model.as_deref(), Some("Pixel 6"));
     assert_eq!(
@@ -136,6 +136,27 @@ fn exif_with_gps_and_camera() {
     // 30° 37' 39.54" N, 119° 44' 19.56" E
     assert!((gps.latitude - 30.627_65).abs() < 1e-5, "{gps:?}");
     assert!((gps.longitude - 119.738_766_7).abs() < 1e-5, "{gps:?}");
+    // Its header is whole, its image data is not.
+    assert_eq!(
+        thumbnail_error("ultrahdr-gps-truncated.jpg"),
+        ErrorName::CorruptImage
+    );
+}
+
+#[test]
+fn south_and_west_are_negative() {
+    let m = metadata(&fixture("jpeg-exif-gps.jpg")).unwrap();
+    assert_eq!(m.exif.model.as_deref(), Some("Canon EOS 400D DIGITAL"));
+    assert_eq!(
+        m.exif.date_time_original.as_deref(),
+        Some("2008-04-20T19:12:06")
+    );
+    let gps = m.exif.gps.unwrap();
+    // 22° 57' 6.90" S, 43° 12' 37.75" W
+    assert!((gps.latitude + 22.951_916).abs() < 1e-5, "{gps:?}");
+    assert!((gps.longitude + 43.210_487).abs() < 1e-5, "{gps:?}");
+    let t = thumbnail("jpeg-exif-gps.jpg");
+    assert_eq!((t.width, t.height), (250, 167));
 }
 
 #[test]
