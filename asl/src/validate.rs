@@ -1243,10 +1243,11 @@ impl Validator {
             .map(String::as_str)
             .filter(|key| COMPARISON_OPERATORS.contains(key))
             .collect();
-        let mut allowed = vec!["And", "Or", "Not", "Variable", "Condition", "Comment"];
+        let mut allowed = vec!["And", "Or", "Not", "Variable", "Condition"];
         allowed.extend(&operators);
+        // `Comment`, like `Next`, belongs to a top-level rule only.
         if top {
-            allowed.extend(["Next", "Assign", "Output"]);
+            allowed.extend(["Next", "Comment", "Assign", "Output"]);
         }
         for key in object.keys() {
             if key == "Next" && !top {

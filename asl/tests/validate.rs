@@ -28,6 +28,7 @@ rejects! {
         "States.Route.Choices[1]: choice rule has more than one condition (`Not` and `Variable`): combine them with `And`",
         "States.Route.Choices[1]: choice rule on `Variable` needs exactly one comparison operator such as `StringEquals`",
         "States.Route.Choices[2]: choice rule on `Variable` needs exactly one comparison operator such as `StringEquals`",
+        "States.Route.Choices[3].And[0]: unknown field `Comment`: remove it or fix its spelling",
         "States.Route.Choices[3].And[0]: a nested choice rule cannot have `Next`: only top-level rules move to a state, so remove it",
         "States.Route.Choices[4]: `StringEquals` must be a string",
         "States.Route.Choices[4]: missing `Next`: add it",
