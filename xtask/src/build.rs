@@ -1,9 +1,425 @@
-//! `cargo xtask build`. (Placeholder: being written.)
-use anyhow::Result;
-use std::path::PathBuf;
+//! `cargo xtask build`: every Lambda under `lambdas/` built with cargo-lambda
+//! and packed into one zip per function whose bytes depend on the binary
+//! alone, so that `deploy` can store it under its hash and skip what is there.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, System, ZipWriter};
+
+use crate::{project_root, tools};
+
 #[derive(Debug, clap::Args)]
-pub struct Args {}
-/// Builds every function and returns the paths of the zips.
-pub fn run(_args: Args) -> Result<Vec<PathBuf>> {
-    anyhow::bail!("build: being written")
+pub struct Args {
+    /// Build for Graviton (arm64, aarch64-unknown-linux-gnu) instead of x86_64.
+    #[arg(long)]
+    pub arm64: bool,
+    /// Build only this function (repeatable); by default every function under lambdas/.
+    #[arg(long = "package", short = 'p', value_name = "FUNCTION")]
+    pub packages: Vec<String>,
+}
+
+/// A function's deployment package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltFunction {
+    /// The binary's name, which is also the function's name in the stack.
+    pub name: String,
+    /// `target/lambda-zips/<arch>/<name>.zip`, with `bootstrap` at its root.
+    pub zip: PathBuf,
+    /// Hex SHA-256 of the zip's bytes.
+    pub sha256: String,
+}
+
+/// A Lambda instruction set architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    /// The name Lambda uses in a function's `Architectures`.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-gnu",
+            Arch::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// Builds every function (or those in `args.packages`) and returns their zips.
+pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
+    let arch = if args.arm64 {
+        Arch::Arm64
+    } else {
+        Arch::X86_64
+    };
+    let root = project_root();
+    let workspace = Workspace::load(&root)?;
+    let functions = select(&workspace.functions, &args.packages)?;
+    ensure_target_installed(&root, arch)?;
+    let cargo_lambda = tools::ensure(tools::CARGO_LAMBDA)?;
+
+    let names: Vec<&str> = functions
+        .iter()
+        .map(|function| function.bin.as_str())
+        .collect();
+    let lambda_dir = workspace.target_dir.join("lambda").join(arch.lambda_name());
+    eprintln!(
+        "build: building {} for {} ({}) with cargo-lambda",
+        names.join(", "),
+        arch.lambda_name(),
+        arch.rust_target()
+    );
+    let mut build = Command::new(&cargo_lambda);
+    // cargo-lambda links with zig, which targets an older glibc than the
+    // build machine's, so the binaries run on the Lambda OS whatever built them.
+    build
+        .args([
+            "lambda",
+            "build",
+            "--release",
+            "--target",
+            arch.rust_target(),
+        ])
+        .arg("--lambda-dir")
+        .arg(&lambda_dir)
+        .current_dir(&root)
+        .env("PATH", tool_path()?);
+    // Packages, not just binaries: with `--bin` alone cargo selects every
+    // workspace member and unifies their dependencies' features, so a
+    // dependency added to xtask would change the functions' bytes.
+    for function in &functions {
+        build.args(["--package", &function.package, "--bin", &function.bin]);
+    }
+    let status = build
+        .status()
+        .with_context(|| format!("failed to run {}", cargo_lambda.display()))?;
+    if !status.success() {
+        bail!("cargo lambda build failed ({status}); the compiler's messages are above");
+    }
+
+    let zip_dir = workspace
+        .target_dir
+        .join("lambda-zips")
+        .join(arch.lambda_name());
+    fs::create_dir_all(&zip_dir)
+        .with_context(|| format!("failed to create {}", zip_dir.display()))?;
+    let mut built = Vec::with_capacity(names.len());
+    for name in names {
+        let bootstrap = lambda_dir.join(name).join("bootstrap");
+        let zip = zip_dir.join(format!("{name}.zip"));
+        let bytes = write_zip(&bootstrap, &zip)?;
+        let sha256 = hex_sha256(&bytes);
+        println!(
+            "{}  {:>10} bytes  sha256:{sha256}",
+            zip.display(),
+            bytes.len()
+        );
+        built.push(BuiltFunction {
+            name: name.to_owned(),
+            zip,
+            sha256,
+        });
+    }
+    Ok(built)
+}
+
+/// What `cargo metadata` says about the workspace.
+#[derive(Debug)]
+struct Workspace {
+    target_dir: PathBuf,
+    /// Binary targets of the packages under `lambdas/`, sorted by name.
+    functions: Vec<Function>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Function {
+    package: String,
+    bin: String,
+}
+
+impl Workspace {
+    fn load(root: &Path) -> Result<Workspace> {
+        let output = Command::new(cargo())
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(root)
+            .output()
+            .context("failed to run cargo metadata")?;
+        if !output.status.success() {
+            bail!(
+                "cargo metadata failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .context("failed to parse the output of cargo metadata")?;
+        Workspace::from_metadata(&metadata, &root.join("lambdas"))
+    }
+
+    fn from_metadata(metadata: &serde_json::Value, lambdas: &Path) -> Result<Workspace> {
+        let target_dir = metadata["target_directory"]
+            .as_str()
+            .context("failed to read target_directory from cargo metadata")?
+            .into();
+        let packages = metadata["packages"]
+            .as_array()
+            .context("failed to read packages from cargo metadata")?;
+        let mut functions = Vec::new();
+        for package in packages {
+            let manifest = package["manifest_path"]
+                .as_str()
+                .context("failed to read a package's manifest_path from cargo metadata")?;
+            if !Path::new(manifest).starts_with(lambdas) {
+                continue;
+            }
+            let package_name = package["name"]
+                .as_str()
+                .with_context(|| format!("failed to read the package name in {manifest}"))?;
+            let targets = package["targets"]
+                .as_array()
+                .with_context(|| format!("failed to read the targets of {manifest}"))?;
+            for target in targets {
+                let is_bin = target["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"));
+                if is_bin {
+                    let name = target["name"]
+                        .as_str()
+                        .with_context(|| format!("failed to read a target name in {manifest}"))?;
+                    functions.push(Function {
+                        package: package_name.to_owned(),
+                        bin: name.to_owned(),
+                    });
+                }
+            }
+        }
+        functions.sort_by(|a, b| a.bin.cmp(&b.bin));
+        Ok(Workspace {
+            target_dir,
+            functions,
+        })
+    }
+}
+
+/// The requested functions, or all of them when none is requested.
+fn select<'a>(functions: &'a [Function], requested: &[String]) -> Result<Vec<&'a Function>> {
+    if functions.is_empty() {
+        bail!("no function to build: no package under lambdas/ has a binary target");
+    }
+    if requested.is_empty() {
+        return Ok(functions.iter().collect());
+    }
+    requested
+        .iter()
+        .map(|wanted| {
+            functions
+                .iter()
+                .find(|function| function.bin == *wanted)
+                .with_context(|| {
+                    let names: Vec<&str> = functions.iter().map(|f| f.bin.as_str()).collect();
+                    format!(
+                        "no function named {wanted} under lambdas/; the functions are {}",
+                        names.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// cargo-lambda checks for the target too, but this says what to run.
+fn ensure_target_installed(root: &Path, arch: Arch) -> Result<()> {
+    let output = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(root)
+        .output()
+        .context("failed to run rustc --print sysroot")?;
+    if !output.status.success() {
+        bail!("rustc --print sysroot failed ({})", output.status);
+    }
+    let sysroot = String::from_utf8(output.stdout).context("failed to read the rustc sysroot")?;
+    let target = arch.rust_target();
+    let std_dir = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(target)
+        .join("lib");
+    if !std_dir.is_dir() {
+        bail!(
+            "the rust standard library for {target} is not installed; \
+             install it with `rustup target add {target}`"
+        );
+    }
+    Ok(())
+}
+
+/// The cargo that runs xtask, so that cargo-lambda builds with the same toolchain.
+fn cargo() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
+}
+
+/// `PATH` for cargo-lambda: it runs `cargo` by name, and finds zig through
+/// the `python3` of the venv it was installed into (the `ziglang` package).
+fn tool_path() -> Result<std::ffi::OsString> {
+    let mut dirs = vec![tools::venv_dir().join("bin")];
+    if let Some(cargo_dir) = cargo().parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        dirs.push(cargo_dir.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).context("failed to build PATH for cargo-lambda")
+}
+
+/// Writes `bootstrap` into a zip at `zip` and returns the zip's bytes. Every
+/// field that would otherwise come from the file system or the clock is fixed.
+fn write_zip(bootstrap: &Path, zip: &Path) -> Result<Vec<u8>> {
+    let mut binary = File::open(bootstrap).with_context(|| {
+        format!(
+            "failed to open {}; did cargo lambda build it?",
+            bootstrap.display()
+        )
+    })?;
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(9))
+        .last_modified_time(DateTime::default())
+        .system(System::Unix)
+        .unix_permissions(0o755);
+    let mut writer = ZipWriter::new(io::Cursor::new(Vec::new()));
+    writer
+        .start_file("bootstrap", options)
+        .with_context(|| format!("failed to start bootstrap in {}", zip.display()))?;
+    io::copy(&mut binary, &mut writer)
+        .with_context(|| format!("failed to compress {}", bootstrap.display()))?;
+    let bytes = writer
+        .finish()
+        .with_context(|| format!("failed to finish {}", zip.display()))?
+        .into_inner();
+
+    // Written next to the destination and renamed, so that a zip on disk is
+    // always a whole one.
+    let partial = zip.with_extension("zip.partial");
+    let mut file = File::create(&partial)
+        .with_context(|| format!("failed to create {}", partial.display()))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("failed to write {}", partial.display()))?;
+    fs::rename(&partial, zip)
+        .with_context(|| format!("failed to move {} to {}", partial.display(), zip.display()))?;
+    Ok(bytes)
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn functions_are_the_binaries_under_lambdas() {
+        let metadata = json!({
+            "target_directory": "/w/target",
+            "packages": [
+                { "name": "thumbnail", "manifest_path": "/w/lambdas/thumbnail/Cargo.toml",
+                  "targets": [{ "name": "thumbnail", "kind": ["bin"] }] },
+                { "name": "photopipe-shared", "manifest_path": "/w/lambdas/shared/Cargo.toml",
+                  "targets": [{ "name": "photopipe_shared", "kind": ["lib"] }] },
+                { "name": "starter", "manifest_path": "/w/lambdas/start-execution/Cargo.toml",
+                  "targets": [{ "name": "start-execution", "kind": ["bin"] },
+                              { "name": "it", "kind": ["test"] }] },
+                { "name": "xtask", "manifest_path": "/w/xtask/Cargo.toml",
+                  "targets": [{ "name": "xtask", "kind": ["bin"] }] },
+                { "name": "lookalike", "manifest_path": "/w/lambdasx/Cargo.toml",
+                  "targets": [{ "name": "lookalike", "kind": ["bin"] }] }
+            ]
+        });
+        let workspace =
+            Workspace::from_metadata(&metadata, Path::new("/w/lambdas")).expect("parses");
+        assert_eq!(workspace.target_dir, Path::new("/w/target"));
+        let function = |package: &str, bin: &str| Function {
+            package: package.to_owned(),
+            bin: bin.to_owned(),
+        };
+        assert_eq!(
+            workspace.functions,
+            [
+                function("starter", "start-execution"),
+                function("thumbnail", "thumbnail")
+            ]
+        );
+    }
+
+    #[test]
+    fn selecting_an_unknown_function_names_the_known_ones() {
+        let functions: Vec<Function> = ["a", "b"]
+            .map(|name| Function {
+                package: name.to_owned(),
+                bin: name.to_owned(),
+            })
+            .into();
+        let bins = |selected: Vec<&Function>| -> Vec<String> {
+            selected.into_iter().map(|f| f.bin.clone()).collect()
+        };
+        assert_eq!(bins(select(&functions, &[]).expect("all")), ["a", "b"]);
+        assert_eq!(
+            bins(select(&functions, &["b".to_owned()]).expect("b")),
+            ["b"]
+        );
+        let error = select(&functions, &["c".to_owned()]).expect_err("c is unknown");
+        assert_eq!(
+            error.to_string(),
+            "no function named c under lambdas/; the functions are a, b"
+        );
+    }
+
+    #[test]
+    fn zips_are_reproducible_and_executable() {
+        let dir = std::env::temp_dir().join(format!("xtask-build-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        let bootstrap = dir.join("bootstrap");
+        let content: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        fs::write(&bootstrap, &content).expect("write bootstrap");
+
+        let first = write_zip(&bootstrap, &dir.join("first.zip")).expect("first zip");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        fs::write(&bootstrap, &content).expect("touch bootstrap");
+        let second = write_zip(&bootstrap, &dir.join("second.zip")).expect("second zip");
+        assert_eq!(hex_sha256(&first), hex_sha256(&second));
+        assert_eq!(fs::read(dir.join("second.zip")).expect("read zip"), second);
+
+        let mut archive = zip::ZipArchive::new(io::Cursor::new(first)).expect("a zip");
+        assert_eq!(archive.len(), 1);
+        let mut entry = archive.by_index(0).expect("one entry");
+        assert_eq!(entry.name().expect("a UTF-8 name"), "bootstrap");
+        assert_eq!(entry.unix_mode(), Some(0o100755));
+        assert_eq!(entry.last_modified(), Some(DateTime::default()));
+        let mut unpacked = Vec::new();
+        entry.read_to_end(&mut unpacked).expect("inflates");
+        assert_eq!(unpacked, content);
+        fs::remove_dir_all(&dir).expect("clean up");
+    }
 }
