@@ -252,8 +252,10 @@ impl Handle<LogGroup> {
 #[serde(rename_all = "PascalCase")]
 pub struct StateMachine {
     pub state_machine_type: &'static str,
-    /// The definition from the `asl` crate, embedded as a document.
-    pub definition: Value,
+    /// The definition from the `asl` crate as JSON text. Text rather than an
+    /// embedded document: `null` is meaningful in ASL (`"ResultPath": null`)
+    /// and template processors (LocalStack's among them) drop or reject it.
+    pub definition_string: String,
     /// Values for the `${...}` placeholders the definition uses in place of
     /// ARNs and names that only exist once the stack does.
     pub definition_substitutions: IndexMap<String, Expr>,

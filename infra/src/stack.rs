@@ -220,7 +220,7 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         "ImageProcessing",
         StateMachine {
             state_machine_type: "STANDARD",
-            definition: definition_json,
+            definition_string: serde_json::to_string_pretty(&definition_json).unwrap_or_default(),
             definition_substitutions: placeholders
                 .iter()
                 .map(|p| (p.name.to_owned(), p.value.clone()))

@@ -11,6 +11,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, StackStatus};
 use aws_sdk_cloudformation::{Client as Cfn, types::Parameter};
 use aws_sdk_s3::Client as S3;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use infra::stack::{self, LAMBDAS};
 
@@ -172,6 +173,7 @@ pub async fn deploy(
         .get_caller_identity()
         .send()
         .await
+        .map_err(explain)
         .context(
             "failed to identify the AWS account: check your credentials (--profile) and region",
         )?
@@ -216,6 +218,7 @@ pub async fn deploy(
                 .stack_name(stack_name)
                 .send()
                 .await
+                .map_err(explain)
                 .context("failed to delete the failed stack")?;
             wait_for_stack(&cfn, stack_name, &mut HashSet::new()).await?;
             ChangeSetType::Create
@@ -252,6 +255,7 @@ pub async fn deploy(
         .capabilities(Capability::CapabilityIam)
         .send()
         .await
+        .map_err(explain)
         .with_context(|| format!("failed to create a change set for stack {stack_name}"))?;
 
     let change_set = loop {
@@ -261,6 +265,7 @@ pub async fn deploy(
             .change_set_name(&change_set_name)
             .send()
             .await
+            .map_err(explain)
             .context("failed to describe the change set")?;
         match cs.status() {
             Some(ChangeSetStatus::CreateComplete) => break cs,
@@ -298,6 +303,7 @@ pub async fn deploy(
         .change_set_name(&change_set_name)
         .send()
         .await
+        .map_err(explain)
         .context("failed to execute the change set")?;
     let status = wait_for_stack(&cfn, stack_name, &mut seen).await?;
     match status {
@@ -314,6 +320,23 @@ pub async fn deploy(
                 failures.join("\n")
             )
         }
+    }
+}
+
+/// An SDK error as the service's code and message (the SDK's own `Display`
+/// says only "service error"), or the whole chain for transport failures.
+pub fn explain<E, R>(error: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match error.as_service_error() {
+        Some(e) => anyhow::anyhow!(
+            "{}: {}",
+            e.code().unwrap_or("error"),
+            e.message().unwrap_or("no message")
+        ),
+        None => anyhow::anyhow!("{}", DisplayErrorContext(&error)),
     }
 }
 
@@ -352,6 +375,7 @@ async fn unchanged(
         .stack_name(stack_name)
         .send()
         .await
+        .map_err(explain)
         .context("failed to read the deployed template")?;
     let same_template = deployed
         .template_body()
@@ -494,6 +518,7 @@ async fn ensure_bucket(s3: &S3, bucket: &str, region: &str) -> Result<()> {
     create
         .send()
         .await
+        .map_err(explain)
         .with_context(|| format!("failed to create the artifacts bucket {bucket}"))?;
     s3.put_public_access_block()
         .bucket(bucket)
@@ -507,6 +532,7 @@ async fn ensure_bucket(s3: &S3, bucket: &str, region: &str) -> Result<()> {
         )
         .send()
         .await
+        .map_err(explain)
         .with_context(|| format!("failed to block public access to {bucket}"))?;
     Ok(())
 }
@@ -533,6 +559,7 @@ async fn upload_once(s3: &S3, bucket: &str, key: &str, function: &BuiltFunction)
         .body(body)
         .send()
         .await
+        .map_err(explain)
         .with_context(|| {
             format!(
                 "failed to upload {} to s3://{bucket}/{key}",
@@ -566,6 +593,7 @@ pub async fn destroy(config: &SdkConfig, stack_name: &str, delete_data: bool) ->
         .stack_name(stack_name)
         .send()
         .await
+        .map_err(explain)
         .context("failed to delete the stack")?;
     match wait_for_stack(&cfn, stack_name, &mut seen).await? {
         None | Some(StackStatus::DeleteComplete) => {}
@@ -596,6 +624,7 @@ pub async fn destroy(config: &SdkConfig, stack_name: &str, delete_data: bool) ->
             .table_name(&table)
             .send()
             .await
+            .map_err(explain)
             .with_context(|| format!("failed to delete table {table}"))?;
         eprintln!("destroy: deleted table {table}");
     }
@@ -609,6 +638,7 @@ async fn empty_and_delete_bucket(s3: &S3, bucket: &str) -> Result<()> {
             .bucket(bucket)
             .send()
             .await
+            .map_err(explain)
             .with_context(|| format!("failed to list s3://{bucket}"))?;
         let keys: Vec<_> = page
             .contents()
@@ -633,12 +663,14 @@ async fn empty_and_delete_bucket(s3: &S3, bucket: &str) -> Result<()> {
             .delete(delete)
             .send()
             .await
+            .map_err(explain)
             .with_context(|| format!("failed to delete objects in s3://{bucket}"))?;
     }
     s3.delete_bucket()
         .bucket(bucket)
         .send()
         .await
+        .map_err(explain)
         .with_context(|| format!("failed to delete bucket {bucket}"))?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::build::{self, Arch};
-use crate::deploy::{self, Deployment};
+use crate::deploy::{self, Deployment, explain};
 use crate::localstack::{self, LABELS_SOURCE, LocalStack};
 use crate::observe::{self, Executions};
 use crate::project_root;
@@ -141,7 +141,7 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("failed to read the image directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && !p.extension().is_some_and(|e| e == "md"))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
         .collect();
     files.sort();
     if files.is_empty() {
@@ -193,6 +193,7 @@ pub async fn process(
             .body(bytes.clone().into())
             .send()
             .await
+            .map_err(explain)
             .with_context(|| format!("failed to upload s3://{bucket}/{key}"))?;
     }
     eprintln!(
@@ -258,8 +259,8 @@ fn print_table(report: &Report<'_>) {
     println!("labels: {}", report.labels_source);
     println!();
     println!(
-        "{:<28} {:<10} {:<26} {:>9}  {:<6} {:>11}  {:<30} {}",
-        "IMAGE", "STATUS", "ERROR", "DURATION", "FORMAT", "DIMENSIONS", "LABELS", "THUMBNAIL"
+        "{:<28} {:<10} {:<26} {:>9}  {:<6} {:>11}  {:<30} THUMBNAIL",
+        "IMAGE", "STATUS", "ERROR", "DURATION", "FORMAT", "DIMENSIONS", "LABELS"
     );
     for r in report.images {
         let mark = if r.as_expected() { " " } else { "!" };

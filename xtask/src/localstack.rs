@@ -200,7 +200,7 @@ impl LocalStack {
             started.elapsed().as_secs_f64()
         );
         Ok(LocalStack {
-            container: container,
+            container,
             image,
             endpoint,
         })

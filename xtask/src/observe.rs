@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::Client as Sfn;
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use crate::deploy::explain;
 
 /// A finished (or timed-out) execution.
 #[derive(Debug, Clone)]
@@ -67,6 +69,7 @@ impl Executions {
                         .execution_arn(&arn)
                         .send()
                         .await
+                        .map_err(explain)
                         .with_context(|| format!("failed to describe execution {arn}"))?;
                     let input_key = described
                         .input()
@@ -104,6 +107,7 @@ impl Executions {
                 .execution_arn(&arn)
                 .send()
                 .await
+                .map_err(explain)
                 .with_context(|| format!("failed to describe execution {arn}"))?;
             if *d.status() != ExecutionStatus::Running {
                 let duration = d.stop_date().and_then(|stop| {
@@ -235,10 +239,8 @@ fn failure(e: &HistoryEvent) -> (Option<String>, Option<String>) {
         execution_failed_event_details,
         execution_timed_out_event_details
     );
-    if e.r#type() == &HistoryEventType::LambdaFunctionScheduleFailed {
-        if let Some(d) = e.lambda_function_schedule_failed_event_details() {
-            return (d.error().map(str::to_owned), d.cause().map(str::to_owned));
-        }
+    if let Some(d) = e.lambda_function_schedule_failed_event_details() {
+        return (d.error().map(str::to_owned), d.cause().map(str::to_owned));
     }
     (None, None)
 }
@@ -313,6 +315,7 @@ pub async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Res
         .consistent_read(true)
         .send()
         .await
+        .map_err(explain)
         .with_context(|| format!("failed to read the item of {key} from {table}"))?;
     Ok(out.item().map(|item| {
         Value::Object(
