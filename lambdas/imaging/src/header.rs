@@ -100,12 +100,6 @@ pub(crate) enum Stop {
     Fail(Error),
 }
 
-impl From<Error> for Stop {
-    fn from(e: Error) -> Self {
-        Stop::Fail(e)
-    }
-}
-
 pub(crate) fn parse(b: &[u8]) -> Result<Header, Stop> {
     let format = sniff(b)?;
     let mut r = Bytes { b, format };
@@ -119,7 +113,7 @@ pub(crate) fn parse(b: &[u8]) -> Result<Header, Stop> {
         ImageFormat::Webp => webp(&mut r),
         ImageFormat::Tiff => tiff(&mut r),
         ImageFormat::Bmp => bmp(&mut r),
-        ImageFormat::Heic | ImageFormat::Avif => Ok(bmff(&mut r, format)?),
+        ImageFormat::Heic | ImageFormat::Avif => bmff(&mut r, format),
     }
 }
 
