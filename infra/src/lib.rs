@@ -42,7 +42,7 @@ pub fn artifacts() -> Result<Vec<Artifact>, Vec<TemplateError>> {
         },
         Artifact {
             path: DIAGRAM_PATH,
-            contents: String::new(), /* mermaid pending */
+            contents: asl::to_mermaid(&definition),
         },
     ])
 }

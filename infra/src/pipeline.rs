@@ -86,6 +86,22 @@ fn lambda_retry() -> Retrier {
     retry(&errors)
 }
 
+/// A Lambda task through the optimised integration, which reports throttling
+/// and service faults under their `Lambda.*` names. The function's result
+/// arrives as `Payload`; `fields` are the ones the next states use.
+fn lambda(function: &str, fields: &[&str]) -> TaskState {
+    let selector: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|f| (format!("{f}.$"), json!(format!("$.Payload.{f}"))))
+        .collect();
+    TaskState::new("arn:aws:states:::lambda:invoke")
+        .parameters(json!({
+            "FunctionName": placeholder(function),
+            "Payload": { "bucket.$": "$.bucket", "key.$": "$.key" },
+        }))
+        .result_selector(Value::Object(selector))
+}
+
 fn dynamodb(operation: &str, parameters: Value) -> TaskState {
     let mut parameters = parameters;
     if let Some(map) = parameters.as_object_mut() {
@@ -148,19 +164,21 @@ pub fn definition() -> StateMachine {
 
     sm.define(
         extract,
-        TaskState::new(placeholder(EXTRACT_METADATA_ARN))
-            .comment("Format, dimensions, size and EXIF, read from the object's header")
-            .parameters(json!({ "bucket.$": "$.bucket", "key.$": "$.key" }))
-            .result_path("$.metadata")
-            .timeout_seconds(35)
-            .retry(lambda_retry())
-            .catch(
-                Catch::new([ErrorName::UnknownImageFormat.as_str()], record_rejection)
-                    .result_path("$.error"),
-            )
-            .catch(Catch::new(permanent(&[]), record_failure).result_path("$.error"))
-            .catch(Catch::new(["States.ALL"], record_failure).result_path("$.error"))
-            .next(check),
+        lambda(
+            EXTRACT_METADATA_ARN,
+            &["format", "width", "height", "size", "contentType", "exif"],
+        )
+        .comment("Format, dimensions, size and EXIF, read from the object's header")
+        .result_path("$.metadata")
+        .timeout_seconds(35)
+        .retry(lambda_retry())
+        .catch(
+            Catch::new([ErrorName::UnknownImageFormat.as_str()], record_rejection)
+                .result_path("$.error"),
+        )
+        .catch(Catch::new(permanent(&[]), record_failure).result_path("$.error"))
+        .catch(Catch::new(["States.ALL"], record_failure).result_path("$.error"))
+        .next(check),
     );
 
     let supported = ImageFormat::SUPPORTED
@@ -237,13 +255,15 @@ pub fn definition() -> StateMachine {
     let store_thumbnail = thumbnail.declare("StoreThumbnail");
     thumbnail.define(
         make_thumbnail,
-        TaskState::new(placeholder(THUMBNAIL_ARN))
-            .comment("An upright thumbnail within 250x250 under thumbnails/")
-            .parameters(json!({ "bucket.$": "$.bucket", "key.$": "$.key" }))
-            .result_path("$.thumbnail")
-            .timeout_seconds(65)
-            .retry(lambda_retry())
-            .next(store_thumbnail),
+        lambda(
+            THUMBNAIL_ARN,
+            &["bucket", "key", "width", "height", "size", "contentType"],
+        )
+        .comment("An upright thumbnail within 250x250 under thumbnails/")
+        .result_path("$.thumbnail")
+        .timeout_seconds(65)
+        .retry(lambda_retry())
+        .next(store_thumbnail),
     );
     thumbnail.define(
         store_thumbnail,
@@ -305,7 +325,7 @@ pub fn definition() -> StateMachine {
             .comment("Says which format was refused")
             .parameters(json!({
                 "Error": ErrorName::NotSupportedImageType.as_str(),
-                "Cause.$": "States.Format('only JPEG and PNG images are processed; this object is {}', States.JsonToString($.metadata.format))",
+                "Cause.$": "States.Format('only JPEG and PNG images are processed; this object is {}', $.metadata.format)",
             }))
             .result_path("$.error")
             .next(record_rejection),

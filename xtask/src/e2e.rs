@@ -231,10 +231,7 @@ pub async fn report(
     let item = observe::item(&aws_sdk_dynamodb::Client::new(config), table, key)
         .await?
         .unwrap_or(Value::Null);
-    let labels = item["labels"]
-        .as_str()
-        .and_then(|l| serde_json::from_str::<Vec<String>>(l).ok())
-        .unwrap_or_default();
+    let labels = observe::labels(&item["labels"]);
     Ok(ImageReport {
         file: file.to_owned(),
         key: key.to_owned(),

@@ -284,14 +284,34 @@ fn redact_str(s: &str, bucket: &str) -> String {
     }
 }
 
+/// A point in time of this run: ISO 8601 with a zone. EXIF times have no
+/// zone and are data, not run-dependent.
 fn looks_like_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 19
+    let zoned = s.ends_with('Z') || b.get(b.len().saturating_sub(6)) == Some(&b'+');
+    zoned
+        && b.len() >= 20
         && b[..4].iter().all(u8::is_ascii_digit)
         && b[4] == b'-'
         && b[7] == b'-'
         && b[10] == b'T'
         && b[13] == b':'
+}
+
+/// Labels as stored by `StoreLabels`: a JSON list, or a single string where
+/// LocalStack's JSONPath returns one `[*]` match unwrapped.
+pub fn labels(stored: &Value) -> Vec<String> {
+    match stored
+        .as_str()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(one)) => vec![one],
+        _ => Vec::new(),
+    }
 }
 
 /// The names of the states an execution entered, in order (branches ordered).

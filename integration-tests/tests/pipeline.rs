@@ -1,0 +1,432 @@
+//! The whole pipeline against LocalStack, started by testcontainers.
+//!
+//! One test, one LocalStack and one deployment for every case: starting and
+//! deploying dominate the run time. Every case uploads through S3 and waits
+//! for the execution the bucket's event started; none calls StartExecution.
+//! There is no skipping: without Docker or an image the test fails and says
+//! how to fix it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+use xtask::build::{self, Arch};
+use xtask::deploy::{self, Deployment};
+use xtask::localstack::{self, LocalStack};
+use xtask::observe::{self, Executions};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Env {
+    config: SdkConfig,
+    s3: aws_sdk_s3::Client,
+    sfn: aws_sdk_sfn::Client,
+    bucket: String,
+    table: String,
+    state_machine: String,
+    deployment: Deployment,
+}
+
+fn images() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("images")
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = images().join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()))
+}
+
+impl Env {
+    async fn new(localstack: &LocalStack) -> Result<Env> {
+        let functions = build::run(build::Args {
+            arm64: false,
+            packages: Vec::new(),
+        })?;
+        let config = localstack.target().sdk_config().await;
+        let deployment =
+            deploy::deploy(&config, "photopipe-test", &functions, Arch::X86_64).await?;
+        let output = |key: &str| deployment.output(key).map(str::to_owned);
+        Ok(Env {
+            s3: deploy::s3_client(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
+            bucket: output(infra::stack::outputs::PHOTO_BUCKET)?,
+            table: output(infra::stack::outputs::METADATA_TABLE)?,
+            state_machine: output(infra::stack::outputs::STATE_MACHINE)?,
+            config,
+            deployment,
+        })
+    }
+
+    async fn upload(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(deploy::explain)
+            .with_context(|| format!("failed to upload {key}"))?;
+        Ok(())
+    }
+
+    fn executions(&self) -> Executions {
+        Executions::new(self.sfn.clone(), &self.state_machine)
+    }
+
+    /// Waits for the execution of `key` and returns everything it left behind,
+    /// normalised for a snapshot.
+    async fn outcome(&self, key: &str) -> Result<Value> {
+        let execution = self.executions().wait(key, TIMEOUT).await?;
+        let branches = observe::branches(&infra::pipeline::definition());
+        let history = observe::normalise(
+            &observe::history(&self.sfn, &execution.arn).await?,
+            &|state| branches.get(state).copied(),
+            &self.bucket,
+        );
+        let item = observe::item(
+            &aws_sdk_dynamodb::Client::new(&self.config),
+            &self.table,
+            key,
+        )
+        .await?;
+        Ok(json!({
+            "status": execution.status.as_str(),
+            "error": execution.error,
+            "cause": execution.cause.map(|c| observe::redact_json(&c, &self.bucket)),
+            "path": observe::path(&history),
+            "item": item.map(|i| observe::redact(i, &self.bucket)),
+            "thumbnail": self.thumbnail(key).await?,
+            "history": history,
+        }))
+    }
+
+    /// The thumbnail written for `key`, as the image library reads it back.
+    async fn thumbnail(&self, key: &str) -> Result<Value> {
+        let thumbnail_key = photopipe_shared::thumbnail_key(key);
+        let Ok(object) = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&thumbnail_key)
+            .send()
+            .await
+        else {
+            return Ok(Value::Null);
+        };
+        let content_type = object.content_type().map(str::to_owned);
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .context("failed to read the thumbnail")?
+            .into_bytes();
+        let meta = imaging::metadata(&bytes)
+            .map_err(|e| anyhow::anyhow!("the thumbnail is unreadable: {e}"))?;
+        Ok(json!({
+            "key": thumbnail_key,
+            "contentType": content_type,
+            "format": meta.format,
+            "width": meta.width,
+            "height": meta.height,
+        }))
+    }
+
+    async fn physical_id(&self, logical_id: &str) -> Result<String> {
+        let out = aws_sdk_cloudformation::Client::new(&self.config)
+            .describe_stack_resource()
+            .stack_name(&self.deployment.stack_name)
+            .logical_resource_id(logical_id)
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        out.stack_resource_detail()
+            .and_then(|d| d.physical_resource_id())
+            .map(str::to_owned)
+            .with_context(|| format!("{logical_id} has no physical id"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_end_to_end() -> Result<()> {
+    let image = localstack::select_image()?;
+    let localstack = LocalStack::start(image).await?;
+    let result = cases(&localstack).await;
+    if result.is_err() {
+        eprintln!("--- LocalStack log ---\n{}", localstack.logs().await);
+    }
+    result
+}
+
+async fn cases(localstack: &LocalStack) -> Result<()> {
+    let env = Env::new(localstack).await?;
+    let mut uploaded = Vec::new();
+
+    // Each simple case: one upload, its execution, its snapshot.
+    let simple = [
+        (
+            "jpeg_exif_gps",
+            "incoming/jpeg-exif-gps.jpg",
+            "jpeg-exif-gps.jpg",
+        ),
+        ("png_alpha", "incoming/png-alpha.png", "png-alpha.png"),
+        (
+            "orientation_6",
+            "incoming/orientation-6.jpg",
+            "orientation-6.jpg",
+        ),
+        ("gif_not_supported", "incoming/animated.gif", "animated.gif"),
+        ("webp_not_supported", "incoming/image.webp", "image.webp"),
+        ("truncated_jpeg", "incoming/truncated.jpg", "truncated.jpg"),
+        ("zero_bytes", "incoming/empty.jpg", "empty.jpg"),
+        (
+            "key_with_spaces_unicode_and_plus",
+            "incoming/holiday photos/Zürich + friends.jpg",
+            "flower.jpg",
+        ),
+    ];
+    for (_, key, file) in simple {
+        env.upload(key, fixture(file)).await?;
+        uploaded.push(key.to_owned());
+    }
+    for (name, key, _) in simple {
+        let outcome = env
+            .outcome(key)
+            .await
+            .with_context(|| format!("case {name}"))?;
+        insta::assert_yaml_snapshot!(name, outcome);
+    }
+
+    // Upright thumbnails: orientation 6 stores landscape pixels for a portrait photo.
+    let rotated = env.thumbnail("incoming/orientation-6.jpg").await?;
+    let source =
+        imaging::metadata(&fixture("orientation-6.jpg")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(
+        source.width > source.height,
+        "the orientation-6 fixture must have landscape pixels"
+    );
+    ensure!(
+        rotated["height"].as_u64() > rotated["width"].as_u64(),
+        "the thumbnail of an Orientation 6 JPEG must be portrait, got {rotated}"
+    );
+
+    duplicate_event(&env, &mut uploaded).await?;
+    ten_at_once(&env, &mut uploaded).await?;
+    transient_failure_is_retried(&env, &mut uploaded).await?;
+    thumbnails_start_nothing(&env, &uploaded).await?;
+    Ok(())
+}
+
+/// S3 delivers events at least once: the same event again starts nothing.
+async fn duplicate_event(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    let key = "incoming/delivered-twice.jpg";
+    env.upload(key, fixture("flower.jpg")).await?;
+    uploaded.push(key.to_owned());
+    let first = env.executions().wait(key, TIMEOUT).await?;
+    ensure!(first.succeeded(), "the first delivery failed: {first:?}");
+
+    let head = env
+        .s3
+        .head_object()
+        .bucket(&env.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let event = json!({ "Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-01-01T00:00:00.000Z",
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": { "principalId": "AWS:PHOTOPIPETEST" },
+        "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+        "responseElements": { "x-amz-request-id": "PHOTOPIPETEST", "x-amz-id-2": "PHOTOPIPETEST" },
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "photopipe-test",
+            "bucket": {
+                "name": env.bucket,
+                "ownerIdentity": { "principalId": "PHOTOPIPETEST" },
+                "arn": format!("arn:aws:s3:::{}", env.bucket),
+            },
+            "object": {
+                "key": "incoming/delivered-twice.jpg",
+                "size": head.content_length().unwrap_or_default(),
+                "eTag": head.e_tag().unwrap_or_default().trim_matches('"'),
+                "sequencer": "0055AED6DCD90281E5",
+            },
+        },
+    }]});
+    let function = env
+        .physical_id(infra::stack::START_EXECUTION.logical_id)
+        .await?;
+    let response = aws_sdk_lambda::Client::new(&env.config)
+        .invoke()
+        .function_name(&function)
+        .payload(serde_json::to_vec(&event)?.into())
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let payload: Value =
+        serde_json::from_slice(response.payload().map(|p| p.as_ref()).unwrap_or_default())?;
+    ensure!(
+        response.function_error().is_none(),
+        "the redelivered event failed: {payload}"
+    );
+    let executions = env.executions().for_key(key).await?;
+    ensure!(
+        executions.len() == 1,
+        "a redelivered event started another execution: {executions:?}"
+    );
+    insta::assert_yaml_snapshot!(
+        "duplicate_event_response",
+        observe::redact(payload, &env.bucket)
+    );
+    Ok(())
+}
+
+/// Ten uploads at once all make it through.
+async fn ten_at_once(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    let keys: Vec<String> = (1..=10)
+        .map(|i| format!("incoming/batch/photo-{i:02}.jpg"))
+        .collect();
+    let mut uploads = tokio::task::JoinSet::new();
+    for key in &keys {
+        let (s3, bucket, key) = (env.s3.clone(), env.bucket.clone(), key.clone());
+        uploads.spawn(async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(fixture("fresh-flower.jpg").into())
+                .send()
+                .await
+        });
+    }
+    while let Some(result) = uploads.join_next().await {
+        result?.map_err(deploy::explain)?;
+    }
+    uploaded.extend(keys.iter().cloned());
+    let mut statuses = Vec::new();
+    for key in &keys {
+        let execution = env.executions().wait(key, TIMEOUT).await?;
+        statuses.push(
+            json!({ "key": key, "status": execution.status.as_str(), "error": execution.error }),
+        );
+    }
+    insta::assert_yaml_snapshot!("ten_at_once", statuses);
+    Ok(())
+}
+
+/// A throttled first attempt (reserved concurrency 0) fails with
+/// `Lambda.TooManyRequestsException`; once the throttle lifts, Retry succeeds.
+async fn transient_failure_is_retried(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    let lambda = aws_sdk_lambda::Client::new(&env.config);
+    let function = env
+        .physical_id(infra::stack::EXTRACT_METADATA.logical_id)
+        .await?;
+    lambda
+        .put_function_concurrency()
+        .function_name(&function)
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let key = "incoming/retried.jpg";
+    env.upload(key, fixture("flower.jpg")).await?;
+    uploaded.push(key.to_owned());
+
+    let mut executions = env.executions();
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    let failed_attempt = loop {
+        if let Some((arn, _)) = executions.for_key(key).await?.into_iter().next() {
+            let events = observe::normalise(
+                &observe::history(&env.sfn, &arn).await?,
+                &|_| None,
+                &env.bucket,
+            );
+            if let Some(failure) = events.iter().find(|e| e.error.is_some()) {
+                break failure.clone();
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the throttled ExtractMetadata never failed");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    lambda
+        .delete_function_concurrency()
+        .function_name(&function)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+
+    let outcome = env.outcome(key).await?;
+    ensure!(
+        outcome["status"] == "SUCCEEDED",
+        "the retry did not recover: {outcome}"
+    );
+    let history = outcome["history"].as_array().cloned().unwrap_or_default();
+    let attempts = history
+        .iter()
+        .filter(|e| {
+            e["state"] == "ExtractMetadata"
+                && e["type"].as_str().is_some_and(|t| t.ends_with("Scheduled"))
+        })
+        .count();
+    ensure!(
+        attempts >= 2,
+        "expected a retried ExtractMetadata, saw {attempts} attempt(s)"
+    );
+    // The number of throttled attempts depends on timing; what must hold is
+    // the error, the recovery and the path.
+    insta::assert_yaml_snapshot!(
+        "transient_failure_is_retried",
+        json!({
+            "firstFailure": { "type": failed_attempt.kind, "state": failed_attempt.state, "error": failed_attempt.error },
+            "status": outcome["status"],
+            "path": outcome["path"],
+            "thumbnail": outcome["thumbnail"],
+        })
+    );
+    Ok(())
+}
+
+/// Writing thumbnails under `thumbnails/` never starts an execution: every
+/// execution belongs to one upload under `incoming/`.
+async fn thumbnails_start_nothing(env: &Env, uploaded: &[String]) -> Result<()> {
+    let thumbnails = env
+        .s3
+        .list_objects_v2()
+        .bucket(&env.bucket)
+        .prefix(photopipe_shared::THUMBNAIL_PREFIX)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    ensure!(
+        thumbnails.key_count().unwrap_or_default() > 0,
+        "no thumbnails were written"
+    );
+    let mut executions = env.executions();
+    let mut total = 0;
+    for key in uploaded {
+        let found = executions.for_key(key).await?;
+        ensure!(found.len() == 1, "{key} has {} executions", found.len());
+        total += found.len();
+    }
+    let all = env
+        .sfn
+        .list_executions()
+        .state_machine_arn(&env.state_machine)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    ensure!(
+        all.executions().len() == total,
+        "{} executions for {total} uploads: something other than an upload started one",
+        all.executions().len()
+    );
+    Ok(())
+}
