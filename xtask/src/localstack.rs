@@ -130,7 +130,9 @@ pub fn select_image() -> Result<LocalStackImage> {
             "PROVIDER_OVERRIDE_REKOGNITION".into(),
             "photopipe-moto".into(),
         ));
-        if let Ok(token) = std::env::var("LOCALSTACK_AUTH_TOKEN") {
+        if let Ok(token) = std::env::var("LOCALSTACK_AUTH_TOKEN").map(|t| t.trim().to_owned())
+            && !token.is_empty()
+        {
             env.push(("LOCALSTACK_AUTH_TOKEN".into(), token));
         }
     }

@@ -271,6 +271,9 @@ mod tests {
 
     #[test]
     fn thumbnail_key_keeps_the_relative_name() {
-        assert_eq!(thumbnail_key("incoming/a b/ü+.jpg"), "thumbnails/a b/ü+.jpg");
+        assert_eq!(
+            thumbnail_key("incoming/a b/ü+.jpg"),
+            "thumbnails/a b/ü+.jpg"
+        );
     }
 }
