@@ -81,23 +81,41 @@ impl Env {
     async fn outcome(&self, key: &str) -> Result<Value> {
         let execution = self.executions().wait(key, TIMEOUT).await?;
         let branches = observe::branches(&infra::pipeline::definition());
-        let history = observe::normalise(
+        let mut history = observe::normalise(
             &observe::history(&self.sfn, &execution.arn).await?,
             &|state| branches.get(state).copied(),
             &self.bucket,
         );
-        let item = observe::item(
+        let mut item = observe::item(
             &aws_sdk_dynamodb::Client::new(&self.config),
             &self.table,
             key,
         )
-        .await?;
+        .await?
+        .map(|i| observe::redact(i, &self.bucket));
+        if !execution.succeeded() && observe::path(&history).iter().any(|s| s == "ProcessImage") {
+            // When one branch of ProcessImage fails, how far the other got is
+            // a race: keep only what is certain.
+            let failed_branch = history
+                .iter()
+                .find(|e| e.error.is_some())
+                .and_then(|e| e.state.as_deref())
+                .and_then(|s| branches.get(s).copied());
+            history.retain(|e| {
+                let branch = e.state.as_deref().and_then(|s| branches.get(s).copied());
+                branch.is_none() || branch == failed_branch
+            });
+            if let Some(Value::Object(item)) = item.as_mut() {
+                item.shift_remove("labels");
+                item.shift_remove("thumbnail");
+            }
+        }
         Ok(json!({
             "status": execution.status.as_str(),
             "error": execution.error,
             "cause": execution.cause.map(|c| observe::redact_json(&c, &self.bucket)),
             "path": observe::path(&history),
-            "item": item.map(|i| observe::redact(i, &self.bucket)),
+            "item": item,
             "thumbnail": self.thumbnail(key).await?,
             "history": history,
         }))

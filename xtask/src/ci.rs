@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{lint, project_root, synth};
+use crate::{build, lint, localstack, project_root, synth};
 
 /// cargo-insta, pinned to the insta version of the workspace.
 const CARGO_INSTA_VERSION: &str = "1.49.0";
@@ -24,6 +24,15 @@ pub fn run() -> Result<()> {
     ])?;
     synth::run(synth::Args { check: true })?;
     lint::run()?;
+    // The end-to-end test builds the functions and picks a LocalStack image
+    // itself; doing both here first shows their progress instead of hiding
+    // it in captured test output.
+    build::run(build::Args {
+        arm64: false,
+        packages: Vec::new(),
+    })?;
+    let image = localstack::select_image()?;
+    eprintln!("ci: the end-to-end test will use {image}");
     let insta = cargo_insta()?;
     // `--check` fails on any snapshot that differs, `--unreferenced=reject` on
     // snapshot files no test uses any more.

@@ -289,7 +289,7 @@ pub async fn deploy(
     for change in change_set.changes() {
         if let Some(rc) = change.resource_change() {
             eprintln!(
-                "deploy:   {:?} {} ({})",
+                "deploy:   {} {} ({})",
                 rc.action().map(|a| a.as_str()).unwrap_or("?"),
                 rc.logical_resource_id().unwrap_or_default(),
                 rc.resource_type().unwrap_or_default()
@@ -331,12 +331,12 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match error.as_service_error() {
-        Some(e) => anyhow::anyhow!(
+        Some(e) if e.code().is_some() || e.message().is_some() => anyhow::anyhow!(
             "{}: {}",
             e.code().unwrap_or("error"),
             e.message().unwrap_or("no message")
         ),
-        None => anyhow::anyhow!("{}", DisplayErrorContext(&error)),
+        _ => anyhow::anyhow!("{}", DisplayErrorContext(&error)),
     }
 }
 

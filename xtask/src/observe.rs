@@ -134,6 +134,23 @@ impl Executions {
 
 /// The full history of an execution, oldest first.
 pub async fn history(sfn: &Sfn, execution: &str) -> Result<Vec<HistoryEvent>> {
+    // LocalStack answers 500 now and then while an execution it has just
+    // finished is being recorded; a moment later the same call succeeds.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match read_history(sfn, execution).await {
+            Ok(events) => return Ok(events),
+            Err(e) if attempt < 10 => {
+                eprintln!("observe: retrying the history of {execution}: {e:#}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn read_history(sfn: &Sfn, execution: &str) -> Result<Vec<HistoryEvent>> {
     let mut events = Vec::new();
     let mut pages = sfn
         .get_execution_history()
@@ -142,12 +159,10 @@ pub async fn history(sfn: &Sfn, execution: &str) -> Result<Vec<HistoryEvent>> {
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        events.extend(
-            page.context("failed to read the execution history")?
-                .events()
-                .iter()
-                .cloned(),
-        );
+        let page = page
+            .map_err(explain)
+            .context("failed to read the execution history")?;
+        events.extend(page.events().iter().cloned());
     }
     Ok(events)
 }
@@ -337,13 +352,13 @@ pub async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Res
         .await
         .map_err(explain)
         .with_context(|| format!("failed to read the item of {key} from {table}"))?;
-    Ok(out.item().map(|item| {
-        Value::Object(
-            item.iter()
-                .map(|(k, v)| (k.clone(), attribute(v)))
-                .collect(),
-        )
-    }))
+    Ok(out.item().map(attributes))
+}
+
+/// A DynamoDB map as JSON, keys sorted: the SDK's map has no stable order.
+fn attributes(map: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> Value {
+    let sorted: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, attribute(v))).collect();
+    Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
 }
 
 fn attribute(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
@@ -356,7 +371,7 @@ fn attribute(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
             .or_else(|_| n.parse::<f64>().map(Value::from))
             .unwrap_or(json!(n)),
         A::Bool(b) => json!(b),
-        A::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect()),
+        A::M(m) => attributes(m),
         A::L(l) => Value::Array(l.iter().map(attribute).collect()),
         A::Ss(s) => json!(s),
         A::Null(_) => Value::Null,
