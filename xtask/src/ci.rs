@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: the README's test command. Everything a pull request must
 //! pass, in the order that fails fastest.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -36,13 +36,11 @@ pub fn run() -> Result<()> {
     let insta = cargo_insta()?;
     // `--check` fails on any snapshot that differs, `--unreferenced=reject` on
     // snapshot files no test uses any more.
-    // Through cargo, as `cargo insta`, with the project-local install first on PATH.
-    let bin_dir = insta.parent().map(Path::to_path_buf).unwrap_or_default();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&path)))
-        .context("failed to build PATH for cargo-insta")?;
+    // Run as cargo runs a subcommand (first argument `insta`, `CARGO` set),
+    // leaving PATH alone: build scripts that watch it would rebuild the
+    // Lambdas that were just built.
     run_step(
-        Command::new(env!("CARGO"))
+        Command::new(insta)
             .args([
                 "insta",
                 "test",
@@ -50,7 +48,7 @@ pub fn run() -> Result<()> {
                 "--check",
                 "--unreferenced=reject",
             ])
-            .env("PATH", path)
+            .env("CARGO", env!("CARGO"))
             .current_dir(project_root()),
     )
 }
