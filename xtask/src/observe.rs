@@ -194,13 +194,34 @@ pub fn normalise(
     bucket: &str,
 ) -> Vec<Event> {
     let mut state_of: HashMap<i64, Option<String>> = HashMap::new();
+    // Parallel and Map states being run, innermost last: their own unnamed
+    // events (`ParallelStateSucceeded`, ...) follow whichever branch ended
+    // last, so they are attributed to the state, not to that branch.
+    let mut containers: Vec<String> = Vec::new();
     let mut out: Vec<(Option<usize>, usize, Event)> = Vec::new();
     for (i, e) in events.iter().enumerate() {
+        let kind = e.r#type().as_str();
+        let is_container_event = kind.starts_with("ParallelState") || kind.starts_with("MapState");
         let named = e
             .state_entered_event_details()
             .map(|d| d.name().to_owned())
             .or_else(|| e.state_exited_event_details().map(|d| d.name().to_owned()));
-        let state = named.or_else(|| state_of.get(&e.previous_event_id()).cloned().flatten());
+        if let Some(name) = &named {
+            match kind {
+                "ParallelStateEntered" | "MapStateEntered" => containers.push(name.clone()),
+                "ParallelStateExited" | "MapStateExited" => {
+                    containers.pop();
+                }
+                _ => {}
+            }
+        }
+        let state = named.or_else(|| {
+            if is_container_event {
+                containers.last().cloned()
+            } else {
+                state_of.get(&e.previous_event_id()).cloned().flatten()
+            }
+        });
         state_of.insert(e.id(), state.clone());
         let (error, cause) = failure(e);
         let event = Event {
