@@ -12,6 +12,9 @@
 //!   then yields the typed [`StateMachine`].
 //! - [`to_mermaid`] draws a machine as a Mermaid `flowchart TD` with node ids
 //!   derived from state names, so diagrams stay stable across regenerations.
+//! - [`to_svg`] draws the same graph laid out as a standalone SVG for a web
+//!   page to inline: each state is a `<g class="state" data-state="…">` that
+//!   the page's CSS can colour (see [`svg`] for the whole contract).
 //!
 //! Architecture invariant: this is a pure data crate. It does no file or
 //! network I/O; callers read and write documents themselves.
@@ -94,11 +97,13 @@ pub mod builder;
 mod choice;
 pub mod mermaid;
 mod paths;
+pub mod svg;
 pub mod types;
 pub mod validate;
 
 pub use builder::{BranchBuilder, BuildError, BuildErrors, StateId, StateMachineBuilder};
 pub use choice::COMPARISON_OPERATORS;
 pub use mermaid::to_mermaid;
+pub use svg::to_svg;
 pub use types::*;
 pub use validate::{Problem, Rule, ValidationErrors, parse, validate};

@@ -167,7 +167,7 @@ fn escape(text: &str) -> String {
 }
 
 /// A condition in a compact, readable form such as `format == 'jpeg'`.
-fn short(condition: &Condition) -> String {
+pub(crate) fn short(condition: &Condition) -> String {
     let nested = |c: &Condition| match c {
         Condition::And(_) | Condition::Or(_) => format!("({})", short(c)),
         _ => short(c),
