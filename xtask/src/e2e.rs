@@ -224,13 +224,7 @@ pub async fn report(
         .await?;
     let branches = observe::branches(&infra::pipeline::definition());
     let events = observe::normalise(
-        &observe::history(&sfn, &execution.arn)
-            .await
-            .unwrap_or_else(|e| {
-                // The status, error and table item still tell the outcome.
-                eprintln!("e2e: no path for {key}: {e:#}");
-                Vec::new()
-            }),
+        &observe::history(&sfn, &execution.arn).await?,
         &|state| branches.get(state).copied(),
         bucket,
     );

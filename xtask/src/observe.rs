@@ -7,11 +7,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::Client as Sfn;
+use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::deploy::explain;
+
+mod repair;
+
+use repair::RepairHistory;
 
 /// A finished (or timed-out) execution.
 #[derive(Debug, Clone)]
@@ -134,37 +139,56 @@ impl Executions {
 
 /// The full history of an execution, oldest first.
 pub async fn history(sfn: &Sfn, execution: &str) -> Result<Vec<HistoryEvent>> {
+    let mut events = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = history_page(sfn, execution, next_token).await?;
+        events.extend(page.events().iter().cloned());
+        next_token = page.next_token().map(str::to_owned);
+        if next_token.is_none() {
+            return Ok(events);
+        }
+    }
+}
+
+async fn history_page(
+    sfn: &Sfn,
+    execution: &str,
+    next_token: Option<String>,
+) -> Result<GetExecutionHistoryOutput> {
     // LocalStack answers 500 now and then while an execution it has just
     // finished is being recorded; a moment later the same call succeeds.
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match read_history(sfn, execution).await {
-            Ok(events) => return Ok(events),
-            Err(e) if attempt < 10 => {
-                eprintln!("observe: retrying the history of {execution}: {e:#}");
+        let result = sfn
+            .get_execution_history()
+            .execution_arn(execution)
+            .include_execution_data(true)
+            .set_next_token(next_token.clone())
+            .customize()
+            .interceptor(RepairHistory)
+            .send()
+            .await;
+        match result {
+            Ok(page) => return Ok(page),
+            Err(e)
+                if attempt < 10
+                    && e.raw_response()
+                        .is_some_and(|r| r.status().is_server_error()) =>
+            {
+                eprintln!(
+                    "observe: retrying the history of {execution}: {}",
+                    explain(e)
+                );
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                return Err(explain(e))
+                    .with_context(|| format!("failed to read the history of {execution}"));
+            }
         }
     }
-}
-
-async fn read_history(sfn: &Sfn, execution: &str) -> Result<Vec<HistoryEvent>> {
-    let mut events = Vec::new();
-    let mut pages = sfn
-        .get_execution_history()
-        .execution_arn(execution)
-        .include_execution_data(true)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(explain)
-            .context("failed to read the execution history")?;
-        events.extend(page.events().iter().cloned());
-    }
-    Ok(events)
 }
 
 /// One event of a normalised history.
@@ -377,7 +401,7 @@ pub async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Res
 }
 
 /// A DynamoDB map as JSON, keys sorted: the SDK's map has no stable order.
-fn attributes(map: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> Value {
+pub fn attributes(map: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> Value {
     let sorted: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, attribute(v))).collect();
     Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
 }
