@@ -2,40 +2,16 @@
 //! the start of its S3 object.
 //!
 //! The handler is generic over [`ObjectSource`] so tests run it on real
-//! image bytes held in memory; [`s3`] implements it for the S3 client.
-
-pub mod failure;
-pub mod s3;
-
-use std::future::Future;
-use std::ops::Range;
+//! image bytes held in memory; `photopipe-s3` implements it for the S3 client.
 
 use lambda_runtime::LambdaEvent;
 use photopipe_shared::{ImageMetadata, ObjectRef};
 
-pub use failure::{Failure, StoreError};
+pub use photopipe_s3::{Chunk, Failure, ObjectSource, StoreError};
 
 /// The first fetch. Covers the EXIF segment (at most 64 KiB) and the frame
 /// header of nearly every JPEG; longer headers cost a second, larger fetch.
 pub const FIRST_FETCH: u64 = 64 * 1024;
-
-/// A byte range of an object and the object's full size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunk {
-    /// Fewer bytes than asked for at the object's end; none past it.
-    pub bytes: Vec<u8>,
-    pub object_size: u64,
-}
-
-/// Where objects are read from.
-pub trait ObjectSource {
-    fn read_range(
-        &self,
-        bucket: &str,
-        key: &str,
-        range: Range<u64>,
-    ) -> impl Future<Output = Result<Chunk, StoreError>> + Send;
-}
 
 /// The function: logs the outcome of [`extract_metadata`].
 pub async fn handler<S: ObjectSource>(

@@ -3,7 +3,7 @@
 //! Environment: `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` (LocalStack; turns
 //! on path-style S3 addressing), `RUST_LOG` (default `info`).
 
-use extract_metadata::{handler, s3};
+use extract_metadata::handler;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use photopipe_shared::ObjectRef;
 use tracing_subscriber::EnvFilter;
@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let config = aws_config::load_from_env().await;
-    let client = s3::client(&config);
+    let client = photopipe_s3::s3_client(&config);
     run(service_fn(|event: LambdaEvent<ObjectRef>| {
         handler(&client, event)
     }))

@@ -2,35 +2,13 @@
 //! written beside it under `thumbnails/`.
 //!
 //! The handler is generic over [`ObjectStore`] so tests run it on real image
-//! bytes held in memory; [`s3`] implements it for the S3 client.
-
-pub mod failure;
-pub mod s3;
-
-use std::future::Future;
+//! bytes held in memory; `photopipe-s3` implements it for the S3 client.
 
 use imaging::ThumbnailOptions;
 use lambda_runtime::LambdaEvent;
 use photopipe_shared::{Thumbnail, ThumbnailInput, thumbnail_key};
 
-pub use failure::{Failure, StoreError};
-
-/// Where objects are read from and written to.
-pub trait ObjectStore {
-    fn read(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
-
-    fn write(
-        &self,
-        bucket: &str,
-        key: &str,
-        bytes: Vec<u8>,
-        content_type: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
+pub use photopipe_s3::{Failure, ObjectStore, StoreError};
 
 /// Reads `THUMBNAIL_SIZE` and `MAX_PIXELS` through `var`, with the defaults
 /// for those not set.

@@ -7,7 +7,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use photopipe_shared::ThumbnailInput;
-use thumbnail::{handler, options_from_env, s3};
+use thumbnail::{handler, options_from_env};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
         .init();
     let options = options_from_env(|name| std::env::var(name).ok())?;
     let config = aws_config::load_from_env().await;
-    let client = s3::client(&config);
+    let client = photopipe_s3::s3_client(&config);
     run(service_fn(|event: LambdaEvent<ThumbnailInput>| {
         handler(&client, &options, event)
     }))

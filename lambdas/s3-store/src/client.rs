@@ -1,23 +1,53 @@
-//! [`ObjectSource`] for the S3 client, and what its errors mean for a retry.
+//! The S3 client, the store traits for it, and what its errors mean for a
+//! retry.
 
 use std::ops::Range;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_types::SdkConfig;
+use aws_types::service_config::ServiceConfigKey;
 
-use crate::{Chunk, ObjectSource, StoreError};
+use crate::{Chunk, ObjectSource, ObjectStore, StoreError};
 
-/// The S3 client for `config`. LocalStack (reached through
-/// `AWS_ENDPOINT_URL`) serves buckets by path, not by host name.
-pub fn client(config: &aws_config::SdkConfig) -> Client {
-    let custom_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
-        .iter()
-        .any(|var| std::env::var_os(var).is_some());
+/// The S3 client for `config`: path-style addressing when S3 is reached
+/// through a custom endpoint, since LocalStack's virtual-hosted bucket names
+/// don't resolve everywhere.
+pub fn s3_client(config: &SdkConfig) -> Client {
     let s3_config = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(custom_endpoint)
+        .force_path_style(has_custom_endpoint(config))
         .build();
     Client::from_conf(s3_config)
+}
+
+/// Whether the S3 client built from `config` gets an endpoint URL.
+///
+/// `SdkConfig::endpoint_url` holds the shared endpoint only (set in code,
+/// `AWS_ENDPOINT_URL`, a profile's `endpoint_url`). S3's own
+/// (`AWS_ENDPOINT_URL_S3`, or the profile's `services` section) stays in the
+/// config's service settings, which S3's config builder reads unless the
+/// endpoint was set in code; this asks what that builder asks.
+fn has_custom_endpoint(config: &SdkConfig) -> bool {
+    if config.endpoint_url().is_some() {
+        return true;
+    }
+    if config.get_origin("endpoint_url").is_client_config() {
+        return false;
+    }
+    let Ok(key) = ServiceConfigKey::builder()
+        .service_id("S3")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+    else {
+        return false;
+    };
+    config
+        .service_config()
+        .and_then(|settings| settings.load_config(key))
+        .is_some()
 }
 
 impl ObjectSource for Client {
@@ -67,10 +97,45 @@ impl ObjectSource for Client {
     }
 }
 
+impl ObjectStore for Client {
+    async fn read(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
+        let what = format!("s3://{bucket}/{key}");
+        let output = self
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(&what, e))?;
+        let body = output.body.collect().await.map_err(|e| {
+            StoreError::Transient(format!("reading {what}: {}", DisplayErrorContext(e)))
+        })?;
+        Ok(body.to_vec())
+    }
+
+    async fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        self.put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("writing s3://{bucket}/{key}"), e))?;
+        Ok(())
+    }
+}
+
 /// Throttling, 5xx, timeouts and connection failures may pass; a missing
 /// key is its own case; anything else (access denied, a missing bucket) will
 /// fail the same way again.
-pub fn classify<E>(what: &str, e: SdkError<E, HttpResponse>) -> StoreError
+fn classify<E>(what: &str, e: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -115,6 +180,8 @@ mod tests {
     use aws_sdk_s3::operation::get_object::GetObjectError;
     use aws_sdk_s3::primitives::SdkBody;
     use aws_sdk_s3::types::error::NoSuchKey;
+    use aws_types::origin::Origin;
+    use aws_types::service_config::LoadServiceConfig;
 
     use super::*;
 
@@ -159,5 +226,36 @@ mod tests {
             kind(SdkError::construction_failure("bad bucket name")),
             "permanent"
         );
+    }
+
+    /// Service settings with an S3 endpoint of its own, as aws-config makes
+    /// them from `AWS_ENDPOINT_URL_S3`.
+    #[derive(Debug)]
+    struct S3Endpoint;
+
+    impl LoadServiceConfig for S3Endpoint {
+        fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+            (key.service_id() == "S3" && key.env() == "AWS_ENDPOINT_URL")
+                .then(|| "http://127.0.0.1:4566".to_owned())
+        }
+    }
+
+    #[test]
+    fn an_endpoint_of_s3_alone_counts_unless_code_set_the_endpoint() {
+        let plain = SdkConfig::builder().build();
+        assert!(!has_custom_endpoint(&plain));
+
+        let shared = SdkConfig::builder()
+            .endpoint_url("http://127.0.0.1:4566")
+            .build();
+        assert!(has_custom_endpoint(&shared));
+
+        let s3_only = SdkConfig::builder().service_config(S3Endpoint).build();
+        assert!(has_custom_endpoint(&s3_only));
+
+        // S3's config builder then takes the endpoint from code, here none.
+        let mut builder = SdkConfig::builder().service_config(S3Endpoint);
+        builder.insert_origin("endpoint_url", Origin::shared_config());
+        assert!(!has_custom_endpoint(&builder.build()));
     }
 }
