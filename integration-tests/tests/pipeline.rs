@@ -4,7 +4,10 @@
 //! deploying dominate the run time. Every case uploads through S3 and waits
 //! for the execution the bucket's event started; none calls StartExecution.
 //! There is no skipping: without Docker or an image the test fails and says
-//! how to fix it.
+//! how to fix it. Last, the web console is driven in headless Chromium
+//! against the same deployment (`browser/`).
+
+mod browser;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -234,7 +237,9 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
     ten_at_once(&env, &mut uploaded).await?;
     transient_failure_is_retried(&env, &mut uploaded).await?;
     thumbnails_start_nothing(&env, &uploaded).await?;
-    Ok(())
+    browser::console_in_a_browser(&env.config, &env.deployment, &env.s3)
+        .await
+        .context("the console in a browser")
 }
 
 /// S3 delivers events at least once: the same event again starts nothing.

@@ -341,20 +341,39 @@ fn parameter(key: &str, value: &str) -> Parameter {
         .build()
 }
 
+/// The stack as it is deployed now, for tools that use it without deploying.
+pub async fn deployed(config: &SdkConfig, stack_name: &str) -> Result<Deployment> {
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let stack = describe(&Cfn::new(config), stack_name).await?.with_context(|| {
+        format!(
+            "stack {stack_name} is not deployed in {region}: deploy it first with `cargo xtask deploy` (with the same --region, --profile or --endpoint-url)"
+        )
+    })?;
+    Ok(deployment(stack_name, &stack, false))
+}
+
 async fn finish(cfn: &Cfn, stack_name: &str, changed: bool) -> Result<Deployment> {
     let stack = describe(cfn, stack_name)
         .await?
         .with_context(|| format!("stack {stack_name} vanished after deploying"))?;
+    Ok(deployment(stack_name, &stack, changed))
+}
+
+fn deployment(
+    stack_name: &str,
+    stack: &aws_sdk_cloudformation::types::Stack,
+    changed: bool,
+) -> Deployment {
     let outputs = stack
         .outputs()
         .iter()
         .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
         .collect();
-    Ok(Deployment {
+    Deployment {
         stack_name: stack_name.to_owned(),
         outputs,
         changed,
-    })
+    }
 }
 
 /// Whether the deployed stack already has this template and these parameters.

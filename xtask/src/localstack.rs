@@ -210,11 +210,7 @@ impl LocalStack {
 
     /// Where to point the AWS SDK.
     pub fn target(&self) -> Target {
-        Target {
-            region: Some("us-east-1".into()),
-            profile: None,
-            endpoint_url: Some(self.endpoint.clone()),
-        }
+        target(&self.endpoint)
     }
 
     /// The container's log, for failure reports.
@@ -227,4 +223,107 @@ impl LocalStack {
             String::from_utf8_lossy(&err)
         )
     }
+}
+
+/// Where to point the AWS SDK for a LocalStack at `endpoint`.
+pub fn target(endpoint: &str) -> Target {
+    Target {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.to_owned()),
+    }
+}
+
+/// Starts (or finds running) a LocalStack container named `name` that
+/// outlives this process, unlike [`LocalStack::start`]'s: the console's
+/// stack, uploads and table survive a restart of the console. Returns its
+/// endpoint once it answers.
+pub async fn start_kept(image: &LocalStackImage, name: &str) -> Result<String> {
+    let wanted = format!("{}:{}", image.name, image.tag);
+    match docker(&[
+        "inspect",
+        "--format",
+        "{{.Config.Image}} {{.State.Running}}",
+        name,
+    ]) {
+        Ok(state) if state == format!("{wanted} true") => {
+            eprintln!("localstack: reusing container {name} ({image})");
+        }
+        Ok(state) if state == format!("{wanted} false") => {
+            eprintln!("localstack: restarting container {name} ({image})");
+            docker(&["start", name])?;
+        }
+        found => {
+            if found.is_ok() {
+                eprintln!("localstack: replacing container {name}, which runs another image");
+                docker(&["rm", "--force", name])?;
+            }
+            eprintln!("localstack: starting {image} as container {name}");
+            let mut args = vec![
+                "run".to_owned(),
+                "--detach".into(),
+                "--name".into(),
+                name.into(),
+                "--publish".into(),
+                format!("127.0.0.1::{}", PORT.as_u16()),
+            ];
+            for (key, value) in &image.env {
+                args.extend(["--env".into(), format!("{key}={value}")]);
+            }
+            for mount in &image.mounts {
+                if let (Some(source), Some(target)) = (mount.source(), mount.target()) {
+                    args.extend(["--volume".into(), format!("{source}:{target}")]);
+                }
+            }
+            args.push(wanted.clone());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            docker(&args)?;
+        }
+    }
+    let published = docker(&["port", name, &format!("{}/tcp", PORT.as_u16())])?;
+    let address = published
+        .lines()
+        .next()
+        .with_context(|| format!("container {name} publishes no port for LocalStack"))?;
+    let endpoint = format!("http://{address}");
+    wait_until_ready(&endpoint, name).await?;
+    eprintln!(
+        "localstack: ready at {endpoint}; container {name} keeps running after this command (`docker rm --force {name}` removes it and everything in it)"
+    );
+    Ok(endpoint)
+}
+
+/// Waits until LocalStack answers CloudFormation, which it serves last.
+async fn wait_until_ready(endpoint: &str, name: &str) -> Result<()> {
+    let config = target(endpoint).sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        match cfn.list_stacks().send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if std::time::Instant::now() > deadline => {
+                let logs = docker(&["logs", "--tail", "50", name]).unwrap_or_default();
+                return Err(crate::deploy::explain(e)).with_context(|| {
+                    format!("LocalStack in container {name} did not become ready within 3 minutes; its last log lines:\n{logs}")
+                });
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// Runs `docker ARGS`, returning its trimmed standard output.
+fn docker(args: &[&str]) -> Result<String> {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .with_context(|| format!("failed to run docker {}", args.join(" ")))?;
+    if !output.status.success() {
+        bail!(
+            "docker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }

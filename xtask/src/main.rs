@@ -2,7 +2,7 @@
 //! and testing photopipe. Each subcommand lives in its own module with a `run`.
 
 use clap::{Parser, Subcommand};
-use xtask::{asl_cmd, build, ci, deploy, e2e, images, lint, localstack_image, synth};
+use xtask::{asl_cmd, build, ci, console, deploy, e2e, images, lint, localstack_image, synth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +24,8 @@ enum Command {
     Destroy(deploy::DestroyArgs),
     /// The whole pipeline on a local LocalStack: build, deploy, upload, report.
     E2e(e2e::Args),
+    /// Serve a web page to upload photos and watch them go through the pipeline.
+    Console(console::Args),
     /// Write the CloudFormation template, state machine definition and diagram.
     Synth(synth::Args),
     /// Run cfn-lint on the generated template; any finding fails.
@@ -46,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         Command::Deploy(args) => deploy::run_deploy(args),
         Command::Destroy(args) => deploy::run_destroy(args),
         Command::E2e(args) => e2e::run(args),
+        Command::Console(args) => console::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Lint => lint::run(),
         Command::Ci => ci::run(),

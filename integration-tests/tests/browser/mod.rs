@@ -1,0 +1,398 @@
+//! `cargo xtask console` in a real browser: headless Chromium driven through
+//! WebDriver (chromedriver) against the stack the pipeline test deployed.
+//! A JPEG chosen in the file picker goes green state by state and shows its
+//! thumbnail and metadata; a GIF dropped on the page fails with
+//! `NotSupportedImageType`; an oversized file is refused before it is sent;
+//! the gallery survives a restart of the console's server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use aws_config::SdkConfig;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use xtask::deploy::Deployment;
+
+const MAX_UPLOAD: u64 = 1024 * 1024;
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The console's server, stopped when dropped.
+struct Console {
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Console {
+    async fn start(config: &SdkConfig, deployment: &Deployment) -> Result<Console> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("failed to listen on 127.0.0.1")?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (config, deployment) = (config.clone(), deployment.clone());
+        let task = tokio::spawn(async move {
+            xtask::console::serve(&config, &deployment, listener, MAX_UPLOAD, async {
+                stopped.await.ok();
+            })
+            .await
+        });
+        Ok(Console {
+            url,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        (&mut self.task)
+            .await
+            .context("the console's server panicked")?
+    }
+}
+
+/// chromedriver, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn chromedriver() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("PHOTOPIPE_CHROMEDRIVER") {
+        return Ok(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("chromedriver"))
+        .find(|candidate| candidate.is_file())
+        .context(
+            "chromedriver is not installed: on Debian `apt-get install chromium chromium-driver` \
+             (`.ci/run` does), or set PHOTOPIPE_CHROMEDRIVER to a chromedriver matching your Chrome",
+        )
+}
+
+impl Driver {
+    fn start() -> Result<Driver> {
+        let binary = chromedriver()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .context("failed to find a free port for chromedriver")?
+            .port();
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("failed to start {}", binary.display()))?;
+        Ok(Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    async fn browser(&self) -> Result<Client> {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({ "args": [
+                "--headless=new",
+                // CI runs as root, where Chromium's sandbox cannot start.
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,1800",
+            ] }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&self.url)
+                .await
+            {
+                Ok(client) => return Ok(client),
+                Err(e) if Instant::now() > deadline => {
+                    bail!("chromedriver at {} started no Chromium: {e}", self.url)
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+}
+
+/// Polls `script` (a function body returning a value) until it returns
+/// something truthy, and returns that.
+async fn wait_for(browser: &Client, what: &str, script: &str, args: Vec<Value>) -> Result<Value> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let value = browser
+            .execute(script, args.clone())
+            .await
+            .with_context(|| format!("failed to run the check for {what}"))?;
+        let truthy = !matches!(&value, Value::Null | Value::Bool(false))
+            && value != json!("")
+            && value != json!(0);
+        if truthy {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            let page = browser
+                .execute("return document.querySelector('main').innerText", vec![])
+                .await
+                .unwrap_or_default();
+            bail!(
+                "timed out waiting for {what}; the page says:\n{}",
+                page.as_str().unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Saves what the browser shows in `target/`, for a person to look at.
+async fn screenshot(browser: &Client, name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(name);
+    if let Ok(png) = browser.screenshot().await
+        && std::fs::write(&path, png).is_ok()
+    {
+        eprintln!("browser: screenshot in {}", path.display());
+    }
+}
+
+/// What one upload's card shows: its status, error, and each state's status.
+const CARD: &str = r#"
+    const card = [...document.querySelectorAll('.upload')].find(c => c.dataset.name === arguments[0]);
+    if (!card) return null;
+    const states = {};
+    for (const g of card.querySelectorAll('g.state')) states[g.dataset.state] = g.dataset.status || null;
+    const img = card.querySelector('img.thumbnail');
+    const fields = {};
+    for (const dd of card.querySelectorAll('dd[data-field]')) fields[dd.dataset.field] = dd.textContent;
+    return {
+        status: card.dataset.status,
+        error: card.querySelector('.error').hidden ? null : card.querySelector('.error').textContent,
+        states,
+        thumbnail: img && img.complete ? img.naturalWidth : null,
+        fields,
+    };
+"#;
+
+async fn card_when(browser: &Client, name: &str, statuses: &[&str]) -> Result<Value> {
+    let wanted = json!(statuses);
+    let script = format!(
+        "const c = (() => {{ {CARD} }})(); return c && arguments[1].includes(c.status) && (c.status !== 'SUCCEEDED' || c.thumbnail) ? c : null;"
+    );
+    wait_for(
+        browser,
+        &format!("{name} to end as {statuses:?}"),
+        &script,
+        vec![json!(name), wanted],
+    )
+    .await
+}
+
+fn image(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("images")
+        .join(name)
+}
+
+pub async fn console_in_a_browser(
+    config: &SdkConfig,
+    deployment: &Deployment,
+    s3: &aws_sdk_s3::Client,
+) -> Result<()> {
+    let driver = Driver::start()?;
+    let console = Console::start(config, deployment).await?;
+    let browser = driver.browser().await?;
+    let result = scenario(&browser, &console, config, deployment, s3).await;
+    screenshot(&browser, "console-end.png").await;
+    browser.close().await.ok();
+    console.stop().await?;
+    result
+}
+
+async fn scenario(
+    browser: &Client,
+    console: &Console,
+    config: &SdkConfig,
+    deployment: &Deployment,
+    s3: &aws_sdk_s3::Client,
+) -> Result<()> {
+    browser
+        .goto(&console.url)
+        .await
+        .context("failed to open the console")?;
+    let target = wait_for(
+        browser,
+        "the console to say which stack it uses",
+        "const t = document.querySelector('#target').textContent; return t.includes('stack') ? t : null;",
+        vec![],
+    )
+    .await?;
+    ensure!(
+        target
+            .as_str()
+            .is_some_and(|t| t.contains(&deployment.stack_name)),
+        "the page does not name stack {}: {target}",
+        deployment.stack_name
+    );
+
+    // A JPEG through the file picker: every state on its path turns green.
+    let dir = std::env::temp_dir().join(format!("photopipe-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let jpeg = dir.join("browser-photo.jpg");
+    std::fs::copy(image("jpeg-exif-gps.jpg"), &jpeg)?;
+    let picker = browser.find(Locator::Css("#files")).await?;
+    picker
+        .send_keys(jpeg.to_str().context("temporary path is not UTF-8")?)
+        .await
+        .context("failed to choose the JPEG in the file picker")?;
+    let card = card_when(
+        browser,
+        "browser-photo.jpg",
+        &["SUCCEEDED", "FAILED", "error"],
+    )
+    .await?;
+    ensure!(
+        card["status"] == "SUCCEEDED",
+        "the JPEG did not succeed: {card:#}"
+    );
+    for state in [
+        "ExtractMetadata",
+        "CheckImageFormat",
+        "StoreMetadata",
+        "ProcessImage",
+        "DetectLabels",
+        "StoreLabels",
+        "MakeThumbnail",
+        "StoreThumbnail",
+        "MarkCompleted",
+    ] {
+        ensure!(
+            card["states"][state] == "succeeded",
+            "{state} is not shown as succeeded: {card:#}"
+        );
+    }
+    for state in ["RecordFailure", "NotSupportedImageType", "ProcessingFailed"] {
+        ensure!(
+            card["states"][state].is_null(),
+            "{state} should not be coloured: {card:#}"
+        );
+    }
+    ensure!(
+        card["thumbnail"] == 250,
+        "the thumbnail is not shown 250 px wide: {card:#}"
+    );
+    let fields = &card["fields"];
+    ensure!(fields["format"] == "JPEG", "{card:#}");
+    ensure!(fields["dimensions"] == "1024 × 683", "{card:#}");
+    ensure!(fields["camera"] == "Canon EOS 400D DIGITAL", "{card:#}");
+    ensure!(fields["taken"] == "2008-04-20 19:12:06", "{card:#}");
+    ensure!(fields["GPS"] == "-22.951916, -43.210487", "{card:#}");
+    ensure!(
+        fields["labels"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("Mobile Phone (from moto")),
+        "labels and where they came from: {card:#}"
+    );
+
+    // A GIF dropped on the page: refused by name.
+    let gif = std::fs::read(image("animated.gif"))?;
+    browser
+        .execute(
+            r#"
+            const file = new File([new Uint8Array(arguments[0])], 'browser-animated.gif', { type: 'image/gif' });
+            const data = new DataTransfer();
+            data.items.add(file);
+            document.querySelector('#drop').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+            "#,
+            vec![json!(gif)],
+        )
+        .await
+        .context("failed to drop the GIF on the page")?;
+    let card = card_when(
+        browser,
+        "browser-animated.gif",
+        &["SUCCEEDED", "FAILED", "error"],
+    )
+    .await?;
+    ensure!(card["status"] == "FAILED", "the GIF did not fail: {card:#}");
+    ensure!(
+        card["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("NotSupportedImageType: ") && e.contains("GIF")),
+        "the GIF's failure is not shown by name and cause: {card:#}"
+    );
+    ensure!(
+        card["states"]["NotSupportedImageType"] == "failed",
+        "{card:#}"
+    );
+    ensure!(card["states"]["StoreMetadata"].is_null(), "{card:#}");
+
+    // A file over the limit is refused before anything is sent.
+    let big = dir.join("browser-too-big.jpg");
+    let mut bytes = std::fs::read(image("jpeg-exif-gps.jpg"))?;
+    bytes.resize(usize::try_from(MAX_UPLOAD)? + 1, 0);
+    std::fs::write(&big, bytes)?;
+    browser
+        .find(Locator::Css("#files"))
+        .await?
+        .send_keys(big.to_str().context("temporary path is not UTF-8")?)
+        .await?;
+    let card = card_when(browser, "browser-too-big.jpg", &["refused"]).await?;
+    ensure!(
+        card["error"].as_str().is_some_and(|e| e.contains("limit")),
+        "the refusal does not say why: {card:#}"
+    );
+    let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("incoming/browser-too-big.jpg")
+        .send()
+        .await;
+    ensure!(head.is_err(), "the oversized file reached the bucket");
+
+    screenshot(browser, "console-uploads.png").await;
+
+    // The gallery is read from the table: newest first, after a reload and
+    // on a new server.
+    let new_console = Console::start(config, deployment).await?;
+    browser.goto(&new_console.url).await?;
+    let order = wait_for(
+        browser,
+        "the gallery to list both uploads",
+        r#"const keys = [...document.querySelectorAll('#gallery .item')].map(i => i.dataset.key);
+           return keys.includes('incoming/browser-photo.jpg') && keys.includes('incoming/browser-animated.gif') ? keys : null;"#,
+        vec![],
+    )
+    .await?;
+    let position = |key: &str| {
+        order
+            .as_array()
+            .and_then(|keys| keys.iter().position(|k| k == key))
+    };
+    ensure!(
+        position("incoming/browser-animated.gif") < position("incoming/browser-photo.jpg"),
+        "the gallery is not newest first: {order}"
+    );
+    new_console.stop().await?;
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

@@ -1,0 +1,580 @@
+//! `cargo xtask console`: a web page on localhost to upload photos into the
+//! deployed stack and watch each one go through the state machine.
+//!
+//! Everything the page shows is read from AWS (or LocalStack): uploads go to
+//! the bucket's `incoming/` prefix like any client's, so the bucket's event
+//! starts the execution; progress comes from the execution history; results
+//! and the gallery from the `ImageMetadata` table and the thumbnails in S3.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use aws_sdk_sfn::types::ExecutionStatus;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::build::{self, Arch};
+use crate::deploy::{self, Deployment, Target, explain};
+use crate::localstack::{self, LABELS_SOURCE};
+use crate::observe::{self, Event};
+
+const PAGE: &str = include_str!("console/index.html");
+/// The container the console keeps LocalStack in between runs.
+pub const LOCALSTACK_CONTAINER: &str = "photopipe-console";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Use the stack deployed at this target instead of a local LocalStack.
+    /// Without any of --region, --profile or --endpoint-url, the console
+    /// starts (or reuses) LocalStack in the container `photopipe-console`
+    /// and deploys the stack there.
+    #[command(flatten)]
+    pub target: Target,
+    /// Name of the CloudFormation stack.
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Port to serve the page on (127.0.0.1 only).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Largest upload accepted, in MiB.
+    #[arg(long, default_value_t = 20)]
+    pub max_upload_mib: u64,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    // Taken first, so that a busy port fails before minutes of building.
+    let address = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let listener = std::net::TcpListener::bind(address)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .with_context(|| {
+            format!(
+                "failed to listen on {address}: is another console running? Choose another port with --port"
+            )
+        })?;
+    let local = args.target.region.is_none()
+        && args.target.profile.is_none()
+        && args.target.endpoint_url.is_none();
+    let local = if local {
+        let functions = build::run(build::Args {
+            arm64: false,
+            packages: Vec::new(),
+        })?;
+        Some((functions, localstack::select_image()?))
+    } else {
+        None
+    };
+    deploy::runtime()?.block_on(async {
+        let (config, deployment) = match &local {
+            Some((functions, image)) => {
+                let endpoint = localstack::start_kept(image, LOCALSTACK_CONTAINER).await?;
+                let config = localstack::target(&endpoint).sdk_config().await;
+                let deployment =
+                    deploy::deploy(&config, &args.stack_name, functions, Arch::X86_64).await?;
+                (config, deployment)
+            }
+            None => {
+                let config = args.target.sdk_config().await;
+                let deployment = deploy::deployed(&config, &args.stack_name).await?;
+                (config, deployment)
+            }
+        };
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .context("failed to hand the console's socket to the async runtime")?;
+        eprintln!(
+            "console: http://{address}/ (stack {} at {}); Ctrl-C stops it",
+            deployment.stack_name,
+            describe_endpoint(&config)
+        );
+        let shutdown = async {
+            // Without a signal handler the server runs until killed, which is fine.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        serve(
+            &config,
+            &deployment,
+            listener,
+            args.max_upload_mib * 1024 * 1024,
+            shutdown,
+        )
+        .await
+    })
+}
+
+fn describe_endpoint(config: &SdkConfig) -> String {
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    match config.endpoint_url() {
+        Some(endpoint) => format!("{endpoint} ({region})"),
+        None => format!("AWS {region}"),
+    }
+}
+
+/// Serves the console on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: &SdkConfig,
+    deployment: &Deployment,
+    listener: tokio::net::TcpListener,
+    max_upload: u64,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let console = Arc::new(Console::new(config, deployment, max_upload)?);
+    let limit = usize::try_from(max_upload).unwrap_or(usize::MAX);
+    let app = Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/api/info", get(info))
+        .route("/api/graph.svg", get(graph))
+        .route(
+            "/api/uploads",
+            axum::routing::post(upload).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route("/api/progress", get(progress))
+        .route("/api/image", get(image))
+        .route("/api/images", get(images))
+        .route("/api/thumbnail", get(thumbnail))
+        .with_state(console);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the console's server failed")
+}
+
+#[derive(Debug)]
+struct Console {
+    s3: aws_sdk_s3::Client,
+    sfn: aws_sdk_sfn::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    bucket: String,
+    table: String,
+    state_machine: String,
+    info: Value,
+    graph: String,
+    branches: BTreeMap<String, usize>,
+    /// `(key, etag)` of each execution's input, by ARN: inputs never change.
+    inputs: Mutex<HashMap<String, (String, String)>>,
+}
+
+impl Console {
+    fn new(config: &SdkConfig, deployment: &Deployment, max_upload: u64) -> Result<Console> {
+        let definition = infra::pipeline::definition();
+        let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
+        let table = deployment.output(infra::stack::outputs::METADATA_TABLE)?;
+        let state_machine = deployment.output(infra::stack::outputs::STATE_MACHINE)?;
+        let info = json!({
+            "stack": deployment.stack_name,
+            "endpoint": describe_endpoint(config),
+            "local": config.endpoint_url().is_some(),
+            "bucket": bucket,
+            "table": table,
+            "stateMachine": state_machine,
+            "incomingPrefix": INCOMING_PREFIX,
+            "maxUploadBytes": max_upload,
+            "labelsSource": if config.endpoint_url().is_some() {
+                LABELS_SOURCE
+            } else {
+                "Amazon Rekognition DetectLabels"
+            },
+        });
+        Ok(Console {
+            s3: deploy::s3_client(config),
+            sfn: aws_sdk_sfn::Client::new(config),
+            ddb: aws_sdk_dynamodb::Client::new(config),
+            bucket: bucket.to_owned(),
+            table: table.to_owned(),
+            state_machine: state_machine.to_owned(),
+            info,
+            graph: asl::to_svg(&definition),
+            branches: observe::branches(&definition),
+            inputs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The newest execution whose input is this upload, with its status.
+    async fn execution(&self, key: &str, etag: &str) -> Result<Option<(String, ExecutionStatus)>> {
+        let mut pages = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(&self.state_machine)
+            .into_paginator()
+            .send();
+        // Executions are listed newest first.
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(explain).context("failed to list executions")?;
+            for e in page.executions() {
+                let arn = e.execution_arn();
+                let known = self.lock_inputs().get(arn).cloned();
+                let (input_key, input_etag) = match known {
+                    Some(input) => input,
+                    None => {
+                        let input = self.input_of(arn).await?;
+                        self.lock_inputs().insert(arn.to_owned(), input.clone());
+                        input
+                    }
+                };
+                if input_key == key && (etag.is_empty() || input_etag == etag) {
+                    return Ok(Some((arn.to_owned(), e.status().clone())));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn lock_inputs(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, String)>> {
+        // The map is a cache: one poisoned by a panicking reader is still valid.
+        self.inputs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn input_of(&self, arn: &str) -> Result<(String, String)> {
+        let described = self
+            .sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .map_err(explain)
+            .with_context(|| format!("failed to describe execution {arn}"))?;
+        let input: Value = described
+            .input()
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or_default();
+        let field = |name: &str| input[name].as_str().unwrap_or_default().to_owned();
+        Ok((field("key"), unquote(&field("etag"))))
+    }
+}
+
+/// S3 quotes ETags in its headers but not in its events.
+fn unquote(etag: &str) -> String {
+    etag.trim_matches('"').to_owned()
+}
+
+/// An error answered as `{"error": message}`.
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> ApiError {
+        ApiError(StatusCode::BAD_GATEWAY, format!("{e:#}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+type Api<T> = std::result::Result<T, ApiError>;
+type Shared = State<Arc<Console>>;
+
+async fn info(State(console): Shared) -> axum::Json<Value> {
+    axum::Json(console.info.clone())
+}
+
+async fn graph(State(console): Shared) -> Response {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        console.graph.clone(),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadQuery {
+    name: String,
+}
+
+/// Puts the body under `incoming/NAME`; the bucket's event does the rest.
+async fn upload(
+    State(console): Shared,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Api<axum::Json<Value>> {
+    let name = file_name(&query.name).ok_or_else(|| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("{:?} is not a usable file name", query.name),
+        )
+    })?;
+    let key = format!("{INCOMING_PREFIX}{name}");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .unwrap_or("application/octet-stream");
+    let size = body.len();
+    let put = console
+        .s3
+        .put_object()
+        .bucket(&console.bucket)
+        .key(&key)
+        .content_type(content_type)
+        .body(body.into())
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to upload s3://{}/{key}", console.bucket))?;
+    Ok(axum::Json(json!({
+        "bucket": console.bucket,
+        "key": key,
+        "etag": unquote(put.e_tag().unwrap_or_default()),
+        "size": size,
+    })))
+}
+
+/// The last path component of a browser's file name, if it is one a key can hold.
+fn file_name(name: &str) -> Option<&str> {
+    let name = name.rsplit(['/', '\\']).next()?.trim();
+    let usable = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 200
+        && !name.chars().any(char::is_control);
+    usable.then_some(name)
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadRef {
+    key: String,
+    #[serde(default)]
+    etag: String,
+}
+
+/// Where the execution of an upload is: each state's status, and the
+/// execution's own status, error and cause once it has ended.
+async fn progress(
+    State(console): Shared,
+    Query(upload): Query<UploadRef>,
+) -> Api<axum::Json<Value>> {
+    let Some((arn, status)) = console
+        .execution(&upload.key, &unquote(&upload.etag))
+        .await?
+    else {
+        return Ok(axum::Json(json!({ "execution": null })));
+    };
+    let described = console
+        .sfn
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to describe execution {arn}"))?;
+    let events = observe::history(&console.sfn, &arn).await?;
+    let events = observe::normalise(&events, &|state| console.branches.get(state).copied(), "");
+    Ok(axum::Json(json!({
+        "execution": {
+            "arn": arn,
+            "status": status.as_str(),
+            "error": described.error(),
+            "cause": described.cause(),
+        },
+        "done": status != ExecutionStatus::Running,
+        "states": states(&events),
+    })))
+}
+
+/// Each state's latest status: `entered`, `retrying`, `succeeded` or
+/// `failed`, with the attempts its task made and the last error and cause.
+fn states(events: &[Event]) -> BTreeMap<String, Value> {
+    let mut states: BTreeMap<String, Value> = BTreeMap::new();
+    for event in events {
+        let Some(name) = &event.state else { continue };
+        let kind = event.kind.as_str();
+        let state = states
+            .entry(name.clone())
+            .or_insert_with(|| json!({ "status": "entered", "attempts": 0 }));
+        if kind.ends_with("StateEntered") {
+            state["status"] = json!(if kind == "FailStateEntered" {
+                "failed"
+            } else {
+                "entered"
+            });
+        } else if kind.ends_with("Scheduled") {
+            let attempts = state["attempts"].as_u64().unwrap_or(0) + 1;
+            state["attempts"] = json!(attempts);
+            if attempts > 1 {
+                state["status"] = json!("retrying");
+            }
+        } else if kind.ends_with("Failed")
+            || kind.ends_with("TimedOut")
+            || kind.ends_with("Aborted")
+        {
+            state["status"] = json!("failed");
+        } else if kind.ends_with("StateExited") && state["status"] != "failed" {
+            state["status"] = json!("succeeded");
+        }
+        if event.error.is_some() {
+            state["error"] = json!(event.error);
+            state["cause"] = event
+                .cause
+                .clone()
+                .map(|c| c.as_str().map(|s| json!(s)).unwrap_or(c))
+                .unwrap_or(Value::Null);
+        }
+    }
+    states
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyQuery {
+    key: String,
+}
+
+/// The table item of one image.
+async fn image(State(console): Shared, Query(query): Query<KeyQuery>) -> Api<axum::Json<Value>> {
+    let item = observe::item(&console.ddb, &console.table, &query.key)
+        .await?
+        .map(present)
+        .unwrap_or(Value::Null);
+    Ok(axum::Json(json!({ "item": item })))
+}
+
+/// Every image the table holds, newest first.
+async fn images(State(console): Shared) -> Api<axum::Json<Value>> {
+    let mut items = Vec::new();
+    let mut pages = console
+        .ddb
+        .scan()
+        .table_name(&console.table)
+        .consistent_read(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(explain)
+            .with_context(|| format!("failed to scan {}", console.table))?;
+        items.extend(page.items().iter().map(|i| present(observe::attributes(i))));
+    }
+    items.sort_by(|a, b| {
+        time(b)
+            .cmp(time(a))
+            .then_with(|| a["imageKey"].as_str().cmp(&b["imageKey"].as_str()))
+    });
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+fn time(item: &Value) -> &str {
+    item["uploadedAt"]
+        .as_str()
+        .or(item["updatedAt"].as_str())
+        .unwrap_or_default()
+}
+
+/// A table item as the page uses it: EXIF and labels parsed from the JSON
+/// strings the state machine stores.
+fn present(mut item: Value) -> Value {
+    let exif = item["exif"]
+        .as_str()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .unwrap_or(Value::Null);
+    let labels = observe::labels(&item["labels"]);
+    item["exif"] = exif;
+    item["labels"] = json!(labels);
+    item
+}
+
+/// A thumbnail from the bucket; nothing outside `thumbnails/` is served.
+async fn thumbnail(State(console): Shared, Query(query): Query<KeyQuery>) -> Api<Response> {
+    if !query.key.starts_with(THUMBNAIL_PREFIX) {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!("only keys under {THUMBNAIL_PREFIX} are served"),
+        ));
+    }
+    let object = console
+        .s3
+        .get_object()
+        .bucket(&console.bucket)
+        .key(&query.key)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to read s3://{}/{}", console.bucket, query.key))?;
+    let content_type = object
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .with_context(|| format!("failed to read s3://{}/{}", console.bucket, query.key))?
+        .into_bytes();
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, state: &str, error: Option<&str>) -> Event {
+        Event {
+            kind: kind.into(),
+            state: Some(state.into()),
+            input: None,
+            output: None,
+            error: error.map(str::to_owned),
+            cause: error.map(|_| json!("why")),
+        }
+    }
+
+    #[test]
+    fn a_retried_task_shows_retrying_then_succeeded() {
+        let mut events = vec![
+            event("TaskStateEntered", "Extract", None),
+            event("TaskScheduled", "Extract", None),
+            event(
+                "TaskFailed",
+                "Extract",
+                Some("Lambda.TooManyRequestsException"),
+            ),
+            event("TaskScheduled", "Extract", None),
+        ];
+        let s = states(&events);
+        assert_eq!(s["Extract"]["status"], "retrying");
+        assert_eq!(s["Extract"]["attempts"], 2);
+        assert_eq!(s["Extract"]["error"], "Lambda.TooManyRequestsException");
+        events.push(event("TaskSucceeded", "Extract", None));
+        events.push(event("TaskStateExited", "Extract", None));
+        assert_eq!(states(&events)["Extract"]["status"], "succeeded");
+    }
+
+    #[test]
+    fn a_caught_failure_stays_failed_and_fail_states_fail() {
+        let events = vec![
+            event("TaskStateEntered", "Thumb", None),
+            event("TaskScheduled", "Thumb", None),
+            event("TaskFailed", "Thumb", Some("CorruptImage")),
+            event("TaskStateExited", "Thumb", None),
+            event("FailStateEntered", "ProcessingFailed", None),
+            event("ExecutionFailed", "ProcessingFailed", Some("CorruptImage")),
+        ];
+        let s = states(&events);
+        assert_eq!(s["Thumb"]["status"], "failed");
+        assert_eq!(s["Thumb"]["cause"], "why");
+        assert_eq!(s["ProcessingFailed"]["status"], "failed");
+        assert_eq!(s["ProcessingFailed"]["error"], "CorruptImage");
+    }
+
+    #[test]
+    fn file_names_lose_their_directories() {
+        assert_eq!(file_name("C:\\photos\\cat.jpg"), Some("cat.jpg"));
+        assert_eq!(file_name("a/b/with space.png"), Some("with space.png"));
+        assert_eq!(file_name(".."), None);
+        assert_eq!(file_name(""), None);
+        assert_eq!(file_name("bad\nname"), None);
+    }
+}
