@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
-use crate::{project_root, tools};
+use crate::{cargo_command, project_root, tools};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
         arch.lambda_name(),
         arch.rust_target()
     );
-    let mut build = Command::new(&cargo_lambda);
+    let mut build = cargo_command(&cargo_lambda);
     // cargo-lambda links with zig, which targets an older glibc than the
     // build machine's, so the binaries run on the Lambda OS whatever built them.
     build
@@ -153,7 +153,7 @@ struct Function {
 
 impl Workspace {
     fn load(root: &Path) -> Result<Workspace> {
-        let output = Command::new(cargo())
+        let output = cargo_command(cargo())
             .args(["metadata", "--format-version", "1", "--no-deps"])
             .current_dir(root)
             .output()

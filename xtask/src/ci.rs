@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{build, lint, localstack, project_root, synth};
+use crate::{build, cargo_command, lint, localstack, project_root, synth};
 
 /// cargo-insta, pinned to the insta version of the workspace.
 const CARGO_INSTA_VERSION: &str = "1.49.0";
@@ -40,7 +40,7 @@ pub fn run() -> Result<()> {
     // leaving PATH alone: build scripts that watch it would rebuild the
     // Lambdas that were just built.
     run_step(
-        Command::new(insta)
+        cargo_command(insta)
             .args([
                 "insta",
                 "test",
@@ -55,7 +55,7 @@ pub fn run() -> Result<()> {
 
 fn cargo(args: &[&str]) -> Result<()> {
     run_step(
-        Command::new(env!("CARGO"))
+        cargo_command(env!("CARGO"))
             .args(args)
             .current_dir(project_root()),
     )
@@ -85,7 +85,7 @@ fn cargo_insta() -> Result<PathBuf> {
         root.display()
     );
     run_step(
-        Command::new(env!("CARGO"))
+        cargo_command(env!("CARGO"))
             .args([
                 "install",
                 "--locked",
