@@ -62,12 +62,18 @@ fn cargo(args: &[&str]) -> Result<()> {
 }
 
 fn run_step(command: &mut Command) -> Result<()> {
-    eprintln!("ci: {command:?}");
+    // The command line alone: its Debug form lists every variable removed.
+    let shown = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("ci: {shown}");
     let status = command
         .status()
-        .with_context(|| format!("failed to run {command:?}"))?;
+        .with_context(|| format!("failed to run {shown}"))?;
     if !status.success() {
-        bail!("{command:?} failed ({status})");
+        bail!("{shown} failed ({status})");
     }
     Ok(())
 }
