@@ -6,9 +6,9 @@
 //! starts the execution; progress comes from the execution history; results
 //! and the gallery from the `ImageMetadata` table and the thumbnails in S3.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::build::{self, Arch};
 use crate::deploy::{self, Deployment, Target, explain};
 use crate::localstack::{self, LABELS_SOURCE};
-use crate::observe::{self, Event};
+use crate::observe::{self, Event, Executions};
 
 const PAGE: &str = include_str!("console/index.html");
 /// The container the console keeps LocalStack in between runs.
@@ -156,12 +156,11 @@ struct Console {
     ddb: aws_sdk_dynamodb::Client,
     bucket: String,
     table: String,
-    state_machine: String,
     info: Value,
     graph: String,
     branches: BTreeMap<String, usize>,
-    /// `(key, etag)` of each execution's input, by ARN: inputs never change.
-    inputs: Mutex<HashMap<String, (String, String)>>,
+    /// One finder for every request, so each execution's input is read once.
+    executions: tokio::sync::Mutex<Executions>,
 }
 
 impl Console {
@@ -185,78 +184,19 @@ impl Console {
                 "Amazon Rekognition DetectLabels"
             },
         });
+        let sfn = aws_sdk_sfn::Client::new(config);
         Ok(Console {
             s3: deploy::s3_client(config),
-            sfn: aws_sdk_sfn::Client::new(config),
+            executions: tokio::sync::Mutex::new(Executions::new(sfn.clone(), state_machine)),
+            sfn,
             ddb: aws_sdk_dynamodb::Client::new(config),
             bucket: bucket.to_owned(),
             table: table.to_owned(),
-            state_machine: state_machine.to_owned(),
             info,
             graph: asl::to_svg(&definition),
             branches: observe::branches(&definition),
-            inputs: Mutex::new(HashMap::new()),
         })
     }
-
-    /// The newest execution whose input is this upload, with its status.
-    async fn execution(&self, key: &str, etag: &str) -> Result<Option<(String, ExecutionStatus)>> {
-        let mut pages = self
-            .sfn
-            .list_executions()
-            .state_machine_arn(&self.state_machine)
-            .into_paginator()
-            .send();
-        // Executions are listed newest first.
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(explain).context("failed to list executions")?;
-            for e in page.executions() {
-                let arn = e.execution_arn();
-                let known = self.lock_inputs().get(arn).cloned();
-                let (input_key, input_etag) = match known {
-                    Some(input) => input,
-                    None => {
-                        let input = self.input_of(arn).await?;
-                        self.lock_inputs().insert(arn.to_owned(), input.clone());
-                        input
-                    }
-                };
-                if input_key == key && (etag.is_empty() || input_etag == etag) {
-                    return Ok(Some((arn.to_owned(), e.status().clone())));
-                }
-            }
-        }
-        Ok(None)
-    }
-
-    fn lock_inputs(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, String)>> {
-        // The map is a cache: one poisoned by a panicking reader is still valid.
-        self.inputs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    async fn input_of(&self, arn: &str) -> Result<(String, String)> {
-        let described = self
-            .sfn
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .map_err(explain)
-            .with_context(|| format!("failed to describe execution {arn}"))?;
-        let input: Value = described
-            .input()
-            .and_then(|i| serde_json::from_str(i).ok())
-            .unwrap_or_default();
-        let field = |name: &str| input[name].as_str().unwrap_or_default().to_owned();
-        Ok((field("key"), unquote(&field("etag"))))
-    }
-}
-
-/// S3 quotes ETags in its headers but not in its events.
-fn unquote(etag: &str) -> String {
-    etag.trim_matches('"').to_owned()
 }
 
 /// An error answered as `{"error": message}`.
@@ -329,7 +269,7 @@ async fn upload(
     Ok(axum::Json(json!({
         "bucket": console.bucket,
         "key": key,
-        "etag": unquote(put.e_tag().unwrap_or_default()),
+        "etag": observe::unquote(put.e_tag().unwrap_or_default()),
         "size": size,
     })))
 }
@@ -358,10 +298,13 @@ async fn progress(
     State(console): Shared,
     Query(upload): Query<UploadRef>,
 ) -> Api<axum::Json<Value>> {
-    let Some((arn, status)) = console
-        .execution(&upload.key, &unquote(&upload.etag))
-        .await?
-    else {
+    let newest = console
+        .executions
+        .lock()
+        .await
+        .newest(&upload.key, &upload.etag)
+        .await?;
+    let Some((arn, status)) = newest else {
         return Ok(axum::Json(json!({ "execution": null })));
     };
     let described = console

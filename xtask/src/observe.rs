@@ -36,13 +36,14 @@ impl Execution {
     }
 }
 
-/// Finds executions by the object key in their input. Execution names are
+/// Finds executions by the object in their input. Execution names are
 /// hashes, so the input is the only link from an upload to its execution.
 #[derive(Debug)]
 pub struct Executions {
     sfn: Sfn,
     state_machine: String,
-    keys: HashMap<String, String>,
+    /// `(key, etag)` of each execution's input, by ARN: inputs never change.
+    inputs: HashMap<String, (String, String)>,
 }
 
 impl Executions {
@@ -50,12 +51,32 @@ impl Executions {
         Executions {
             sfn,
             state_machine: state_machine.to_owned(),
-            keys: HashMap::new(),
+            inputs: HashMap::new(),
         }
     }
 
-    /// Every execution started for `key` so far, as `(arn, status)`.
+    /// Every execution started for `key` so far, newest first, as `(arn, status)`.
     pub async fn for_key(&mut self, key: &str) -> Result<Vec<(String, ExecutionStatus)>> {
+        self.matching(key, None, false).await
+    }
+
+    /// The newest execution started for this version of `key` (S3's ETag,
+    /// quoted or not), if one has started.
+    pub async fn newest(
+        &mut self,
+        key: &str,
+        etag: &str,
+    ) -> Result<Option<(String, ExecutionStatus)>> {
+        let found = self.matching(key, Some(unquote(etag)), true).await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn matching(
+        &mut self,
+        key: &str,
+        etag: Option<&str>,
+        first_only: bool,
+    ) -> Result<Vec<(String, ExecutionStatus)>> {
         let mut found = Vec::new();
         let mut pages = self
             .sfn
@@ -64,31 +85,43 @@ impl Executions {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.context("failed to list executions")?;
+            let page = page.map_err(explain).context("failed to list executions")?;
             for e in page.executions() {
-                let arn = e.execution_arn().to_owned();
-                if !self.keys.contains_key(&arn) {
-                    let described = self
-                        .sfn
-                        .describe_execution()
-                        .execution_arn(&arn)
-                        .send()
-                        .await
-                        .map_err(explain)
-                        .with_context(|| format!("failed to describe execution {arn}"))?;
-                    let input_key = described
-                        .input()
-                        .and_then(|i| serde_json::from_str::<Value>(i).ok())
-                        .and_then(|v| v["key"].as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    self.keys.insert(arn.clone(), input_key);
+                let arn = e.execution_arn();
+                if !self.inputs.contains_key(arn) {
+                    let input = self.input_of(arn).await?;
+                    self.inputs.insert(arn.to_owned(), input);
                 }
-                if self.keys.get(&arn).is_some_and(|k| k == key) {
-                    found.push((arn, e.status().clone()));
+                let matches = self
+                    .inputs
+                    .get(arn)
+                    .is_some_and(|(k, t)| k == key && etag.is_none_or(|etag| t == etag));
+                if matches {
+                    found.push((arn.to_owned(), e.status().clone()));
+                    if first_only {
+                        return Ok(found);
+                    }
                 }
             }
         }
         Ok(found)
+    }
+
+    async fn input_of(&self, arn: &str) -> Result<(String, String)> {
+        let described = self
+            .sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .map_err(explain)
+            .with_context(|| format!("failed to describe execution {arn}"))?;
+        let input: Value = described
+            .input()
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or_default();
+        let field = |name: &str| input[name].as_str().unwrap_or_default();
+        Ok((field("key").to_owned(), unquote(field("etag")).to_owned()))
     }
 
     /// Waits for the execution an upload of `key` started, then for it to end.
@@ -135,6 +168,11 @@ impl Executions {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
+}
+
+/// S3 quotes ETags in its headers but not in its events.
+pub fn unquote(etag: &str) -> &str {
+    etag.trim_matches('"')
 }
 
 /// The full history of an execution, oldest first.
