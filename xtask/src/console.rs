@@ -307,14 +307,7 @@ async fn progress(
     let Some((arn, status)) = newest else {
         return Ok(axum::Json(json!({ "execution": null })));
     };
-    let described = console
-        .sfn
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .map_err(explain)
-        .with_context(|| format!("failed to describe execution {arn}"))?;
+    let described = observe::describe(&console.sfn, &arn).await?;
     let events = observe::history(&console.sfn, &arn).await?;
     let events = observe::normalise(&events, &|state| console.branches.get(state).copied(), "");
     Ok(axum::Json(json!({

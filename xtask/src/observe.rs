@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::Client as Sfn;
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use serde::Serialize;
@@ -108,14 +109,7 @@ impl Executions {
     }
 
     async fn input_of(&self, arn: &str) -> Result<(String, String)> {
-        let described = self
-            .sfn
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .map_err(explain)
-            .with_context(|| format!("failed to describe execution {arn}"))?;
+        let described = describe(&self.sfn, arn).await?;
         let input: Value = described
             .input()
             .and_then(|i| serde_json::from_str(i).ok())
@@ -139,14 +133,7 @@ impl Executions {
             tokio::time::sleep(Duration::from_millis(300)).await;
         };
         loop {
-            let d = self
-                .sfn
-                .describe_execution()
-                .execution_arn(&arn)
-                .send()
-                .await
-                .map_err(explain)
-                .with_context(|| format!("failed to describe execution {arn}"))?;
+            let d = describe(&self.sfn, &arn).await?;
             if *d.status() != ExecutionStatus::Running {
                 let duration = d.stop_date().and_then(|stop| {
                     let ms = stop.to_millis().ok()? - d.start_date().to_millis().ok()?;
@@ -168,6 +155,16 @@ impl Executions {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
+}
+
+/// What Step Functions says of one execution now.
+pub async fn describe(sfn: &Sfn, arn: &str) -> Result<DescribeExecutionOutput> {
+    sfn.describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to describe execution {arn}"))
 }
 
 /// S3 quotes ETags in its headers but not in its events.
