@@ -354,11 +354,7 @@ fn states(events: &[Event]) -> BTreeMap<String, Value> {
         }
         if event.error.is_some() {
             state["error"] = json!(event.error);
-            state["cause"] = event
-                .cause
-                .clone()
-                .map(|c| c.as_str().map(|s| json!(s)).unwrap_or(c))
-                .unwrap_or(Value::Null);
+            state["cause"] = json!(event.cause);
         }
     }
     states

@@ -206,6 +206,17 @@ async fn card_when(browser: &Client, name: &str, statuses: &[&str]) -> Result<Va
     .await
 }
 
+/// Chooses `file` in the page's file picker, as a person would.
+async fn choose(browser: &Client, file: &Path) -> Result<()> {
+    let path = file.to_str().context("temporary path is not UTF-8")?;
+    browser
+        .find(Locator::Css("#files"))
+        .await?
+        .send_keys(path)
+        .await
+        .with_context(|| format!("failed to choose {path} in the file picker"))
+}
+
 fn image(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("images")
@@ -258,11 +269,7 @@ async fn scenario(
     std::fs::create_dir_all(&dir)?;
     let jpeg = dir.join("browser-photo.jpg");
     std::fs::copy(image("jpeg-exif-gps.jpg"), &jpeg)?;
-    let picker = browser.find(Locator::Css("#files")).await?;
-    picker
-        .send_keys(jpeg.to_str().context("temporary path is not UTF-8")?)
-        .await
-        .context("failed to choose the JPEG in the file picker")?;
+    choose(browser, &jpeg).await?;
     let card = card_when(
         browser,
         "browser-photo.jpg",
@@ -350,11 +357,7 @@ async fn scenario(
     let mut bytes = std::fs::read(image("jpeg-exif-gps.jpg"))?;
     bytes.resize(usize::try_from(MAX_UPLOAD)? + 1, 0);
     std::fs::write(&big, bytes)?;
-    browser
-        .find(Locator::Css("#files"))
-        .await?
-        .send_keys(big.to_str().context("temporary path is not UTF-8")?)
-        .await?;
+    choose(browser, &big).await?;
     let card = card_when(browser, "browser-too-big.jpg", &["refused"]).await?;
     ensure!(
         card["error"].as_str().is_some_and(|e| e.contains("limit")),
