@@ -12,6 +12,7 @@
 //!   image.
 //! - [`make_thumbnail`] decodes, shrinks, turns upright and re-encodes.
 
+mod dc;
 mod error;
 mod exif;
 mod header;

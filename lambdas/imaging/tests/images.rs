@@ -344,7 +344,7 @@ fn max_pixels_is_a_limit_not_a_constant() {
 /// prefix and its thumbnail from DCT-scaled decoding.
 #[test]
 fn thirteen_megapixels() {
-    let big = imaging_test_support::upscaled_jpeg(&fixture("flower.jpg"), 4160, 3120);
+    let big = support::upscaled_jpeg(&fixture("flower.jpg"), 4160, 3120, true);
     let Probe::Metadata(m) = probe(&big[..64 * 1024], big.len() as u64).unwrap() else {
         panic!("the header of a 13 MP JPEG fits in 64 KiB");
     };
@@ -353,12 +353,43 @@ fn thirteen_megapixels() {
     assert_eq!((t.width, t.height), (250, 188));
 }
 
-mod imaging_test_support {
+/// A progressive JPEG holds the same coefficients as its baseline twin, in
+/// scans. Shrunk 8 times only its DC scans are read, and the thumbnail is the
+/// twin's to the byte; shrunk 4 times its AC refinement scans are left out,
+/// which moves the samples of the (re-encoded) thumbnail by less than two
+/// levels on average; shrunk less, every scan is read.
+#[test]
+fn progressive_jpegs_read_only_the_scans_their_scale_needs() {
+    let options = ThumbnailOptions::default();
+    let flower = fixture("flower.jpg");
+    for (width, height) in [(2400, 1800), (1200, 900), (800, 600)] {
+        let baseline = support::upscaled_jpeg(&flower, width, height, false);
+        let progressive = support::upscaled_jpeg(&flower, width, height, true);
+        let exact = make_thumbnail(&baseline, &options).unwrap();
+        let from_scans = make_thumbnail(&progressive, &options).unwrap();
+        if width == 1200 {
+            let diff = mean_abs_diff(&pixels(&exact).3, &pixels(&from_scans).3);
+            assert!(
+                diff < 2.0,
+                "{width}x{height}: differs by {diff:.2} a sample"
+            );
+        } else {
+            assert_eq!(exact, from_scans, "{width}x{height}");
+        }
+        // Cut inside its last AC scans, after the DC ones: still corrupt.
+        let cut = &progressive[..progressive.len() * 9 / 10];
+        let e = make_thumbnail(cut, &options).unwrap_err();
+        assert_eq!(e.name(), ErrorName::CorruptImage, "{width}x{height}: {e}");
+    }
+}
+
+mod support {
     use fast_image_resize::images::Image;
     use fast_image_resize::{PixelType, Resizer};
 
-    /// Decodes `jpeg`, scales it to `width`×`height` and encodes it again.
-    pub fn upscaled_jpeg(jpeg: &[u8], width: u32, height: u32) -> Vec<u8> {
+    /// Decodes `jpeg`, scales it to `width`×`height` and encodes it again,
+    /// baseline or with libjpeg's standard progressive scans.
+    pub fn upscaled_jpeg(jpeg: &[u8], width: u32, height: u32, progressive: bool) -> Vec<u8> {
         let d = mozjpeg::Decompress::new_mem(jpeg).unwrap();
         let mut rgb = d.rgb().unwrap();
         let (w, h) = (rgb.width() as u32, rgb.height() as u32);
@@ -367,6 +398,13 @@ mod imaging_test_support {
         let mut dst = Image::new(width, height, PixelType::U8x3);
         Resizer::new().resize(&src, &mut dst, None).unwrap();
         let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        c.set_fastest_defaults();
+        // 4:2:2, as cameras write: at 1/8 libjpeg decodes this chroma from
+        // its DC alone (4:2:0 chroma it decodes at 2/8).
+        c.set_chroma_sampling_pixel_sizes((2, 1), (2, 1));
+        if progressive {
+            c.set_progressive_mode();
+        }
         c.set_size(width as usize, height as usize);
         c.set_quality(90.0);
         let mut c = c.start_compress(Vec::new()).unwrap();
