@@ -5,7 +5,9 @@
 //! A benchmark, not a test: it prints numbers and fails only when its inputs
 //! are missing. The photos come from Debian's `mate-backgrounds`; the small
 //! and large JPEGs are cropped from them losslessly with `jpegtran`
-//! (`libjpeg-turbo-progs`), so every input is a real camera photo.
+//! (`libjpeg-turbo-progs`), so every input is a real camera photo. The large
+//! one (quality 100) comes baseline and progressive, the medium one as it
+//! ships, progressive.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -132,20 +134,30 @@ fn prepare() -> Result<Vec<Input>, String> {
     let png = source("abstract/Arc-Colors-Transparent-Wallpaper.png")?;
     let small = dir.join("elephants-672x448.jpg");
     let large = dir.join("elephants-4160x3120.jpg");
+    let large_progressive = dir.join("elephants-4160x3120-progressive.jpg");
     jpegtran(&["-crop", "672x448+624+316"], &medium, &small)?;
     jpegtran(&["-crop", "4160x3120+740+26"], &full, &large)?;
+    jpegtran(
+        &["-progressive", "-crop", "4160x3120+740+26"],
+        &full,
+        &large_progressive,
+    )?;
     Ok(vec![
         Input {
             label: "small",
             path: small,
         },
         Input {
-            label: "medium",
+            label: "medium progressive",
             path: medium,
         },
         Input {
             label: "large",
             path: large,
+        },
+        Input {
+            label: "large progressive",
+            path: large_progressive,
         },
         Input {
             label: "png-alpha",
