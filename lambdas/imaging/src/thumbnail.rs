@@ -224,9 +224,14 @@ fn needed_parts(bytes: &[u8], numerator: u8) -> Vec<&[u8]> {
     // (component id, the n of the n/8 it is decoded at)
     let mut scaled: Vec<(u8, u8)> = Vec::new();
     while let Some(&[0xFF, marker]) = bytes.get(pos..pos + 2) {
-        if marker == 0xFF {
-            pos += 1;
-            continue;
+        match marker {
+            0xFF => {
+                pos += 1;
+                continue;
+            }
+            // End of image, or a marker without a length where none belongs.
+            0x01 | 0xD0..=0xD9 => break,
+            _ => {}
         }
         let Some(len) = bytes.get(pos + 2..pos + 4) else {
             break;
