@@ -2,6 +2,7 @@
 //! deploys the stack, uploads images under `incoming/`, waits for every
 //! execution their S3 events start, and reports what each one did.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use serde_json::Value;
 use crate::build::{self, Arch};
 use crate::deploy::{self, Deployment, explain};
 use crate::localstack::{self, LABELS_SOURCE, LocalStack};
-use crate::observe::{self, Executions};
+use crate::observe::{self, Execution, Executions, Upload};
 use crate::project_root;
 
 #[derive(Debug, clap::Args)]
@@ -58,13 +59,24 @@ pub struct ImageReport {
 
 impl ImageReport {
     pub fn as_expected(&self) -> bool {
-        match &self.expected {
-            Expected::Success => self.status == "SUCCEEDED",
-            Expected::Failure(name) => {
-                self.status == "FAILED" && self.error.as_deref() == Some(name)
-            }
-        }
+        ends_as(&self.expected, &self.status, self.error.as_deref())
     }
+}
+
+/// Whether an execution that ended with `status` and `error` did as predicted.
+fn ends_as(expected: &Expected, status: &str, error: Option<&str>) -> bool {
+    match expected {
+        Expected::Success => status == "SUCCEEDED",
+        Expected::Failure(name) => status == "FAILED" && error == Some(name),
+    }
+}
+
+pub fn matches(expected: &Expected, execution: &Execution) -> bool {
+    ends_as(
+        expected,
+        execution.status.as_str(),
+        execution.error.as_deref(),
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -82,27 +94,12 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| project_root().join("integration-tests/images"));
     let files = image_files(&dir)?;
-    let functions = build::run(build::Args {
-        arm64: false,
-        packages: Vec::new(),
-    })?;
-    let image = localstack::select_image()?;
-    let reports = deploy::runtime()?.block_on(async {
-        let localstack = LocalStack::start(image).await?;
-        let config = localstack.target().sdk_config().await;
-        let deployment = deploy::deploy(&config, "photopipe", &functions, Arch::X86_64).await?;
-        let reports = process(&config, &deployment, &files).await;
-        let reports = match reports {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("{}", localstack.logs().await);
-                return Err(e);
-            }
-        };
+    let reports = on_local_deployment("photopipe", async |local| {
+        let reports = process(&local.config, &local.deployment, &files).await?;
         let report = Report {
-            localstack_image: localstack.image.to_string(),
+            localstack_image: local.image.clone(),
             labels_source: LABELS_SOURCE,
-            stack: &deployment.stack_name,
+            stack: &local.deployment.stack_name,
             images: &reports,
         };
         if args.json {
@@ -113,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
         } else {
             print_table(&report);
         }
-        anyhow::Ok(reports)
+        Ok(reports)
     })?;
     let unexpected: Vec<&ImageReport> = reports.iter().filter(|r| !r.as_expected()).collect();
     if !unexpected.is_empty() {
@@ -137,7 +134,44 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// A fresh LocalStack with the stack deployed on it.
+#[derive(Debug)]
+pub struct Local {
+    pub config: SdkConfig,
+    pub deployment: Deployment,
+    /// The LocalStack image, as the report names it.
+    pub image: String,
+}
+
+/// Builds the functions, starts LocalStack, deploys `stack` and runs `work`
+/// on it; when `work` fails, LocalStack's log goes to stderr with the error.
+pub fn on_local_deployment<T>(
+    stack: &str,
+    work: impl AsyncFnOnce(&Local) -> Result<T>,
+) -> Result<T> {
+    let functions = build::run(build::Args {
+        arm64: false,
+        packages: Vec::new(),
+    })?;
+    let image = localstack::select_image()?;
+    deploy::runtime()?.block_on(async {
+        let localstack = LocalStack::start(image).await?;
+        let config = localstack.target().sdk_config().await;
+        let deployment = deploy::deploy(&config, stack, &functions, Arch::X86_64).await?;
+        let local = Local {
+            config,
+            deployment,
+            image: localstack.image.to_string(),
+        };
+        let result = work(&local).await;
+        if result.is_err() {
+            eprintln!("{}", localstack.logs().await);
+        }
+        result
+    })
+}
+
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("failed to read the image directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -184,71 +218,105 @@ pub async fn process(
         let bytes =
             std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
         let key = format!("{INCOMING_PREFIX}{name}");
-        uploads.push((name.to_owned(), key, expected(&bytes), bytes));
-    }
-    for (_, key, _, bytes) in &uploads {
-        s3.put_object()
+        let put = s3
+            .put_object()
             .bucket(bucket)
-            .key(key)
+            .key(&key)
             .body(bytes.clone().into())
             .send()
             .await
             .map_err(explain)
             .with_context(|| format!("failed to upload s3://{bucket}/{key}"))?;
+        uploads.push((
+            name.to_owned(),
+            Upload::new(bucket, &key, &put),
+            expected(&bytes),
+        ));
     }
     eprintln!(
         "e2e: uploaded {} images to s3://{bucket}/{INCOMING_PREFIX}",
         uploads.len()
     );
+    let observer = Observer::new(config, deployment)?;
+    let all: Vec<Upload> = uploads.iter().map(|(_, u, _)| u.clone()).collect();
+    let executions = observer.executions.wait_all(&all, TIMEOUT).await?;
     let mut reports = Vec::new();
-    for (file, key, expected, _) in uploads {
-        reports.push(report(config, deployment, &file, &key, expected).await?);
+    for ((file, _, expected), execution) in uploads.into_iter().zip(executions) {
+        reports.push(observer.report(&file, expected, execution).await?);
     }
     Ok(reports)
 }
 
-/// Waits for the execution of `key` and gathers what it left behind.
-pub async fn report(
-    config: &SdkConfig,
-    deployment: &Deployment,
-    file: &str,
-    key: &str,
-    expected: Expected,
-) -> Result<ImageReport> {
-    let sfn = aws_sdk_sfn::Client::new(config);
-    let state_machine = deployment.output(infra::stack::outputs::STATE_MACHINE)?;
-    let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
-    let table = deployment.output(infra::stack::outputs::METADATA_TABLE)?;
-    let execution = Executions::new(sfn.clone(), state_machine)
-        .wait(key, Duration::from_secs(120))
-        .await?;
-    let branches = observe::branches(&infra::pipeline::definition());
-    let events = observe::normalise(
-        &observe::history(&sfn, &execution.arn).await?,
-        &|state| branches.get(state).copied(),
-        bucket,
-    );
-    let item = observe::item(&aws_sdk_dynamodb::Client::new(config), table, key)
-        .await?
-        .unwrap_or(Value::Null);
-    let labels = observe::labels(&item["labels"]);
-    Ok(ImageReport {
-        file: file.to_owned(),
-        key: key.to_owned(),
-        expected,
-        status: execution.status.as_str().to_owned(),
-        error: execution.error.clone(),
-        cause: execution.cause.clone(),
-        path: observe::path(&events),
-        duration_ms: execution
-            .duration
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        format: item["format"].as_str().map(str::to_owned),
-        width: item["width"].as_u64(),
-        height: item["height"].as_u64(),
-        labels,
-        thumbnail: Some(item["thumbnail"].clone()).filter(|t| !t.is_null()),
-    })
+/// How long an execution may take before e2e gives up on it.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What reports need to read back what the pipeline left behind.
+#[derive(Debug)]
+pub struct Observer {
+    pub sfn: aws_sdk_sfn::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub executions: Executions,
+    pub bucket: String,
+    pub table: String,
+    branches: BTreeMap<String, usize>,
+}
+
+impl Observer {
+    pub fn new(config: &SdkConfig, deployment: &Deployment) -> Result<Observer> {
+        let sfn = aws_sdk_sfn::Client::new(config);
+        let state_machine = deployment.output(infra::stack::outputs::STATE_MACHINE)?;
+        Ok(Observer {
+            executions: Executions::new(sfn.clone(), state_machine),
+            sfn,
+            ddb: aws_sdk_dynamodb::Client::new(config),
+            bucket: deployment
+                .output(infra::stack::outputs::PHOTO_BUCKET)?
+                .to_owned(),
+            table: deployment
+                .output(infra::stack::outputs::METADATA_TABLE)?
+                .to_owned(),
+            branches: observe::branches(&infra::pipeline::definition()),
+        })
+    }
+
+    /// The history of an ended execution, normalised.
+    pub async fn events(&self, execution: &Execution) -> Result<Vec<observe::Event>> {
+        Ok(observe::normalise(
+            &observe::history(&self.sfn, &execution.arn).await?,
+            &|state| self.branches.get(state).copied(),
+            &self.bucket,
+        ))
+    }
+
+    /// Gathers what an ended execution left behind.
+    pub async fn report(
+        &self,
+        file: &str,
+        expected: Expected,
+        execution: Execution,
+    ) -> Result<ImageReport> {
+        let events = self.events(&execution).await?;
+        let item = observe::item(&self.ddb, &self.table, &execution.key)
+            .await?
+            .unwrap_or(Value::Null);
+        Ok(ImageReport {
+            file: file.to_owned(),
+            key: execution.key.clone(),
+            expected,
+            status: execution.status.as_str().to_owned(),
+            error: execution.error.clone(),
+            cause: execution.cause.clone(),
+            path: observe::path(&events),
+            duration_ms: execution
+                .duration
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            format: item["format"].as_str().map(str::to_owned),
+            width: item["width"].as_u64(),
+            height: item["height"].as_u64(),
+            labels: observe::labels(&item["labels"]),
+            thumbnail: Some(item["thumbnail"].clone()).filter(|t| !t.is_null()),
+        })
+    }
 }
 
 fn print_table(report: &Report<'_>) {

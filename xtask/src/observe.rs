@@ -2,15 +2,17 @@
 //! waiting for it, and reading what it left behind (history, table item,
 //! thumbnail), in forms fit for a report and for snapshots.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_sfn::Client as Sfn;
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
-use serde::Serialize;
+use photopipe_shared::naming::{self, Revision};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::deploy::explain;
@@ -19,12 +21,14 @@ mod repair;
 
 use repair::RepairHistory;
 
-/// A finished (or timed-out) execution.
+/// A finished execution.
 #[derive(Debug, Clone)]
 pub struct Execution {
     pub arn: String,
     pub key: String,
     pub status: ExecutionStatus,
+    pub start: Option<SystemTime>,
+    pub stop: Option<SystemTime>,
     pub duration: Option<Duration>,
     pub error: Option<String>,
     pub cause: Option<String>,
@@ -35,10 +39,60 @@ impl Execution {
     pub fn succeeded(&self) -> bool {
         self.status == ExecutionStatus::Succeeded
     }
+
+    fn from_description(key: &str, d: &DescribeExecutionOutput) -> Execution {
+        let start = system_time(d.start_date());
+        let stop = d.stop_date().and_then(system_time);
+        Execution {
+            arn: d.execution_arn().to_owned(),
+            key: key.to_owned(),
+            status: d.status().clone(),
+            start,
+            stop,
+            duration: stop.zip(start).and_then(|(b, a)| b.duration_since(a).ok()),
+            error: d.error().map(str::to_owned),
+            cause: d.cause().map(str::to_owned),
+            output: d.output().and_then(|o| serde_json::from_str(o).ok()),
+        }
+    }
 }
 
-/// Finds executions by the object in their input. Execution names are
-/// hashes, so the input is the only link from an upload to its execution.
+fn system_time(t: &aws_smithy_types::DateTime) -> Option<SystemTime> {
+    SystemTime::try_from(*t).ok()
+}
+
+/// An object as S3 acknowledged its upload: enough to compute the name of
+/// the execution its event starts (`photopipe_shared::naming`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Upload {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+impl Upload {
+    pub fn new(bucket: &str, key: &str, put: &PutObjectOutput) -> Upload {
+        Upload {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            etag: unquote(put.e_tag().unwrap_or_default()).to_owned(),
+            version_id: put.version_id().map(str::to_owned),
+        }
+    }
+
+    pub fn execution_name(&self) -> Result<String> {
+        let revision = Revision::of_object(self.version_id.as_deref(), Some(&self.etag))
+            .with_context(|| format!("S3 gave {} neither an ETag nor a version", self.key))?;
+        Ok(naming::execution_name(&self.bucket, &self.key, revision))
+    }
+}
+
+/// Finds the executions of uploads. Their names follow from the uploads
+/// (`photopipe_shared::naming`), so waiting needs no search; only counting
+/// every execution of a key reads inputs.
 #[derive(Debug)]
 pub struct Executions {
     sfn: Sfn,
@@ -56,56 +110,143 @@ impl Executions {
         }
     }
 
-    /// Every execution started for `key` so far, newest first, as `(arn, status)`.
-    pub async fn for_key(&mut self, key: &str) -> Result<Vec<(String, ExecutionStatus)>> {
-        self.matching(key, None, false).await
+    pub fn state_machine(&self) -> &str {
+        &self.state_machine
     }
 
-    /// The newest execution started for this version of `key` (S3's ETag,
-    /// quoted or not), if one has started.
-    pub async fn newest(
-        &mut self,
-        key: &str,
-        etag: &str,
-    ) -> Result<Option<(String, ExecutionStatus)>> {
-        let found = self.matching(key, Some(unquote(etag)), true).await?;
-        Ok(found.into_iter().next())
+    /// The ARN the execution of `upload` has, or will have once it starts.
+    pub fn arn_of(&self, upload: &Upload) -> Result<String> {
+        let name = upload.execution_name()?;
+        naming::execution_arn(&self.state_machine, &name)
+            .with_context(|| format!("{} is not a state machine ARN", self.state_machine))
     }
 
-    async fn matching(
-        &mut self,
-        key: &str,
-        etag: Option<&str>,
-        first_only: bool,
-    ) -> Result<Vec<(String, ExecutionStatus)>> {
-        let mut found = Vec::new();
+    /// What Step Functions says of the execution of `upload`, if it has started.
+    pub async fn describe_upload(
+        &self,
+        upload: &Upload,
+    ) -> Result<Option<DescribeExecutionOutput>> {
+        let arn = self.arn_of(upload)?;
+        match self
+            .sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(d) => Ok(Some(d)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_execution_does_not_exist()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => {
+                Err(explain(e)).with_context(|| format!("failed to describe execution {arn}"))
+            }
+        }
+    }
+
+    /// Waits for the execution an upload started to end.
+    pub async fn wait(&self, upload: &Upload, timeout: Duration) -> Result<Execution> {
+        let mut done = self.wait_all(std::slice::from_ref(upload), timeout).await?;
+        done.pop().context("wait_all returned nothing")
+    }
+
+    /// Waits until the execution of every upload has ended, in the uploads'
+    /// order. One `ListExecutions` page per thousand executions a poll, and
+    /// one `DescribeExecution` per execution once it has ended: the cost does
+    /// not grow with the square of the uploads.
+    pub async fn wait_all(&self, uploads: &[Upload], timeout: Duration) -> Result<Vec<Execution>> {
+        let deadline = Instant::now() + timeout;
+        let arns = uploads
+            .iter()
+            .map(|u| self.arn_of(u))
+            .collect::<Result<Vec<_>>>()?;
+        let mut ended: HashMap<&str, Execution> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        loop {
+            let statuses = self.statuses().await?;
+            for (arn, upload) in arns.iter().zip(uploads) {
+                let Some(status) = statuses.get(arn) else {
+                    continue;
+                };
+                seen.insert(arn.clone());
+                if *status != ExecutionStatus::Running && !ended.contains_key(arn.as_str()) {
+                    let d = describe(&self.sfn, arn).await?;
+                    ended.insert(arn, Execution::from_description(&upload.key, &d));
+                }
+            }
+            if ended.len() == arns.len() {
+                return Ok(arns
+                    .iter()
+                    .filter_map(|a| ended.remove(a.as_str()))
+                    .collect());
+            }
+            if Instant::now() > deadline {
+                let missing: Vec<&str> = uploads
+                    .iter()
+                    .zip(&arns)
+                    .filter(|(_, a)| !seen.contains(*a))
+                    .map(|(u, _)| u.key.as_str())
+                    .collect();
+                let running = arns.len() - ended.len() - missing.len();
+                bail!(
+                    "after {timeout:?}, {} of {} executions had not ended: {} never started \
+                     (did the S3 notification fire? {}), {running} still running",
+                    arns.len() - ended.len(),
+                    arns.len(),
+                    missing.len(),
+                    preview(&missing),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The status of every execution of the state machine, by ARN.
+    async fn statuses(&self) -> Result<HashMap<String, ExecutionStatus>> {
+        let mut statuses = HashMap::new();
         let mut pages = self
             .sfn
             .list_executions()
             .state_machine_arn(&self.state_machine)
+            .max_results(1000)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(explain).context("failed to list executions")?;
             for e in page.executions() {
-                let arn = e.execution_arn();
-                if !self.inputs.contains_key(arn) {
-                    let input = self.input_of(arn).await?;
-                    self.inputs.insert(arn.to_owned(), input);
-                }
-                let matches = self
-                    .inputs
-                    .get(arn)
-                    .is_some_and(|(k, t)| k == key && etag.is_none_or(|etag| t == etag));
-                if matches {
-                    found.push((arn.to_owned(), e.status().clone()));
-                    if first_only {
-                        return Ok(found);
-                    }
-                }
+                statuses.insert(e.execution_arn().to_owned(), e.status().clone());
             }
         }
-        Ok(found)
+        Ok(statuses)
+    }
+
+    /// Every execution so far, as `(arn, status, key, etag)` of its input:
+    /// what proves that nothing else started one. Reads each input once.
+    pub async fn all(&mut self) -> Result<Vec<(String, ExecutionStatus, String, String)>> {
+        let mut all = Vec::new();
+        for (arn, status) in self.statuses().await? {
+            if !self.inputs.contains_key(&arn) {
+                let input = self.input_of(&arn).await?;
+                self.inputs.insert(arn.clone(), input);
+            }
+            let (key, etag) = self.inputs[&arn].clone();
+            all.push((arn, status, key, etag));
+        }
+        Ok(all)
+    }
+
+    /// Every execution started for `key` so far, as `(arn, status)`.
+    pub async fn for_key(&mut self, key: &str) -> Result<Vec<(String, ExecutionStatus)>> {
+        Ok(self
+            .all()
+            .await?
+            .into_iter()
+            .filter(|(_, _, k, _)| k == key)
+            .map(|(arn, status, _, _)| (arn, status))
+            .collect())
     }
 
     async fn input_of(&self, arn: &str) -> Result<(String, String)> {
@@ -117,44 +258,15 @@ impl Executions {
         let field = |name: &str| input[name].as_str().unwrap_or_default();
         Ok((field("key").to_owned(), unquote(field("etag")).to_owned()))
     }
+}
 
-    /// Waits for the execution an upload of `key` started, then for it to end.
-    pub async fn wait(&mut self, key: &str, timeout: Duration) -> Result<Execution> {
-        let deadline = Instant::now() + timeout;
-        let arn = loop {
-            if let Some((arn, _)) = self.for_key(key).await?.into_iter().next() {
-                break arn;
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "no execution started for {key} within {timeout:?}: did the S3 notification fire?"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        };
-        loop {
-            let d = describe(&self.sfn, &arn).await?;
-            if *d.status() != ExecutionStatus::Running {
-                let duration = d.stop_date().and_then(|stop| {
-                    let ms = stop.to_millis().ok()? - d.start_date().to_millis().ok()?;
-                    Some(Duration::from_millis(u64::try_from(ms).ok()?))
-                });
-                return Ok(Execution {
-                    arn,
-                    key: key.to_owned(),
-                    status: d.status().clone(),
-                    duration,
-                    error: d.error().map(str::to_owned),
-                    cause: d.cause().map(str::to_owned),
-                    output: d.output().and_then(|o| serde_json::from_str(o).ok()),
-                });
-            }
-            if Instant::now() > deadline {
-                bail!("execution {arn} for {key} still running after {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+/// The first few of many names, for a message.
+fn preview(names: &[&str]) -> String {
+    let mut shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 {
+        shown.push_str(&format!(" and {} more", names.len() - 5));
     }
+    shown
 }
 
 /// What Step Functions says of one execution now.
@@ -224,6 +336,30 @@ async fn history_page(
             }
         }
     }
+}
+
+/// How long each state took, from its `…StateEntered` to its
+/// `…StateExited`, in the order the states were left. A state that never
+/// exited (the execution failed inside it) is left out.
+pub fn state_durations(events: &[HistoryEvent]) -> Vec<(String, Duration)> {
+    let mut entered: HashMap<&str, SystemTime> = HashMap::new();
+    let mut took = Vec::new();
+    for e in events {
+        let Some(at) = system_time(e.timestamp()) else {
+            continue;
+        };
+        if let Some(d) = e.state_entered_event_details() {
+            entered.insert(d.name(), at);
+        } else if let Some(d) = e.state_exited_event_details()
+            && let Some(start) = entered.remove(d.name())
+        {
+            took.push((
+                d.name().to_owned(),
+                at.duration_since(start).unwrap_or_default(),
+            ));
+        }
+    }
+    took
 }
 
 /// One event of a normalised history.

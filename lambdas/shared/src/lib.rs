@@ -6,10 +6,12 @@
 //! error names from here when it writes JSONPath and `ErrorEquals`, so a rename
 //! on one side cannot silently break the other.
 //!
-//! This crate depends on `serde` alone: `infra` is a pure data crate and must
-//! not pull the AWS SDK in through it.
+//! This crate depends on `serde` and `sha2` alone: `infra` is a pure data
+//! crate and must not pull the AWS SDK in through it.
 
 use serde::{Deserialize, Serialize};
+
+pub mod naming;
 
 /// Input of an `ImageProcessing` execution, written by `start-execution`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

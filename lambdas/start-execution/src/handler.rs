@@ -4,10 +4,11 @@ use std::fmt;
 
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use photopipe_shared::naming::{self, Revision};
 use photopipe_shared::{ErrorName, ExecutionInput, INCOMING_PREFIX};
 use serde::Serialize;
 
-use crate::naming::{self, Revision};
+use crate::naming::decode_event_key;
 use crate::sfn::{StartError, StepFunctions};
 
 /// What the handler needs besides the event, built once per cold start.
@@ -152,7 +153,7 @@ impl<S: StepFunctions> Starter<S> {
             .key
             .as_deref()
             .ok_or_else(|| RecordFailure::permanent("", "the record has no object key"))?;
-        let key = naming::decode_event_key(raw_key).map_err(|err| {
+        let key = decode_event_key(raw_key).map_err(|err| {
             RecordFailure::permanent(raw_key, format!("the key does not decode to UTF-8: {err}"))
         })?;
 
@@ -181,16 +182,12 @@ impl<S: StepFunctions> Starter<S> {
         let etag = object.e_tag.as_deref().filter(|e| !e.is_empty());
 
         let event_time = record.event_time.to_rfc3339();
-        // "null" is the version of every object written while versioning was
-        // off or suspended, so it does not tell two uploads apart.
-        let revision = match (version_id.filter(|v| *v != "null"), etag) {
-            (Some(version_id), _) => Revision::VersionId(version_id),
-            (None, Some(etag)) => Revision::ETag(etag),
-            (None, None) => match object.sequencer.as_deref().filter(|s| !s.is_empty()) {
+        let revision = Revision::of_object(version_id, etag).unwrap_or_else(|| {
+            match object.sequencer.as_deref().filter(|s| !s.is_empty()) {
                 Some(sequencer) => Revision::Sequencer(sequencer),
                 None => Revision::EventTime(&event_time),
-            },
-        };
+            }
+        });
         let name = naming::execution_name(bucket, &key, revision);
 
         let input = ExecutionInput {

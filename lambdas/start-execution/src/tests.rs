@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use photopipe_shared::ExecutionInput;
+use photopipe_shared::naming::MAX_NAME_LEN;
 use serde_json::{Value, json};
 
 use crate::handler::{Outcome, RecordSummary, Starter, Summary, handle};
-use crate::naming::MAX_NAME_LEN;
 use crate::sfn::{StartError, StepFunctions};
 
 const STATE_MACHINE_ARN: &str =
