@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::build::{self, Arch};
 use crate::deploy::{self, Deployment, Target, explain};
 use crate::localstack::{self, LABELS_SOURCE};
-use crate::observe::{self, Event, Executions};
+use crate::observe::{self, Event, Executions, Upload};
 
 const PAGE: &str = include_str!("console/index.html");
 /// The container the console keeps LocalStack in between runs.
@@ -112,6 +112,44 @@ pub fn run(args: Args) -> Result<()> {
     })
 }
 
+/// The console holds the user's AWS credentials, so only its own page may
+/// use it. A `Host` other than its own address is a DNS-rebinding page
+/// reading through a name it points at 127.0.0.1; a state-changing request
+/// whose `Origin` is another site is a cross-site form or `fetch` (a
+/// `text/plain` POST needs no preflight). Both are refused before any handler
+/// runs.
+async fn same_origin_only(
+    port: u16,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match refusal(port, request.method(), request.headers()) {
+        Some(why) => (StatusCode::FORBIDDEN, axum::Json(json!({ "error": why }))).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// Why a request is refused, if it is.
+fn refusal(port: u16, method: &axum::http::Method, headers: &HeaderMap) -> Option<String> {
+    let own = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if !host.is_some_and(|h| own.iter().any(|o| o.eq_ignore_ascii_case(h))) {
+        return Some(format!(
+            "the console answers only at http://127.0.0.1:{port}/ (Host was {host:?})"
+        ));
+    }
+    let safe = matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD);
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("?"));
+    match origin {
+        Some(origin) if !safe && !own.iter().any(|o| origin == format!("http://{o}")) => Some(
+            format!("{method} from another origin ({origin}) refused: use the console's own page"),
+        ),
+        _ => None,
+    }
+}
+
 fn describe_endpoint(config: &SdkConfig) -> String {
     let region = config.region().map(ToString::to_string).unwrap_or_default();
     match config.endpoint_url() {
@@ -130,6 +168,10 @@ pub async fn serve(
 ) -> Result<()> {
     let console = Arc::new(Console::new(config, deployment, max_upload)?);
     let limit = usize::try_from(max_upload).unwrap_or(usize::MAX);
+    let port = listener
+        .local_addr()
+        .context("failed to read the console's address")?
+        .port();
     let app = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/api/info", get(info))
@@ -142,7 +184,10 @@ pub async fn serve(
         .route("/api/image", get(image))
         .route("/api/images", get(images))
         .route("/api/thumbnail", get(thumbnail))
-        .with_state(console);
+        .with_state(console)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            same_origin_only(port, request, next)
+        }));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -159,8 +204,7 @@ struct Console {
     info: Value,
     graph: String,
     branches: BTreeMap<String, usize>,
-    /// One finder for every request, so each execution's input is read once.
-    executions: tokio::sync::Mutex<Executions>,
+    executions: Executions,
 }
 
 impl Console {
@@ -187,7 +231,7 @@ impl Console {
         let sfn = aws_sdk_sfn::Client::new(config);
         Ok(Console {
             s3: deploy::s3_client(config),
-            executions: tokio::sync::Mutex::new(Executions::new(sfn.clone(), state_machine)),
+            executions: Executions::new(sfn.clone(), state_machine),
             sfn,
             ddb: aws_sdk_dynamodb::Client::new(config),
             bucket: bucket.to_owned(),
@@ -266,10 +310,12 @@ async fn upload(
         .await
         .map_err(explain)
         .with_context(|| format!("failed to upload s3://{}/{key}", console.bucket))?;
+    let upload = Upload::new(&console.bucket, &key, &put);
     Ok(axum::Json(json!({
-        "bucket": console.bucket,
-        "key": key,
-        "etag": observe::unquote(put.e_tag().unwrap_or_default()),
+        "bucket": upload.bucket,
+        "key": upload.key,
+        "etag": upload.etag,
+        "versionId": upload.version_id,
         "size": size,
     })))
 }
@@ -286,10 +332,12 @@ fn file_name(name: &str) -> Option<&str> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct UploadRef {
     key: String,
-    #[serde(default)]
     etag: String,
+    #[serde(default)]
+    version_id: Option<String>,
 }
 
 /// Where the execution of an upload is: each state's status, and the
@@ -298,17 +346,18 @@ async fn progress(
     State(console): Shared,
     Query(upload): Query<UploadRef>,
 ) -> Api<axum::Json<Value>> {
-    let newest = console
-        .executions
-        .lock()
-        .await
-        .newest(&upload.key, &upload.etag)
-        .await?;
-    let Some((arn, status)) = newest else {
+    let upload = Upload {
+        bucket: console.bucket.clone(),
+        key: upload.key,
+        etag: upload.etag,
+        version_id: upload.version_id,
+    };
+    let Some(described) = console.executions.describe_upload(&upload).await? else {
         return Ok(axum::Json(json!({ "execution": null })));
     };
-    let described = observe::describe(&console.sfn, &arn).await?;
-    let events = observe::history(&console.sfn, &arn).await?;
+    let arn = described.execution_arn();
+    let status = described.status();
+    let events = observe::history(&console.sfn, arn).await?;
     let events = observe::normalise(&events, &|state| console.branches.get(state).copied(), "");
     Ok(axum::Json(json!({
         "execution": {
@@ -317,7 +366,7 @@ async fn progress(
             "error": described.error(),
             "cause": described.cause(),
         },
-        "done": status != ExecutionStatus::Running,
+        "done": *status != ExecutionStatus::Running,
         "states": states(&events),
     })))
 }
@@ -451,6 +500,7 @@ async fn thumbnail(State(console): Shared, Query(query): Query<KeyQuery>) -> Api
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderValue, Method};
 
     fn event(kind: &str, state: &str, error: Option<&str>) -> Event {
         Event {
@@ -508,5 +558,43 @@ mod tests {
         assert_eq!(file_name(".."), None);
         assert_eq!(file_name(""), None);
         assert_eq!(file_name("bad\nname"), None);
+    }
+
+    fn headers(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), HeaderValue::from_static(v)))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_consoles_own_host_is_served() {
+        let own = headers(&[(header::HOST, "127.0.0.1:8080")]);
+        assert_eq!(refusal(8080, &Method::GET, &own), None);
+        let localhost = headers(&[(header::HOST, "localhost:8080")]);
+        assert_eq!(refusal(8080, &Method::GET, &localhost), None);
+        for host in ["rebind.example:8080", "127.0.0.1:9090", "127.0.0.1"] {
+            let other = headers(&[(header::HOST, host)]);
+            assert!(refusal(8080, &Method::GET, &other).is_some(), "{host}");
+        }
+        assert!(refusal(8080, &Method::GET, &HeaderMap::new()).is_some());
+    }
+
+    #[test]
+    fn state_changing_requests_from_another_origin_are_refused() {
+        let cross = headers(&[
+            (header::HOST, "127.0.0.1:8080"),
+            (header::ORIGIN, "http://attacker.example"),
+        ]);
+        assert!(refusal(8080, &Method::POST, &cross).is_some());
+        // Reading is harmless cross-origin: the browser keeps the answer from the page.
+        assert_eq!(refusal(8080, &Method::GET, &cross), None);
+        let own = headers(&[
+            (header::HOST, "127.0.0.1:8080"),
+            (header::ORIGIN, "http://127.0.0.1:8080"),
+        ]);
+        assert_eq!(refusal(8080, &Method::POST, &own), None);
+        let null = headers(&[(header::HOST, "127.0.0.1:8080"), (header::ORIGIN, "null")]);
+        assert!(refusal(8080, &Method::POST, &null).is_some());
     }
 }
