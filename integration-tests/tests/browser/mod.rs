@@ -3,7 +3,8 @@
 //! A JPEG chosen in the file picker goes green state by state and shows its
 //! thumbnail and metadata; a GIF dropped on the page fails with
 //! `NotSupportedImageType`; an oversized file is refused before it is sent;
-//! the gallery survives a restart of the console's server.
+//! the gallery survives a restart of the console's server; another site
+//! cannot upload through it, nor a DNS-rebinding name read it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -113,6 +114,8 @@ impl Driver {
                 "--no-sandbox",
                 "--disable-dev-shm-usage",
                 "--window-size=1280,1800",
+                // Two names for 127.0.0.1: another site, and a DNS-rebinding one.
+                "--host-resolver-rules=MAP attacker.test 127.0.0.1, MAP rebind.test 127.0.0.1",
             ] }),
         );
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -397,5 +400,76 @@ async fn scenario(
     );
     new_console.stop().await?;
     std::fs::remove_dir_all(&dir).ok();
+    other_sites_cannot_use_the_console(browser, console, s3, bucket).await
+}
+
+/// The console holds AWS credentials: a page of another site cannot upload
+/// through it, and a DNS-rebinding name for 127.0.0.1 cannot read it.
+async fn other_sites_cannot_use_the_console(
+    browser: &Client,
+    console: &Console,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<()> {
+    let attacker = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let attacker_url = format!("http://attacker.test:{}/", attacker.local_addr()?.port());
+    let site = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let page = "<!doctype html><title>another site</title><p>another site";
+        while let Ok((mut stream, _)) = attacker.accept().await {
+            // One read holds the request line: the answer is the same page anyway.
+            let mut request = [0; 4096];
+            let _ = stream.read(&mut request).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            stream.write_all(response.as_bytes()).await.ok();
+        }
+    });
+    browser.goto(&attacker_url).await?;
+    // A form-like POST: `text/plain` and no-cors, so the browser sends it
+    // without asking the console first.
+    let sent = browser
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               fetch(arguments[0] + 'api/uploads?name=cross-site.jpg', {
+                   method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body: 'not a photo',
+               }).then(r => done(r.type), e => done('blocked: ' + e));"#,
+            vec![json!(console.url)],
+        )
+        .await?;
+    site.abort();
+    ensure!(
+        sent == "opaque",
+        "the cross-site request never reached the console: {sent}"
+    );
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("incoming/cross-site.jpg")
+        .send()
+        .await;
+    ensure!(
+        head.is_err(),
+        "a page of another site uploaded through the console"
+    );
+
+    let rebound = console.url.replace("127.0.0.1", "rebind.test");
+    browser.goto(&rebound).await?;
+    let answer = browser
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               fetch('/api/images').then(r => r.text().then(t => done([r.status, t])), e => done(String(e)));"#,
+            vec![],
+        )
+        .await?;
+    ensure!(
+        answer[0] == 403
+            && answer[1]
+                .as_str()
+                .is_some_and(|t| t.contains("answers only at")),
+        "the console answered a DNS-rebinding name: {answer}"
+    );
     Ok(())
 }
