@@ -33,6 +33,19 @@ pub struct BuiltFunction {
     pub zip: PathBuf,
     /// Hex SHA-256 of the zip's bytes.
     pub sha256: String,
+    pub size: usize,
+}
+
+impl std::fmt::Display for BuiltFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}  {:>10} bytes  sha256:{}",
+            self.zip.display(),
+            self.size,
+            self.sha256
+        )
+    }
 }
 
 /// A Lambda instruction set architecture.
@@ -70,6 +83,9 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
     let workspace = Workspace::load(&root)?;
     let functions = select(&workspace.functions, &args.packages)?;
     ensure_target_installed(&root, arch)?;
+    // Without nasm, libjpeg-turbo builds without its SIMD code and says so
+    // only in a cargo warning: the deployed thumbnails would be slower.
+    tools::ensure_debian("nasm", "nasm", "libjpeg-turbo's SIMD code needs it")?;
     let cargo_lambda = tools::ensure(tools::CARGO_LAMBDA)?;
 
     let names: Vec<&str> = functions
@@ -104,7 +120,10 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
     for function in &functions {
         build.args(["--package", &function.package, "--bin", &function.bin]);
     }
+    // Whatever cargo-lambda (or zig) prints is progress: stdout belongs to
+    // the command that called us (`e2e --json`).
     let status = build
+        .stdout(io::stderr())
         .status()
         .with_context(|| format!("failed to run {}", cargo_lambda.display()))?;
     if !status.success() {
@@ -123,15 +142,11 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
         let zip = zip_dir.join(format!("{name}.zip"));
         let bytes = write_zip(&bootstrap, &zip)?;
         let sha256 = hex_sha256(&bytes);
-        println!(
-            "{}  {:>10} bytes  sha256:{sha256}",
-            zip.display(),
-            bytes.len()
-        );
         built.push(BuiltFunction {
             name: name.to_owned(),
             zip,
             sha256,
+            size: bytes.len(),
         });
     }
     Ok(built)

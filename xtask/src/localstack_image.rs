@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use sha2::{Digest, Sha256};
 
-use crate::project_root;
+use crate::{project_root, tools};
 
 /// Bump when the recipe below changes in a way the hashed files do not show.
 const RECIPE_VERSION: &str = "1";
@@ -135,7 +135,7 @@ fn build(args: &Args, dir: &Path, inputs: &str) -> Result<()> {
         None => host_mirror()?,
     };
     step(1, "debootstrap", || {
-        ensure_debootstrap()?;
+        tools::ensure_debian("debootstrap", "debootstrap", "it builds the image's root")?;
         // python3, python3-venv and ca-certificates are installed inside the new
         // root by debootstrap itself: one resolver run instead of an apt-get in a
         // chroot that would need /proc and apt lists.
@@ -352,41 +352,6 @@ fn host_mirror() -> Result<String> {
         deb822.display(),
         list.display()
     )
-}
-
-fn ensure_debootstrap() -> Result<()> {
-    if Command::new("debootstrap")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return Ok(());
-    }
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .context("failed to run id -u")?;
-    ensure!(
-        String::from_utf8_lossy(&uid.stdout).trim() == "0",
-        "debootstrap is missing and building the root needs root anyway: run this as root, \
-         after `sudo apt-get install debootstrap`"
-    );
-    eprintln!("localstack-image: installing debootstrap with apt-get");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "debootstrap"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .context("failed to run apt-get")
-    };
-    if !install()?.success() {
-        run_cmd(Command::new("apt-get").arg("update"), "apt-get update")?;
-        ensure!(
-            install()?.success(),
-            "apt-get install debootstrap failed; install it by hand"
-        );
-    }
-    Ok(())
 }
 
 /// Puts the lock, the package, the host's CA bundle and pip configuration where
@@ -831,8 +796,11 @@ impl Drop for TempRoot {
     }
 }
 
+/// Runs a step of the build; what it prints is progress, so it goes to
+/// stderr (stdout belongs to the caller: `e2e --json`).
 fn run_cmd(cmd: &mut Command, what: &str) -> Result<()> {
     let status = cmd
+        .stdout(std::io::stderr())
         .status()
         .with_context(|| format!("failed to start {what}"))?;
     ensure!(status.success(), "{what} failed ({status})");

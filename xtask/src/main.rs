@@ -2,7 +2,9 @@
 //! and testing photopipe. Each subcommand lives in its own module with a `run`.
 
 use clap::{Parser, Subcommand};
-use xtask::{asl_cmd, build, ci, console, deploy, e2e, images, lint, localstack_image, synth};
+use xtask::{
+    asl_cmd, build, ci, console, deploy, e2e, images, lint, load, localstack_image, redrive, synth,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +26,11 @@ enum Command {
     Destroy(deploy::DestroyArgs),
     /// The whole pipeline on a local LocalStack: build, deploy, upload, report.
     E2e(e2e::Args),
+    /// Upload many images at once into a local deployment; report throughput,
+    /// latencies, outcomes and a reconciliation that proves nothing was lost.
+    Load(load::Args),
+    /// Replay the S3 events whose execution could not be started (the start-failures queue).
+    Redrive(redrive::Args),
     /// Serve a web page to upload photos and watch them go through the pipeline.
     Console(console::Args),
     /// Write the CloudFormation template, state machine definition and diagram.
@@ -44,10 +51,17 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Build(args) => build::run(args).map(drop),
+        Command::Build(args) => {
+            for function in build::run(args)? {
+                println!("{function}");
+            }
+            Ok(())
+        }
         Command::Deploy(args) => deploy::run_deploy(args),
         Command::Destroy(args) => deploy::run_destroy(args),
         Command::E2e(args) => e2e::run(args),
+        Command::Load(args) => load::run(args),
+        Command::Redrive(args) => redrive::run(args),
         Command::Console(args) => console::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Lint => lint::run(),

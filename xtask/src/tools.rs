@@ -47,6 +47,7 @@ pub fn ensure(tool: PythonTool) -> Result<PathBuf> {
         let status = Command::new(python3()?)
             .args(["-m", "venv"])
             .arg(&venv)
+            .stdout(std::io::stderr())
             .status()
             .context("failed to run python3 -m venv")?;
         if !status.success() {
@@ -71,6 +72,7 @@ pub fn ensure(tool: PythonTool) -> Result<PathBuf> {
             "--disable-pip-version-check",
         ])
         .arg(format!("{}=={}", tool.package, tool.version))
+        .stdout(std::io::stderr())
         .status()
         .with_context(|| format!("failed to run pip to install {}", tool.package))?;
     if !status.success() {
@@ -82,6 +84,44 @@ pub fn ensure(tool: PythonTool) -> Result<PathBuf> {
     }
     std::fs::write(&stamp, "").with_context(|| format!("failed to write {}", stamp.display()))?;
     Ok(bin)
+}
+
+/// Makes sure `program` runs, installing Debian's `package` with apt-get
+/// when it does not and we are root; otherwise says what to install and why.
+pub fn ensure_debian(program: &str, package: &str, why: &str) -> Result<()> {
+    if which(program).is_some() {
+        return Ok(());
+    }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("failed to run id -u")?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        bail!("{program} is missing ({why}): install it with `sudo apt-get install {package}`");
+    }
+    eprintln!("xtask: installing {package} with apt-get ({why})");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(std::io::stderr())
+            .status()
+            .context("failed to run apt-get")
+    };
+    if !install()?.success() {
+        let updated = Command::new("apt-get")
+            .args(["update", "-qq"])
+            .stdout(std::io::stderr())
+            .status()
+            .context("failed to run apt-get update")?;
+        if !updated.success() || !install()?.success() {
+            bail!("apt-get install {package} failed; install {program} by hand ({why})");
+        }
+    }
+    if which(program).is_none() {
+        bail!("apt-get installed {package} but {program} is still not on PATH");
+    }
+    Ok(())
 }
 
 fn python3() -> Result<PathBuf> {
