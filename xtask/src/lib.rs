@@ -9,9 +9,11 @@ pub mod deploy;
 pub mod e2e;
 pub mod images;
 pub mod lint;
+pub mod load;
 pub mod localstack;
 pub mod localstack_image;
 pub mod observe;
+pub mod redrive;
 pub mod synth;
 pub mod tools;
 

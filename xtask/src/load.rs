@@ -1,0 +1,393 @@
+//! `cargo xtask load`: N uploads at once into a fresh LocalStack deployment,
+//! then throughput, latencies per execution and per state, the outcomes, and
+//! a reconciliation that proves nothing was lost: every object under
+//! `incoming/` has exactly one execution and one table item that agree, and
+//! every success one thumbnail.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use infra::pipeline::status;
+use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX, thumbnail_key};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::deploy::{self, Deployment, explain};
+use crate::e2e::{self, Expected, Observer};
+use crate::observe::{self, Execution, Executions, Upload};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many uploads to make at once.
+    #[arg(long, default_value_t = 200)]
+    pub uploads: usize,
+    /// Cycle through the images in this directory instead of the samples in
+    /// integration-tests/images.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Percentiles {
+    pub count: usize,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    fn of(mut millis: Vec<u64>) -> Option<Percentiles> {
+        millis.sort_unstable();
+        let at =
+            |q: f64| millis[((millis.len() as f64 * q).ceil() as usize).clamp(1, millis.len()) - 1];
+        (!millis.is_empty()).then(|| Percentiles {
+            count: millis.len(),
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            max: at(1.0),
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub localstack_image: String,
+    pub uploads: usize,
+    /// From the first upload to the last execution's end.
+    pub wall_seconds: f64,
+    pub images_per_second: f64,
+    /// Upload acknowledged → execution ended.
+    pub end_to_end_ms: Option<Percentiles>,
+    /// Execution started → ended, as Step Functions reports it.
+    pub execution_ms: Option<Percentiles>,
+    pub state_ms: BTreeMap<String, Percentiles>,
+    /// `SUCCEEDED`, or `FAILED <error>`, with how many ended so.
+    pub outcomes: BTreeMap<String, usize>,
+    /// Uploads that did not end as the functions' library code predicts.
+    pub unexpected: Vec<String>,
+    /// Every way the bucket, the executions and the table disagree.
+    pub mismatches: Vec<String>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.unexpected.is_empty() && self.mismatches.is_empty()
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    anyhow::ensure!(args.uploads > 0, "--uploads must be at least 1");
+    let dir = args
+        .images
+        .clone()
+        .unwrap_or_else(|| crate::project_root().join("integration-tests/images"));
+    let files = e2e::image_files(&dir)?;
+    let report = e2e::on_local_deployment("photopipe-load", async |local| {
+        load(
+            &local.config,
+            &local.deployment,
+            &files,
+            args.uploads,
+            &local.image,
+        )
+        .await
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("failed to render the report")?
+        );
+    } else {
+        print_report(&report);
+    }
+    if !report.ok() {
+        bail!(
+            "{} unexpected outcomes and {} mismatches under load",
+            report.unexpected.len(),
+            report.mismatches.len()
+        );
+    }
+    Ok(())
+}
+
+struct Sample {
+    name: String,
+    bytes: Vec<u8>,
+    expected: Expected,
+}
+
+/// Uploads `uploads` images at once, cycling through `files`, and reports.
+pub async fn load(
+    config: &SdkConfig,
+    deployment: &Deployment,
+    files: &[PathBuf],
+    uploads: usize,
+    image: &str,
+) -> Result<Report> {
+    let samples = files
+        .iter()
+        .map(|file| {
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("image file names must be UTF-8")?
+                .to_owned();
+            let expected = e2e::expected(&bytes);
+            Ok(Sample {
+                name,
+                bytes,
+                expected,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let observer = Observer::new(config, deployment)?;
+    let s3 = deploy::s3_client(config);
+
+    let started = Instant::now();
+    let mut puts = tokio::task::JoinSet::new();
+    for i in 0..uploads {
+        let sample = &samples[i % samples.len()];
+        let key = format!("{INCOMING_PREFIX}load/{i:04}-{}", sample.name);
+        let (s3, bucket, body) = (s3.clone(), observer.bucket.clone(), sample.bytes.clone());
+        puts.spawn(async move {
+            let put = s3
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(body.into())
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("failed to upload s3://{bucket}/{key}"))?;
+            anyhow::Ok((i, Upload::new(&bucket, &key, &put), SystemTime::now()))
+        });
+    }
+    let mut done = Vec::with_capacity(uploads);
+    while let Some(result) = puts.join_next().await {
+        done.push(result.context("an upload task panicked")??);
+    }
+    done.sort_by_key(|(i, _, _)| *i);
+    eprintln!(
+        "load: {uploads} uploads acknowledged in {:.1} s; waiting for their executions",
+        started.elapsed().as_secs_f64()
+    );
+    let uploaded: Vec<Upload> = done.iter().map(|(_, u, _)| u.clone()).collect();
+    let timeout = e2e::TIMEOUT.max(Duration::from_secs(uploads as u64));
+    let executions = observer.executions.wait_all(&uploaded, timeout).await?;
+    let wall = started.elapsed();
+    eprintln!(
+        "load: every execution ended after {:.1} s; reading histories",
+        wall.as_secs_f64()
+    );
+
+    let mut report = Report {
+        localstack_image: image.to_owned(),
+        uploads,
+        wall_seconds: wall.as_secs_f64(),
+        images_per_second: uploads as f64 / wall.as_secs_f64(),
+        end_to_end_ms: None,
+        execution_ms: None,
+        state_ms: BTreeMap::new(),
+        outcomes: BTreeMap::new(),
+        unexpected: Vec::new(),
+        mismatches: Vec::new(),
+    };
+    let mut end_to_end = Vec::new();
+    let mut states: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for ((i, _, acknowledged), execution) in done.iter().zip(&executions) {
+        let expected = &samples[i % samples.len()].expected;
+        *report.outcomes.entry(outcome(execution)).or_default() += 1;
+        if !e2e::matches(expected, execution) {
+            report.unexpected.push(format!(
+                "{}: expected {expected:?}, got {}",
+                execution.key,
+                outcome(execution)
+            ));
+        }
+        if let Some(stop) = execution.stop {
+            end_to_end.push(millis(
+                stop.duration_since(*acknowledged).unwrap_or_default(),
+            ));
+        }
+        let history = observe::history(&observer.sfn, &execution.arn).await?;
+        for (state, took) in observe::state_durations(&history) {
+            states.entry(state).or_default().push(millis(took));
+        }
+    }
+    report.end_to_end_ms = Percentiles::of(end_to_end);
+    report.execution_ms = Percentiles::of(
+        executions
+            .iter()
+            .filter_map(|e| e.duration)
+            .map(millis)
+            .collect(),
+    );
+    report.state_ms = states
+        .into_iter()
+        .filter_map(|(state, ms)| Some((state, Percentiles::of(ms)?)))
+        .collect();
+    report.mismatches = reconcile(&observer, &s3).await?;
+    Ok(report)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn outcome(execution: &Execution) -> String {
+    match &execution.error {
+        Some(error) => format!("{} {error}", execution.status.as_str()),
+        None => execution.status.as_str().to_owned(),
+    }
+}
+
+/// Every disagreement between the objects under `incoming/`, the executions,
+/// the table and the thumbnails. Empty when nothing was lost.
+async fn reconcile(observer: &Observer, s3: &aws_sdk_s3::Client) -> Result<Vec<String>> {
+    let objects = list_keys(s3, &observer.bucket, INCOMING_PREFIX).await?;
+    let thumbnails: HashSet<String> = list_keys(s3, &observer.bucket, THUMBNAIL_PREFIX)
+        .await?
+        .into_iter()
+        .collect();
+    let items = scan(&observer.ddb, &observer.table).await?;
+    let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+    let mut statuses: HashMap<String, aws_sdk_sfn::types::ExecutionStatus> = HashMap::new();
+    let mut finder = Executions::new(observer.sfn.clone(), observer.executions.state_machine());
+    for (arn, status, key, _) in finder.all().await? {
+        by_key.entry(key).or_default().push(arn.clone());
+        statuses.insert(arn, status);
+    }
+    let mut mismatches = Vec::new();
+    for key in &objects {
+        let arns = by_key.remove(key).unwrap_or_default();
+        let [arn] = arns.as_slice() else {
+            mismatches.push(format!("{key}: {} executions, expected one", arns.len()));
+            continue;
+        };
+        let succeeded = statuses[arn] == aws_sdk_sfn::types::ExecutionStatus::Succeeded;
+        let item_status = items.get(key).and_then(|i| i["status"].as_str());
+        let agree = match item_status {
+            None => {
+                mismatches.push(format!("{key}: no table item"));
+                continue;
+            }
+            Some(s) if succeeded => s == status::COMPLETED,
+            Some(s) => s == status::FAILED || s == status::REJECTED,
+        };
+        if !agree {
+            mismatches.push(format!(
+                "{key}: the execution {} but the item says {}",
+                statuses[arn].as_str(),
+                item_status.unwrap_or_default()
+            ));
+        }
+        if succeeded && !thumbnails.contains(&thumbnail_key(key)) {
+            mismatches.push(format!("{key}: succeeded without a thumbnail"));
+        }
+    }
+    for (key, arns) in by_key {
+        mismatches.push(format!(
+            "{} executions for {key:?}, which is not an object under {INCOMING_PREFIX}",
+            arns.len()
+        ));
+    }
+    let objects: HashSet<&String> = objects.iter().collect();
+    for key in items.keys().filter(|k| !objects.contains(k)) {
+        mismatches.push(format!(
+            "a table item for {key}, which is not in the bucket"
+        ));
+    }
+    Ok(mismatches)
+}
+
+async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(explain)
+            .with_context(|| format!("failed to list s3://{bucket}/{prefix}"))?;
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+    }
+    Ok(keys)
+}
+
+/// Every item of the table, by key.
+async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<String, Value>> {
+    let mut items = HashMap::new();
+    let mut pages = ddb.scan().table_name(table).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(explain)
+            .with_context(|| format!("failed to scan {table}"))?;
+        for item in page.items() {
+            let item = observe::attributes(item);
+            if let Some(key) = item[infra::stack::TABLE_KEY].as_str() {
+                items.insert(key.to_owned(), item.clone());
+            }
+        }
+    }
+    Ok(items)
+}
+
+fn print_report(report: &Report) {
+    println!("LocalStack: {}", report.localstack_image);
+    println!(
+        "{} uploads in {:.1} s: {:.2} images/s",
+        report.uploads, report.wall_seconds, report.images_per_second
+    );
+    println!();
+    println!(
+        "{:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
+        "LATENCY (ms)", "COUNT", "P50", "P95", "P99", "MAX"
+    );
+    let row = |name: &str, p: &Percentiles| {
+        println!(
+            "{name:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
+            p.count, p.p50, p.p95, p.p99, p.max
+        );
+    };
+    if let Some(p) = &report.end_to_end_ms {
+        row("upload → end", p);
+    }
+    if let Some(p) = &report.execution_ms {
+        row("execution", p);
+    }
+    for (state, p) in &report.state_ms {
+        row(&format!("  {state}"), p);
+    }
+    println!();
+    for (outcome, count) in &report.outcomes {
+        println!("{count:>6}  {outcome}");
+    }
+    println!();
+    if report.ok() {
+        println!(
+            "reconciled: every object under {INCOMING_PREFIX} has one execution and one table item that agree, every success a thumbnail; every outcome as predicted"
+        );
+    }
+    for line in report.unexpected.iter().chain(&report.mismatches) {
+        println!("! {line}");
+    }
+}
