@@ -228,6 +228,46 @@ impl Resource for Permission {
     const TYPE: &'static str = "AWS::Lambda::Permission";
 }
 
+/// How Lambda handles a function's asynchronous invocations (S3's events):
+/// how often it retries, and where an event goes once it gives up.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventInvokeConfig {
+    pub function_name: Expr,
+    pub qualifier: &'static str,
+    pub maximum_retry_attempts: u32,
+    pub maximum_event_age_in_seconds: u32,
+    pub destination_config: Value,
+}
+
+impl Resource for EventInvokeConfig {
+    const TYPE: &'static str = "AWS::Lambda::EventInvokeConfig";
+}
+
+// --- SQS --------------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Queue {
+    pub message_retention_period: u32,
+    pub sqs_managed_sse_enabled: bool,
+}
+
+impl Resource for Queue {
+    const TYPE: &'static str = "AWS::SQS::Queue";
+}
+
+impl Handle<Queue> {
+    pub fn arn(&self) -> Expr {
+        self.attr("Arn")
+    }
+
+    /// `Ref` of a queue is its URL.
+    pub fn url(&self) -> Expr {
+        self.r#ref()
+    }
+}
+
 // --- Logs -------------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize)]

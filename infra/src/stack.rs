@@ -56,7 +56,12 @@ pub mod outputs {
     pub const PHOTO_BUCKET: &str = "PhotoBucketName";
     pub const METADATA_TABLE: &str = "ImageMetadataTableName";
     pub const STATE_MACHINE: &str = "StateMachineArn";
+    pub const START_FAILURES_QUEUE: &str = "StartFailuresQueueUrl";
 }
+
+/// S3 events the start function could not handle after Lambda's retries
+/// are kept this long (SQS's maximum, 14 days) for `cargo xtask redrive`.
+pub const START_FAILURES_RETENTION_SECONDS: u32 = 14 * 24 * 3600;
 
 /// The partition key of the `ImageMetadata` table: the object key of the upload.
 pub const TABLE_KEY: &str = "imageKey";
@@ -67,6 +72,7 @@ enum Access {
     ReadObjects(&'static str),
     WriteObjects(&'static str),
     StartExecution(Handle<StateMachine>),
+    SendMessages(Handle<Queue>),
 }
 
 /// The whole stack as a template.
@@ -234,12 +240,25 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         },
     );
 
+    // An event the start function still fails on after Lambda's retries
+    // lands here instead of being dropped; `cargo xtask redrive` replays it.
+    let start_failures = t.add(
+        "StartFailuresQueue",
+        Queue {
+            message_retention_period: START_FAILURES_RETENTION_SECONDS,
+            sqs_managed_sse_enabled: true,
+        },
+    );
     let start = function(
         &mut t,
         START_EXECUTION,
         "Starts ImageProcessing for every image uploaded under incoming/",
         (128, 30),
-        &[Access::StartExecution(state_machine.clone())],
+        &[
+            Access::StartExecution(state_machine.clone()),
+            // Lambda sends to the on-failure destination with the function's role.
+            Access::SendMessages(start_failures.clone()),
+        ],
         IndexMap::from([("STATE_MACHINE_ARN".to_owned(), state_machine.arn())]),
         (
             &artifacts,
@@ -247,6 +266,20 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
             &architecture,
         ),
         &objects,
+    );
+    t.add(
+        "StartExecutionEventInvokeConfig",
+        EventInvokeConfig {
+            function_name: start.r#ref(),
+            qualifier: "$LATEST",
+            maximum_retry_attempts: 2,
+            // Lambda's maximum: a start that fails for hours (the state
+            // machine throttled) is retried that long before it is queued.
+            maximum_event_age_in_seconds: 6 * 3600,
+            destination_config: json!({
+                "OnFailure": { "Destination": start_failures.arn() }
+            }),
+        },
     );
     let permission = t.add(
         "StartExecutionPermission",
@@ -329,6 +362,11 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         "The ImageProcessing state machine",
         state_machine.arn(),
     );
+    t.output(
+        outputs::START_FAILURES_QUEUE,
+        "S3 events whose execution could not be started; `cargo xtask redrive` replays them",
+        start_failures.url(),
+    );
     Ok(t)
 }
 
@@ -367,6 +405,7 @@ fn function(
             Access::StartExecution(sm) => {
                 Statement::allow(["states:StartExecution"], vec![sm.arn()])
             }
+            Access::SendMessages(queue) => Statement::allow(["sqs:SendMessage"], vec![queue.arn()]),
         });
     }
     let role = t.add(

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use xtask::build::{self, Arch};
 use xtask::deploy::{self, Deployment};
 use xtask::localstack::{self, LocalStack};
-use xtask::observe::{self, Executions};
+use xtask::observe::{self, Executions, Upload};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -62,8 +62,9 @@ impl Env {
         })
     }
 
-    async fn upload(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
-        self.s3
+    async fn upload(&self, key: &str, bytes: Vec<u8>) -> Result<Upload> {
+        let put = self
+            .s3
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -72,7 +73,7 @@ impl Env {
             .await
             .map_err(deploy::explain)
             .with_context(|| format!("failed to upload {key}"))?;
-        Ok(())
+        Ok(Upload::new(&self.bucket, key, &put))
     }
 
     fn executions(&self) -> Executions {
@@ -81,8 +82,9 @@ impl Env {
 
     /// Waits for the execution of `key` and returns everything it left behind,
     /// normalised for a snapshot.
-    async fn outcome(&self, key: &str) -> Result<Value> {
-        let execution = self.executions().wait(key, TIMEOUT).await?;
+    async fn outcome(&self, upload: &Upload) -> Result<Value> {
+        let key = upload.key.as_str();
+        let execution = self.executions().wait(upload, TIMEOUT).await?;
         let branches = observe::branches(&infra::pipeline::definition());
         let mut history = observe::normalise(
             &observe::history(&self.sfn, &execution.arn).await?,
@@ -156,17 +158,7 @@ impl Env {
     }
 
     async fn physical_id(&self, logical_id: &str) -> Result<String> {
-        let out = aws_sdk_cloudformation::Client::new(&self.config)
-            .describe_stack_resource()
-            .stack_name(&self.deployment.stack_name)
-            .logical_resource_id(logical_id)
-            .send()
-            .await
-            .map_err(deploy::explain)?;
-        out.stack_resource_detail()
-            .and_then(|d| d.physical_resource_id())
-            .map(str::to_owned)
-            .with_context(|| format!("{logical_id} has no physical id"))
+        deploy::physical_id(&self.config, &self.deployment.stack_name, logical_id).await
     }
 }
 
@@ -208,16 +200,17 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
             "flower.jpg",
         ),
     ];
+    let mut simple_uploads = Vec::new();
     for (_, key, file) in simple {
-        env.upload(key, fixture(file)).await?;
+        simple_uploads.push(env.upload(key, fixture(file)).await?);
         uploaded.push(key.to_owned());
     }
-    for (name, key, _) in simple {
+    for ((name, _, _), upload) in simple.iter().zip(&simple_uploads) {
         let outcome = env
-            .outcome(key)
+            .outcome(upload)
             .await
             .with_context(|| format!("case {name}"))?;
-        insta::assert_yaml_snapshot!(name, outcome);
+        insta::assert_yaml_snapshot!(*name, outcome);
     }
 
     // Upright thumbnails: orientation 6 stores landscape pixels for a portrait photo.
@@ -236,6 +229,7 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
     duplicate_event(&env, &mut uploaded).await?;
     ten_at_once(&env, &mut uploaded).await?;
     transient_failure_is_retried(&env, &mut uploaded).await?;
+    failed_starts_are_queued_and_redriven(&env, &mut uploaded).await?;
     thumbnails_start_nothing(&env, &uploaded).await?;
     browser::console_in_a_browser(&env.config, &env.deployment, &env.s3)
         .await
@@ -245,9 +239,9 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
 /// S3 delivers events at least once: the same event again starts nothing.
 async fn duplicate_event(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
     let key = "incoming/delivered-twice.jpg";
-    env.upload(key, fixture("flower.jpg")).await?;
+    let upload = env.upload(key, fixture("flower.jpg")).await?;
     uploaded.push(key.to_owned());
-    let first = env.executions().wait(key, TIMEOUT).await?;
+    let first = env.executions().wait(&upload, TIMEOUT).await?;
     ensure!(first.succeeded(), "the first delivery failed: {first:?}");
 
     let head = env
@@ -316,29 +310,34 @@ async fn ten_at_once(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
     let keys: Vec<String> = (1..=10)
         .map(|i| format!("incoming/batch/photo-{i:02}.jpg"))
         .collect();
-    let mut uploads = tokio::task::JoinSet::new();
+    let mut puts = tokio::task::JoinSet::new();
     for key in &keys {
         let (s3, bucket, key) = (env.s3.clone(), env.bucket.clone(), key.clone());
-        uploads.spawn(async move {
-            s3.put_object()
-                .bucket(bucket)
+        puts.spawn(async move {
+            let put = s3
+                .put_object()
+                .bucket(&bucket)
                 .key(&key)
                 .body(fixture("fresh-flower.jpg").into())
                 .send()
                 .await
+                .map_err(deploy::explain)?;
+            anyhow::Ok(Upload::new(&bucket, &key, &put))
         });
     }
-    while let Some(result) = uploads.join_next().await {
-        result?.map_err(deploy::explain)?;
+    let mut uploads = Vec::new();
+    while let Some(result) = puts.join_next().await {
+        uploads.push(result??);
     }
+    uploads.sort_by(|a, b| a.key.cmp(&b.key));
     uploaded.extend(keys.iter().cloned());
-    let mut statuses = Vec::new();
-    for key in &keys {
-        let execution = env.executions().wait(key, TIMEOUT).await?;
-        statuses.push(
-            json!({ "key": key, "status": execution.status.as_str(), "error": execution.error }),
-        );
-    }
+    let statuses: Vec<Value> = env
+        .executions()
+        .wait_all(&uploads, TIMEOUT)
+        .await?
+        .into_iter()
+        .map(|e| json!({ "key": e.key, "status": e.status.as_str(), "error": e.error }))
+        .collect();
     insta::assert_yaml_snapshot!("ten_at_once", statuses);
     Ok(())
 }
@@ -358,15 +357,15 @@ async fn transient_failure_is_retried(env: &Env, uploaded: &mut Vec<String>) -> 
         .await
         .map_err(deploy::explain)?;
     let key = "incoming/retried.jpg";
-    env.upload(key, fixture("flower.jpg")).await?;
+    let upload = env.upload(key, fixture("flower.jpg")).await?;
     uploaded.push(key.to_owned());
 
-    let mut executions = env.executions();
+    let executions = env.executions();
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     let failed_attempt = loop {
-        if let Some((arn, _)) = executions.for_key(key).await?.into_iter().next() {
+        if let Some(d) = executions.describe_upload(&upload).await? {
             let events = observe::normalise(
-                &observe::history(&env.sfn, &arn).await?,
+                &observe::history(&env.sfn, d.execution_arn()).await?,
                 &|_| None,
                 &env.bucket,
             );
@@ -386,7 +385,7 @@ async fn transient_failure_is_retried(env: &Env, uploaded: &mut Vec<String>) -> 
         .await
         .map_err(deploy::explain)?;
 
-    let outcome = env.outcome(key).await?;
+    let outcome = env.outcome(&upload).await?;
     ensure!(
         outcome["status"] == "SUCCEEDED",
         "the retry did not recover: {outcome}"
@@ -415,6 +414,140 @@ async fn transient_failure_is_retried(env: &Env, uploaded: &mut Vec<String>) -> 
         })
     );
     Ok(())
+}
+
+/// The start function cannot start executions (its state machine is gone):
+/// Lambda retries the S3 event twice, then puts it into the start-failures
+/// queue; `cargo xtask redrive` replays it once starts work again, and the
+/// upload is processed exactly once.
+async fn failed_starts_are_queued_and_redriven(
+    env: &Env,
+    uploaded: &mut Vec<String>,
+) -> Result<()> {
+    let lambda = aws_sdk_lambda::Client::new(&env.config);
+    let sqs = aws_sdk_sqs::Client::new(&env.config);
+    let queue = env
+        .deployment
+        .output(infra::stack::outputs::START_FAILURES_QUEUE)?;
+    let function = env
+        .physical_id(infra::stack::START_EXECUTION.logical_id)
+        .await?;
+    let configuration = lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let variables = configuration
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    let set_variables = async |variables: std::collections::HashMap<String, String>| {
+        lambda
+            .update_function_configuration()
+            .function_name(&function)
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(variables))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        wait_until_updated(&lambda, &function).await
+    };
+    let mut broken = variables.clone();
+    broken.insert(
+        "STATE_MACHINE_ARN".into(),
+        format!("{}-missing", env.state_machine),
+    );
+    set_variables(broken).await?;
+
+    let key = "incoming/started-late.jpg";
+    let upload = env.upload(key, fixture("flower.jpg")).await?;
+    uploaded.push(key.to_owned());
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        let queued = attributes
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            })
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or_default();
+        if queued == 1 {
+            break;
+        }
+        ensure!(
+            queued == 0,
+            "{queued} messages in the start-failures queue, expected one"
+        );
+        if tokio::time::Instant::now() > deadline {
+            bail!("the failed start never reached the start-failures queue");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    ensure!(
+        env.executions().describe_upload(&upload).await?.is_none(),
+        "an execution started although every start failed"
+    );
+
+    set_variables(variables).await?;
+    let first = xtask::redrive::redrive(&env.config, &env.deployment).await?;
+    ensure!(
+        first.handled.len() == 1 && first.failed.is_empty(),
+        "the redrive did not handle the queued event: {first:?}"
+    );
+    let execution = env.executions().wait(&upload, TIMEOUT).await?;
+    ensure!(
+        execution.succeeded(),
+        "the redriven upload failed: {execution:?}"
+    );
+    let again = xtask::redrive::redrive(&env.config, &env.deployment).await?;
+    ensure!(
+        again.handled.is_empty() && again.failed.is_empty(),
+        "a second redrive found work: {again:?}"
+    );
+    insta::assert_yaml_snapshot!(
+        "failed_starts_are_queued_and_redriven",
+        observe::redact(json!(first.handled), &env.bucket)
+    );
+    Ok(())
+}
+
+/// Waits until Lambda has applied a configuration update.
+async fn wait_until_updated(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
+    use aws_sdk_lambda::types::LastUpdateStatus;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let configuration = lambda
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        match configuration.last_update_status() {
+            None | Some(LastUpdateStatus::Successful) => return Ok(()),
+            Some(LastUpdateStatus::Failed) => bail!(
+                "updating {function} failed: {}",
+                configuration
+                    .last_update_status_reason()
+                    .unwrap_or_default()
+            ),
+            _ if tokio::time::Instant::now() > deadline => {
+                bail!("{function} did not finish updating")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
 }
 
 /// Writing thumbnails under `thumbnails/` never starts an execution: every

@@ -352,6 +352,22 @@ pub async fn deployed(config: &SdkConfig, stack_name: &str) -> Result<Deployment
     Ok(deployment(stack_name, &stack, false))
 }
 
+/// The physical id (a function's name, a bucket's name) of a resource of the stack.
+pub async fn physical_id(config: &SdkConfig, stack_name: &str, logical_id: &str) -> Result<String> {
+    let out = Cfn::new(config)
+        .describe_stack_resource()
+        .stack_name(stack_name)
+        .logical_resource_id(logical_id)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to describe {logical_id} of stack {stack_name}"))?;
+    out.stack_resource_detail()
+        .and_then(|d| d.physical_resource_id())
+        .map(str::to_owned)
+        .with_context(|| format!("{logical_id} of stack {stack_name} has no physical id"))
+}
+
 async fn finish(cfn: &Cfn, stack_name: &str, changed: bool) -> Result<Deployment> {
     let stack = describe(cfn, stack_name)
         .await?

@@ -1,0 +1,136 @@
+//! `cargo xtask redrive`: replays the S3 events the start function gave up
+//! on. Lambda puts each one, after its retries, into the stack's
+//! start-failures queue (the function's on-failure destination); this sends
+//! the original event to the function again, synchronously, and deletes the
+//! message once the function has handled it. Execution names are a function
+//! of the object revision, so a replay never processes an upload twice.
+
+use std::collections::HashSet;
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::deploy::{self, Deployment, Target, explain};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What one redrive did.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Redriven {
+    /// The function's answer for each event it handled; its messages are deleted.
+    pub handled: Vec<Value>,
+    /// Events the function failed on again, with its error; their messages stay.
+    pub failed: Vec<Value>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let redriven = deploy::runtime()?.block_on(async {
+        let config = args.target.sdk_config().await;
+        let deployment = deploy::deployed(&config, &args.stack_name).await?;
+        redrive(&config, &deployment).await
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&redriven)?);
+    } else {
+        println!(
+            "redrive: {} events handled, {} failed again",
+            redriven.handled.len(),
+            redriven.failed.len()
+        );
+        for failed in &redriven.failed {
+            println!("! {failed}");
+        }
+    }
+    anyhow::ensure!(
+        redriven.failed.is_empty(),
+        "{} events still fail; their messages stay in the queue for the next redrive",
+        redriven.failed.len()
+    );
+    Ok(())
+}
+
+/// Replays every message in the start-failures queue once.
+pub async fn redrive(config: &SdkConfig, deployment: &Deployment) -> Result<Redriven> {
+    let queue = deployment.output(infra::stack::outputs::START_FAILURES_QUEUE)?;
+    let function = deploy::physical_id(
+        config,
+        &deployment.stack_name,
+        infra::stack::START_EXECUTION.logical_id,
+    )
+    .await?;
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let mut redriven = Redriven::default();
+    // A message that fails again becomes visible after the timeout; seeing it
+    // twice means the queue holds nothing new.
+    let mut seen = HashSet::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .map_err(explain)
+            .with_context(|| format!("failed to receive from {queue}"))?;
+        let fresh: Vec<_> = received
+            .messages()
+            .iter()
+            .filter(|m| m.message_id().is_some_and(|id| seen.insert(id.to_owned())))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(redriven);
+        }
+        for message in fresh {
+            let record: Value = serde_json::from_str(message.body().unwrap_or_default())
+                .with_context(|| {
+                    format!("a message in {queue} is not a Lambda destination record")
+                })?;
+            let event = &record["requestPayload"];
+            anyhow::ensure!(
+                event.is_object(),
+                "a message in {queue} carries no requestPayload: {record}"
+            );
+            let response = lambda
+                .invoke()
+                .function_name(&function)
+                .payload(serde_json::to_vec(event)?.into())
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("failed to invoke {function}"))?;
+            let answer: Value = response
+                .payload()
+                .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+                .unwrap_or(Value::Null);
+            if response.function_error().is_some() {
+                redriven.failed.push(answer);
+                continue;
+            }
+            if let Some(handle) = message.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(explain)
+                    .with_context(|| format!("failed to delete a handled message from {queue}"))?;
+            }
+            redriven.handled.push(answer);
+        }
+    }
+}
