@@ -279,6 +279,11 @@ impl Parameter {
         self
     }
 
+    pub fn allowed_pattern(mut self, pattern: impl Into<String>) -> Parameter {
+        self.allowed_pattern = Some(pattern.into());
+        self
+    }
+
     pub fn min_length(mut self, n: u32) -> Parameter {
         self.min_length = Some(n);
         self
@@ -301,6 +306,9 @@ struct ResourceEntry {
     condition: Option<String>,
     deletion_policy: Option<Policy>,
     update_replace_policy: Option<Policy>,
+    /// Security checks declined on purpose, with the reason: checkov reads
+    /// them from the resource's `Metadata`.
+    declined: Vec<(&'static str, &'static str)>,
 }
 
 /// A stack output.
@@ -365,6 +373,7 @@ impl Template {
                 condition: None,
                 deletion_policy: None,
                 update_replace_policy: None,
+                declined: Vec::new(),
             },
         );
         Handle {
@@ -386,6 +395,13 @@ impl Template {
         if let Some(entry) = self.resources.get_mut(&resource.id) {
             entry.deletion_policy = Some(policy);
             entry.update_replace_policy = Some(policy);
+        }
+    }
+
+    /// Declines checkov's `check` for the resource, saying why next to it.
+    pub fn decline<R>(&mut self, resource: &Handle<R>, check: &'static str, reason: &'static str) {
+        if let Some(entry) = self.resources.get_mut(&resource.id) {
+            entry.declined.push((check, reason));
         }
     }
 
@@ -458,6 +474,14 @@ impl Template {
                 }
                 if let Some(p) = r.update_replace_policy {
                     entry.insert("UpdateReplacePolicy".into(), json!(p));
+                }
+                if !r.declined.is_empty() {
+                    let skip: Vec<Value> = r
+                        .declined
+                        .iter()
+                        .map(|(id, comment)| json!({ "id": id, "comment": comment }))
+                        .collect();
+                    entry.insert("Metadata".into(), json!({ "checkov": { "skip": skip } }));
                 }
                 if r.properties.as_object().is_some_and(|o| !o.is_empty()) {
                     entry.insert("Properties".into(), r.properties.clone());

@@ -83,6 +83,8 @@ pub struct Bucket {
     pub public_access_block_configuration: Value,
     pub ownership_controls: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub versioning_configuration: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle_configuration: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification_configuration: Option<NotificationConfiguration>,
@@ -186,6 +188,7 @@ pub struct Function {
     pub role: Expr,
     pub memory_size: u32,
     pub timeout: u32,
+    pub reserved_concurrent_executions: Expr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
     pub logging_config: Value,

@@ -14,6 +14,11 @@ pub const CFN_LINT: PythonTool = PythonTool {
     version: "1.58.0",
     bin: "cfn-lint",
 };
+pub const CHECKOV: PythonTool = PythonTool {
+    package: "checkov",
+    version: "3.3.30",
+    bin: "checkov",
+};
 pub const CARGO_LAMBDA: PythonTool = PythonTool {
     package: "cargo-lambda",
     version: "1.9.2",
