@@ -273,6 +273,7 @@ async fn duplicate_event(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
                 "key": "incoming/delivered-twice.jpg",
                 "size": head.content_length().unwrap_or_default(),
                 "eTag": head.e_tag().unwrap_or_default().trim_matches('"'),
+                "versionId": head.version_id().unwrap_or_default(),
                 "sequencer": "0055AED6DCD90281E5",
             },
         },

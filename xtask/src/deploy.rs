@@ -660,31 +660,40 @@ pub async fn destroy(config: &SdkConfig, stack_name: &str, delete_data: bool) ->
     Ok(())
 }
 
+/// Deletes every version and delete marker (the photo bucket keeps
+/// versions), then the bucket.
 async fn empty_and_delete_bucket(s3: &S3, bucket: &str) -> Result<()> {
     loop {
         let page = s3
-            .list_objects_v2()
+            .list_object_versions()
             .bucket(bucket)
             .send()
             .await
             .map_err(explain)
-            .with_context(|| format!("failed to list s3://{bucket}"))?;
-        let keys: Vec<_> = page
-            .contents()
+            .with_context(|| format!("failed to list the versions in s3://{bucket}"))?;
+        let versions = page
+            .versions()
             .iter()
-            .filter_map(|o| o.key())
-            .filter_map(|k| {
+            .map(|v| (v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            );
+        let objects: Vec<_> = versions
+            .filter_map(|(key, version)| {
                 aws_sdk_s3::types::ObjectIdentifier::builder()
-                    .key(k)
+                    .key(key?)
+                    .set_version_id(version.map(str::to_owned))
                     .build()
                     .ok()
             })
             .collect();
-        if keys.is_empty() {
+        if objects.is_empty() {
             break;
         }
         let delete = aws_sdk_s3::types::Delete::builder()
-            .set_objects(Some(keys))
+            .set_objects(Some(objects))
             .build()
             .context("failed to build a delete request")?;
         s3.delete_objects()

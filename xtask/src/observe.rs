@@ -489,7 +489,11 @@ pub fn redact(value: Value, bucket: &str) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(|v| redact(v, bucket)).collect()),
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| (k, redact(v, bucket)))
+                .map(|(k, v)| match k.as_str() {
+                    // S3 makes up version ids; which one an upload got is noise.
+                    "versionId" | "VersionId" if v.is_string() => (k, json!("[version]")),
+                    _ => (k, redact(v, bucket)),
+                })
                 .collect(),
         ),
         other => other,
