@@ -106,7 +106,11 @@ fn dynamodb(operation: &str, parameters: Value) -> TaskState {
     let mut parameters = parameters;
     if let Some(map) = parameters.as_object_mut() {
         map.insert("TableName".into(), json!(placeholder(TABLE_NAME)));
-        map.insert("Key".into(), json!({ TABLE_KEY: { "S.$": "$.key" } }));
+        // PutItem names its key inside `Item`; a `Key` there is a field the
+        // API does not have, which Step Functions refuses on AWS.
+        if operation != "putItem" {
+            map.insert("Key".into(), json!({ TABLE_KEY: { "S.$": "$.key" } }));
+        }
     }
     TaskState::new(format!("arn:aws:states:::dynamodb:{operation}"))
         .parameters(parameters)
