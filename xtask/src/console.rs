@@ -79,7 +79,8 @@ pub fn run(args: Args) -> Result<()> {
                 let endpoint = localstack::start_kept(image, LOCALSTACK_CONTAINER).await?;
                 let config = localstack::target(&endpoint).sdk_config().await;
                 let deployment =
-                    deploy::deploy(&config, &args.stack_name, functions, Arch::X86_64).await?;
+                    deploy::deploy(&config, &args.stack_name, functions, Arch::X86_64, None)
+                        .await?;
                 (config, deployment)
             }
             None => {

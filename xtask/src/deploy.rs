@@ -82,6 +82,10 @@ pub struct DeployArgs {
     /// Build the functions for arm64 (Graviton) instead of x86_64.
     #[arg(long)]
     pub arm64: bool,
+    /// Reserve this many concurrent executions for each function (and cap it
+    /// there); by default nothing is reserved, which new accounts' quota of 10 needs.
+    #[arg(long)]
+    pub reserved_concurrency: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,7 +130,14 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
     };
     runtime()?.block_on(async {
         let config = args.target.sdk_config().await;
-        let deployment = deploy(&config, &args.stack_name, &functions, arch).await?;
+        let deployment = deploy(
+            &config,
+            &args.stack_name,
+            &functions,
+            arch,
+            args.reserved_concurrency,
+        )
+        .await?;
         print_outputs(&deployment);
         Ok(())
     })
@@ -159,6 +170,7 @@ pub async fn deploy(
     stack_name: &str,
     functions: &[BuiltFunction],
     arch: Arch,
+    reserved_concurrency: Option<u32>,
 ) -> Result<Deployment> {
     let s3 = s3_client(config);
     let cfn = Cfn::new(config);
@@ -179,6 +191,10 @@ pub async fn deploy(
     let mut parameters = vec![
         parameter(stack::ARTIFACTS_BUCKET_PARAMETER, &artifacts),
         parameter(stack::ARCHITECTURE_PARAMETER, arch.lambda_name()),
+        parameter(
+            stack::RESERVED_CONCURRENCY_PARAMETER,
+            &reserved_concurrency.map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        ),
     ];
     for lambda in LAMBDAS {
         let function = functions

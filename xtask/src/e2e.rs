@@ -157,7 +157,7 @@ pub fn on_local_deployment<T>(
     deploy::runtime()?.block_on(async {
         let localstack = LocalStack::start(image).await?;
         let config = localstack.target().sdk_config().await;
-        let deployment = deploy::deploy(&config, stack, &functions, Arch::X86_64).await?;
+        let deployment = deploy::deploy(&config, stack, &functions, Arch::X86_64, None).await?;
         let local = Local {
             config,
             deployment,
