@@ -111,7 +111,7 @@ pub fn select_image() -> Result<LocalStackImage> {
     // Lambda waits a minute (then two) between retries of an asynchronous
     // invocation; a second here lets a test see an S3 event through both
     // retries to the start function's on-failure destination.
-    let mut env = vec![("LAMBDA_RETRY_BASE_DELAY_SECONDS".to_owned(), "1".to_owned())];
+    let mut env = vec![("LAMBDA_RETRY_BASE_DELAY".to_owned(), "1".to_owned())];
     let mut mounts = Vec::new();
     if flavor == Flavor::Official {
         // Lambdas run in sibling containers; the plugin package is installed by
