@@ -49,7 +49,7 @@ impl Env {
         })?;
         let config = localstack.target().sdk_config().await;
         let deployment =
-            deploy::deploy(&config, "photopipe-test", &functions, Arch::X86_64).await?;
+            deploy::deploy(&config, "photopipe-test", &functions, Arch::X86_64, None).await?;
         let output = |key: &str| deployment.output(key).map(str::to_owned);
         Ok(Env {
             s3: deploy::s3_client(&config),
@@ -230,6 +230,7 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
     ten_at_once(&env, &mut uploaded).await?;
     transient_failure_is_retried(&env, &mut uploaded).await?;
     failed_starts_are_queued_and_redriven(&env, &mut uploaded).await?;
+    crashing_and_hanging_functions_fail_cleanly(&env, &mut uploaded).await?;
     thumbnails_start_nothing(&env, &uploaded).await?;
     browser::console_in_a_browser(&env.config, &env.deployment, &env.s3)
         .await
@@ -456,7 +457,13 @@ async fn failed_starts_are_queued_and_redriven(
             .send()
             .await
             .map_err(deploy::explain)?;
-        wait_until_updated(&lambda, &function).await
+        wait_until_updated(&lambda, &function).await?;
+        // LocalStack 4.14 stops the old version's poller of asynchronous
+        // events while its 2 s long poll may still take one; that event
+        // then waits out a 90 s visibility timeout (event_manager.py). The
+        // poller says nothing when it is gone, so wait out its one poll.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        anyhow::Ok(())
     };
     let mut broken = variables.clone();
     broken.insert(
@@ -522,6 +529,131 @@ async fn failed_starts_are_queued_and_redriven(
         observe::redact(json!(first.handled), &env.bucket)
     );
     Ok(())
+}
+
+/// A thumbnail function that crashes (its process exits) or hangs past its
+/// timeout: the execution fails with Lambda's error name, the table records
+/// the failure, and no thumbnail is written. The function's real code and
+/// timeout are put back afterwards.
+async fn crashing_and_hanging_functions_fail_cleanly(
+    env: &Env,
+    uploaded: &mut Vec<String>,
+) -> Result<()> {
+    let lambda = aws_sdk_lambda::Client::new(&env.config);
+    let function = env.physical_id(infra::stack::THUMBNAIL.logical_id).await?;
+    let original = lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let real_code = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lambda-zips/x86_64/thumbnail.zip"),
+    )
+    .context("the thumbnail zip `cargo xtask build` made")?;
+    let set_code = async |zip: Vec<u8>| {
+        lambda
+            .update_function_code()
+            .function_name(&function)
+            .zip_file(zip.into())
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        wait_until_serving(&lambda, &function).await
+    };
+    let set_timeout = async |seconds: i32| {
+        lambda
+            .update_function_configuration()
+            .function_name(&function)
+            .timeout(seconds)
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        wait_until_serving(&lambda, &function).await
+    };
+
+    let mut outcomes = serde_json::Map::new();
+    let faults = [
+        (
+            "crash",
+            "#!/bin/sh\necho 'thumbnail: crashing on purpose' >&2\nexit 3\n",
+            None,
+        ),
+        // Takes an invocation from the Runtime API (bash's /dev/tcp, no curl
+        // needed), then never answers it.
+        ("hang", HANG, Some(2)),
+    ];
+    for (fault, script, timeout) in faults {
+        // The timeout first: waiting for the new code to serve calls it once.
+        if let Some(seconds) = timeout {
+            set_timeout(seconds).await?;
+        }
+        set_code(build::zip_bootstrap(script.as_bytes())?).await?;
+        let key = format!("incoming/thumbnail-{fault}.jpg");
+        let upload = env.upload(&key, fixture("flower.jpg")).await?;
+        uploaded.push(key.clone());
+        let outcome = env.outcome(&upload).await?;
+        ensure!(
+            outcome["thumbnail"].is_null(),
+            "a {fault} left a thumbnail: {outcome}"
+        );
+        ensure!(
+            outcome["item"]["status"] == infra::pipeline::status::FAILED,
+            "a {fault} was not recorded as failed: {outcome}"
+        );
+        outcomes.insert(
+            fault.to_owned(),
+            json!({
+                "status": outcome["status"],
+                "error": outcome["error"],
+                "path": outcome["path"],
+                "itemStatus": outcome["item"]["status"],
+                "itemError": outcome["item"]["error"],
+            }),
+        );
+    }
+    set_code(real_code).await?;
+    set_timeout(original.timeout().unwrap_or(60)).await?;
+    insta::assert_yaml_snapshot!("crashing_and_hanging_functions", outcomes);
+    Ok(())
+}
+
+const HANG: &str = r#"#!/bin/bash
+api="$AWS_LAMBDA_RUNTIME_API"
+exec 3<>"/dev/tcp/${api%:*}/${api##*:}"
+printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: %s\r\n\r\n' "$api" >&3
+sleep 600
+"#;
+
+/// Waits until the updated function itself answers an invocation. LocalStack
+/// reports an update done while the old version, shutting down, still takes
+/// invocations and fails them with `ServiceException`.
+async fn wait_until_serving(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
+    wait_until_updated(lambda, function).await?;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        // `{}` is no event the thumbnail function handles: any answer of its
+        // own, an error included, shows the new version is serving.
+        match lambda
+            .invoke()
+            .function_name(function)
+            .payload(b"{}".to_vec().into())
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_service_exception())
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                return Err(deploy::explain(e)).context("the updated function does not answer");
+            }
+        }
+    }
 }
 
 /// Waits until Lambda has applied a configuration update.

@@ -298,15 +298,9 @@ fn tool_path() -> Result<std::ffi::OsString> {
     std::env::join_paths(dirs).context("failed to build PATH for cargo-lambda")
 }
 
-/// Writes `bootstrap` into a zip at `zip` and returns the zip's bytes. Every
-/// field that would otherwise come from the file system or the clock is fixed.
-fn write_zip(bootstrap: &Path, zip: &Path) -> Result<Vec<u8>> {
-    let mut binary = File::open(bootstrap).with_context(|| {
-        format!(
-            "failed to open {}; did cargo lambda build it?",
-            bootstrap.display()
-        )
-    })?;
+/// A deployment package holding `bootstrap` (mode 0755) alone, the same
+/// bytes for the same binary: no time or file-system detail gets in.
+pub fn zip_bootstrap(bootstrap: &[u8]) -> Result<Vec<u8>> {
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .compression_level(Some(9))
@@ -316,13 +310,32 @@ fn write_zip(bootstrap: &Path, zip: &Path) -> Result<Vec<u8>> {
     let mut writer = ZipWriter::new(io::Cursor::new(Vec::new()));
     writer
         .start_file("bootstrap", options)
-        .with_context(|| format!("failed to start bootstrap in {}", zip.display()))?;
-    io::copy(&mut binary, &mut writer)
-        .with_context(|| format!("failed to compress {}", bootstrap.display()))?;
-    let bytes = writer
+        .context("failed to start bootstrap in the zip")?;
+    writer
+        .write_all(bootstrap)
+        .context("failed to compress bootstrap")?;
+    Ok(writer
         .finish()
-        .with_context(|| format!("failed to finish {}", zip.display()))?
-        .into_inner();
+        .context("failed to finish the zip")?
+        .into_inner())
+}
+
+/// Writes `bootstrap` into a zip at `zip` and returns the zip's bytes. Every
+/// field that would otherwise come from the file system or the clock is fixed.
+fn write_zip(bootstrap: &Path, zip: &Path) -> Result<Vec<u8>> {
+    let binary = fs::read(bootstrap).with_context(|| {
+        format!(
+            "failed to read {}; did cargo lambda build it?",
+            bootstrap.display()
+        )
+    })?;
+    let bytes = zip_bootstrap(&binary).with_context(|| {
+        format!(
+            "failed to zip {} into {}",
+            bootstrap.display(),
+            zip.display()
+        )
+    })?;
 
     // Written next to the destination and renamed, so that a zip on disk is
     // always a whole one.
