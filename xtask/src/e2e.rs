@@ -308,7 +308,7 @@ impl Observer {
             cause: execution.cause.clone(),
             path: observe::path(&events),
             duration_ms: execution
-                .duration
+                .duration()
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             format: item["format"].as_str().map(str::to_owned),
             width: item["width"].as_u64(),

@@ -230,7 +230,7 @@ pub async fn load(
     report.execution_ms = Percentiles::of(
         executions
             .iter()
-            .filter_map(|e| e.duration)
+            .filter_map(Execution::duration)
             .map(millis)
             .collect(),
     );

@@ -29,7 +29,6 @@ pub struct Execution {
     pub status: ExecutionStatus,
     pub start: Option<SystemTime>,
     pub stop: Option<SystemTime>,
-    pub duration: Option<Duration>,
     pub error: Option<String>,
     pub cause: Option<String>,
     pub output: Option<Value>,
@@ -38,6 +37,11 @@ pub struct Execution {
 impl Execution {
     pub fn succeeded(&self) -> bool {
         self.status == ExecutionStatus::Succeeded
+    }
+
+    /// From start to stop, as Step Functions recorded them.
+    pub fn duration(&self) -> Option<Duration> {
+        self.stop?.duration_since(self.start?).ok()
     }
 
     fn from_description(key: &str, d: &DescribeExecutionOutput) -> Execution {
@@ -49,7 +53,6 @@ impl Execution {
             status: d.status().clone(),
             start,
             stop,
-            duration: stop.zip(start).and_then(|(b, a)| b.duration_since(a).ok()),
             error: d.error().map(str::to_owned),
             cause: d.cause().map(str::to_owned),
             output: d.output().and_then(|o| serde_json::from_str(o).ok()),
