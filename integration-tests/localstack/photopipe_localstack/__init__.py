@@ -9,6 +9,10 @@
 - ``stepfunctions``: a start-up hook that takes the per-execution waste out of
   LocalStack 4.14.0's Step Functions (which made tasks time out under load) and names
   a DynamoDB task's timeout ``States.Timeout`` (issue 10).
+- ``s3events``: a start-up hook that gives S3 events increasing ``sequencer`` values, as
+  AWS does (LocalStack writes a constant), so uploads of one key can be ordered.
+- ``faults``: a start-up hook that serves ``/_photopipe/faults``, through which a test
+  makes chosen operations fail a given number of times (throttling, for ``Retry``).
 
 Nothing here is imported by LocalStack until its plugin manager loads an entry point,
 so importing this package is cheap and side-effect free; ``stepfunctions`` patches
