@@ -5,14 +5,24 @@
 //!       │                  └─other─▶ DescribeUnsupportedFormat ─▶ RecordRejection ─▶ NotSupportedImageType
 //!       └─UnknownImageFormat (not an image at all) ─────────────────────▲
 //! any named failure ─▶ RecordFailure ─▶ ProcessingFailed (re-raises the error)
+//! a newer upload of the key owns the item ─▶ Superseded
 //! ```
+//!
+//! Uploads of one key race: S3 delivers their events in any order, and an
+//! older version's execution may run last. Every write to the item is
+//! conditional on the event's [`Sequencer`](photopipe_shared::Sequencer)
+//! (`StoreMetadata` and the outcome records claim an item whose sequencer is
+//! not greater; the later writes need it unchanged), and the functions read
+//! only the bytes the event announced (its ETag). An execution that loses
+//! either race ends in `Superseded` and leaves the item to the newer one.
 //!
 //! Error names in `Retry` and `Catch` come from [`ErrorName`], the same
 //! definition the Lambdas report. ARNs and the table name are `${...}`
 //! placeholders that the stack fills through `DefinitionSubstitutions`.
 
 use asl::builder::{
-    Catch, ChoiceState, FailState, ParallelState, PassState, StateMachineBuilder, TaskState,
+    Catch, ChoiceState, FailState, ParallelState, PassState, StateId, StateMachineBuilder,
+    SucceedState, TaskState,
 };
 use asl::{Condition, JitterStrategy, Retrier, StateMachine};
 use photopipe_shared::{ErrorName, ImageFormat};
@@ -56,6 +66,8 @@ const REKOGNITION_PERMANENT: [&str; 3] = [
     "Rekognition.ImageTooLargeException",
     "Rekognition.InvalidS3ObjectException",
 ];
+/// A condition on the item's sequencer failed: a newer upload owns the item.
+const CONDITIONAL_CHECK_FAILED: &str = "DynamoDB.ConditionalCheckFailedException";
 /// Our Lambdas' errors that no retry can fix.
 const PERMANENT: [ErrorName; 6] = [
     ErrorName::EmptyObject,
@@ -97,12 +109,22 @@ fn lambda(function: &str, fields: &[&str]) -> TaskState {
     TaskState::new("arn:aws:states:::lambda:invoke")
         .parameters(json!({
             "FunctionName": placeholder(function),
-            "Payload": { "bucket.$": "$.bucket", "key.$": "$.key" },
+            "Payload": { "bucket.$": "$.bucket", "key.$": "$.key", "etag.$": "$.etag" },
         }))
         .result_selector(Value::Object(selector))
 }
 
-fn dynamodb(operation: &str, parameters: Value) -> TaskState {
+/// Which items a write may touch, by their `sequencer` attribute.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    /// None yet, or one from an older event: the write (which sets the
+    /// sequencer) makes the item this execution's.
+    Claim,
+    /// This execution's: the sequencer is still its own.
+    Keep,
+}
+
+fn dynamodb(operation: &str, owner: Owner, parameters: Value) -> TaskState {
     let mut parameters = parameters;
     if let Some(map) = parameters.as_object_mut() {
         map.insert("TableName".into(), json!(placeholder(TABLE_NAME)));
@@ -111,6 +133,23 @@ fn dynamodb(operation: &str, parameters: Value) -> TaskState {
         if operation != "putItem" {
             map.insert("Key".into(), json!({ TABLE_KEY: { "S.$": "$.key" } }));
         }
+        let condition = match owner {
+            Owner::Claim => "attribute_not_exists(#sequencer) OR #sequencer <= :sequencer",
+            Owner::Keep => "#sequencer = :sequencer",
+        };
+        map.insert("ConditionExpression".into(), json!(condition));
+        let mut merge = |field: &str, name: &str, value: Value| {
+            let entry = map.entry(field).or_insert_with(|| json!({}));
+            if let Some(entry) = entry.as_object_mut() {
+                entry.insert(name.into(), value);
+            }
+        };
+        merge("ExpressionAttributeNames", "#sequencer", json!(SEQUENCER));
+        merge(
+            "ExpressionAttributeValues",
+            ":sequencer",
+            json!({ "S.$": "$.sequencer" }),
+        );
     }
     TaskState::new(format!("arn:aws:states:::dynamodb:{operation}"))
         .parameters(parameters)
@@ -120,12 +159,13 @@ fn dynamodb(operation: &str, parameters: Value) -> TaskState {
 }
 
 /// An `updateItem` that records an outcome (`status`, `error`, `cause`).
-fn record_outcome(status: &str) -> TaskState {
+fn record_outcome(status: &str, superseded: StateId) -> TaskState {
     dynamodb(
         "updateItem",
+        Owner::Claim,
         json!({
             "UpdateExpression":
-                "SET #status = :status, #error = :error, #cause = :cause, executionArn = :execution, updatedAt = :now",
+                "SET #status = :status, #error = :error, #cause = :cause, executionArn = :execution, updatedAt = :now, #sequencer = :sequencer",
             "ExpressionAttributeNames": { "#status": "status", "#error": "error", "#cause": "cause" },
             "ExpressionAttributeValues": {
                 ":status": { "S": status },
@@ -136,6 +176,12 @@ fn record_outcome(status: &str) -> TaskState {
             },
         }),
     )
+    .catch(superseded_by_newer(superseded))
+}
+
+/// Catches the failed condition of a write to an item a newer upload owns.
+fn superseded_by_newer(superseded: StateId) -> Catch {
+    Catch::new([CONDITIONAL_CHECK_FAILED], superseded).result_path("$.error")
 }
 
 /// The names a catcher for permanent failures matches: ours, then `extra`.
@@ -146,6 +192,9 @@ fn permanent(extra: &[&'static str]) -> Vec<&'static str> {
         .chain(extra.iter().copied())
         .collect()
 }
+
+/// The item attribute that orders writes (module docs).
+const SEQUENCER: &str = "sequencer";
 
 /// The `ImageProcessing` state machine.
 pub fn definition() -> StateMachine {
@@ -165,6 +214,7 @@ pub fn definition() -> StateMachine {
     let not_supported = sm.declare("NotSupportedImageType");
     let record_failure = sm.declare("RecordFailure");
     let failed = sm.declare("ProcessingFailed");
+    let superseded = sm.declare("Superseded");
 
     sm.define(
         extract,
@@ -176,6 +226,7 @@ pub fn definition() -> StateMachine {
         .result_path("$.metadata")
         .timeout_seconds(35)
         .retry(lambda_retry())
+        .catch(Catch::new([ErrorName::Superseded.as_str()], superseded).result_path("$.error"))
         .catch(
             Catch::new([ErrorName::UnknownImageFormat.as_str()], record_rejection)
                 .result_path("$.error"),
@@ -200,9 +251,11 @@ pub fn definition() -> StateMachine {
         store,
         dynamodb(
             "putItem",
+            Owner::Claim,
             json!({
                 "Item": {
                     TABLE_KEY: { "S.$": "$.key" },
+                    SEQUENCER: { "S.$": "$.sequencer" },
                     "bucket": { "S.$": "$.bucket" },
                     "status": { "S": status::PROCESSING },
                     "format": { "S.$": "$.metadata.format" },
@@ -217,6 +270,7 @@ pub fn definition() -> StateMachine {
             }),
         )
         .comment("The metadata, before the slower steps run")
+        .catch(superseded_by_newer(superseded))
         .next(process),
     );
 
@@ -242,6 +296,7 @@ pub fn definition() -> StateMachine {
         store_labels,
         dynamodb(
             "updateItem",
+            Owner::Keep,
             json!({
                 "UpdateExpression": "SET labels = :labels",
                 "ExpressionAttributeValues": {
@@ -273,6 +328,7 @@ pub fn definition() -> StateMachine {
         store_thumbnail,
         dynamodb(
             "updateItem",
+            Owner::Keep,
             json!({
                 "UpdateExpression": "SET thumbnail = :thumbnail",
                 "ExpressionAttributeValues": {
@@ -300,6 +356,13 @@ pub fn definition() -> StateMachine {
             .result_selector(json!({ "labels.$": "$[0].labels", "thumbnail.$": "$[1]" }))
             .result_path("$.results")
             .catch(
+                Catch::new(
+                    [ErrorName::Superseded.as_str(), CONDITIONAL_CHECK_FAILED],
+                    superseded,
+                )
+                .result_path("$.error"),
+            )
+            .catch(
                 Catch::new(permanent(&REKOGNITION_PERMANENT), record_failure)
                     .result_path("$.error"),
             )
@@ -311,6 +374,7 @@ pub fn definition() -> StateMachine {
         completed,
         dynamodb(
             "updateItem",
+            Owner::Keep,
             json!({
                 "UpdateExpression": "SET #status = :status, updatedAt = :now",
                 "ExpressionAttributeNames": { "#status": "status" },
@@ -320,6 +384,7 @@ pub fn definition() -> StateMachine {
                 },
             }),
         )
+        .catch(superseded_by_newer(superseded))
         .end(),
     );
 
@@ -336,7 +401,7 @@ pub fn definition() -> StateMachine {
     );
     sm.define(
         record_rejection,
-        record_outcome(status::REJECTED).next(not_supported),
+        record_outcome(status::REJECTED, superseded).next(not_supported),
     );
     sm.define(
         not_supported,
@@ -344,13 +409,23 @@ pub fn definition() -> StateMachine {
             .error(ErrorName::NotSupportedImageType.as_str())
             .cause_path("$.error.Cause"),
     );
-    sm.define(record_failure, record_outcome(status::FAILED).next(failed));
+    sm.define(
+        record_failure,
+        record_outcome(status::FAILED, superseded).next(failed),
+    );
     sm.define(
         failed,
         FailState::new()
             .comment("Fails with the error that was caught")
             .error_path("$.error.Error")
             .cause_path("$.error.Cause"),
+    );
+    sm.define(
+        superseded,
+        SucceedState::new().comment(
+            "A newer upload of the key was made before this one was processed; its execution \
+             owns the item and the thumbnail",
+        ),
     );
 
     match sm.build() {

@@ -140,3 +140,79 @@ fn collect_error_names(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// Every write to the item is conditional on the event's sequencer, and
+/// every state that can lose that race (or read replaced bytes) ends the
+/// execution in `Superseded`: an older upload never overwrites a newer one.
+#[test]
+fn every_item_write_is_ordered_by_the_sequencer() {
+    let definition = serde_json::to_value(infra::pipeline::definition()).expect("serializes");
+    let mut tasks = Vec::new();
+    collect_tasks(&definition, &mut tasks);
+    let writes: Vec<&(String, Value)> = tasks
+        .iter()
+        .filter(|(_, t)| {
+            t["Resource"]
+                .as_str()
+                .is_some_and(|r| r.contains(":dynamodb:"))
+        })
+        .collect();
+    assert_eq!(writes.len(), 6, "{writes:?}");
+    for (name, task) in writes {
+        let parameters = &task["Parameters"];
+        let condition = parameters["ConditionExpression"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(condition.contains("#sequencer"), "{name}: {condition:?}");
+        assert_eq!(
+            parameters["ExpressionAttributeNames"]["#sequencer"],
+            "sequencer"
+        );
+        assert_eq!(
+            parameters["ExpressionAttributeValues"][":sequencer"]["S.$"],
+            "$.sequencer"
+        );
+    }
+    let catches_to_superseded = |state: &Value, error: &str| {
+        state["Catch"].as_array().into_iter().flatten().any(|c| {
+            c["Next"] == "Superseded"
+                && c["ErrorEquals"]
+                    .as_array()
+                    .is_some_and(|e| e.contains(&error.into()))
+        })
+    };
+    let states = &definition["States"];
+    for state in [
+        "StoreMetadata",
+        "RecordFailure",
+        "RecordRejection",
+        "MarkCompleted",
+        "ProcessImage",
+    ] {
+        assert!(
+            catches_to_superseded(&states[state], "DynamoDB.ConditionalCheckFailedException"),
+            "{state}"
+        );
+    }
+    for state in ["ExtractMetadata", "ProcessImage"] {
+        assert!(
+            catches_to_superseded(&states[state], "Superseded"),
+            "{state}"
+        );
+    }
+    assert_eq!(states["Superseded"]["Type"], "Succeed");
+}
+
+/// Every Task state, nested ones included, with its name.
+fn collect_tasks(value: &Value, out: &mut Vec<(String, Value)>) {
+    if let Some(states) = value["States"].as_object() {
+        for (name, state) in states {
+            if state["Type"] == "Task" {
+                out.push((name.clone(), state.clone()));
+            }
+            for branch in state["Branches"].as_array().into_iter().flatten() {
+                collect_tasks(branch, out);
+            }
+        }
+    }
+}

@@ -45,7 +45,7 @@ pub async fn extract_metadata<S: ObjectSource>(
     source: &S,
     object: &ObjectRef,
 ) -> Result<ImageMetadata, Failure> {
-    let read = |range| source.read_range(&object.bucket, &object.key, range);
+    let read = |range| source.read_range(object, range);
     let first = read(0..FIRST_FETCH).await?;
     let mut size = first.object_size;
     let mut bytes = first.bytes;

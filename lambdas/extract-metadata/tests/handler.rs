@@ -39,13 +39,9 @@ impl Memory {
 }
 
 impl ObjectSource for Memory {
-    async fn read_range(
-        &self,
-        bucket: &str,
-        key: &str,
-        range: Range<u64>,
-    ) -> Result<Chunk, StoreError> {
-        assert_eq!(bucket, BUCKET);
+    async fn read_range(&self, object: &ObjectRef, range: Range<u64>) -> Result<Chunk, StoreError> {
+        assert_eq!(object.bucket, BUCKET);
+        let key = &object.key;
         if let Some(failure) = self.failures.get(key) {
             return Err(failure.clone());
         }
@@ -74,6 +70,7 @@ fn event(key: &str) -> LambdaEvent<ObjectRef> {
     let payload = ObjectRef {
         bucket: BUCKET.to_owned(),
         key: key.to_owned(),
+        etag: None,
     };
     LambdaEvent::new(payload, Context::default())
 }
@@ -193,4 +190,9 @@ async fn store_errors_keep_their_meaning() {
         "TransientAwsError"
     );
     assert_eq!(error_of(&source, "denied").await.error_type, "AwsError");
+    source.failures.insert(
+        "replaced".to_owned(),
+        StoreError::Superseded("PreconditionFailed".to_owned()),
+    );
+    assert_eq!(error_of(&source, "replaced").await.error_type, "Superseded");
 }

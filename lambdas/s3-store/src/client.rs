@@ -10,6 +10,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_types::SdkConfig;
 use aws_types::service_config::ServiceConfigKey;
 
+use photopipe_shared::ObjectRef;
+
 use crate::{Chunk, ObjectSource, ObjectStore, StoreError};
 
 /// The S3 client for `config`: path-style addressing when S3 is reached
@@ -50,18 +52,22 @@ fn has_custom_endpoint(config: &SdkConfig) -> bool {
         .is_some()
 }
 
+/// How an object is named in messages: its URL, and the ETag it must have.
+fn describe(object: &ObjectRef) -> String {
+    match &object.etag {
+        Some(etag) => format!("s3://{}/{} (ETag {etag})", object.bucket, object.key),
+        None => format!("s3://{}/{}", object.bucket, object.key),
+    }
+}
+
 impl ObjectSource for Client {
-    async fn read_range(
-        &self,
-        bucket: &str,
-        key: &str,
-        range: Range<u64>,
-    ) -> Result<Chunk, StoreError> {
+    async fn read_range(&self, object: &ObjectRef, range: Range<u64>) -> Result<Chunk, StoreError> {
         let last = range.end.saturating_sub(1).max(range.start);
         let response = self
             .get_object()
-            .bucket(bucket)
-            .key(key)
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .set_if_match(object.etag.clone())
             .range(format!("bytes={}-{last}", range.start))
             .send()
             .await;
@@ -75,7 +81,7 @@ impl ObjectSource for Client {
                     object_size: range.start,
                 });
             }
-            Err(e) => return Err(classify(&format!("s3://{bucket}/{key}"), e)),
+            Err(e) => return Err(classify(&describe(object), e)),
         };
         let total = output
             .content_range()
@@ -84,7 +90,8 @@ impl ObjectSource for Client {
         let length = output.content_length().and_then(|n| u64::try_from(n).ok());
         let body = output.body.collect().await.map_err(|e| {
             StoreError::Transient(format!(
-                "reading s3://{bucket}/{key}: {}",
+                "reading {}: {}",
+                describe(object),
                 DisplayErrorContext(e)
             ))
         })?;
@@ -98,12 +105,13 @@ impl ObjectSource for Client {
 }
 
 impl ObjectStore for Client {
-    async fn read(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
-        let what = format!("s3://{bucket}/{key}");
+    async fn read(&self, object: &ObjectRef) -> Result<Vec<u8>, StoreError> {
+        let what = describe(object);
         let output = self
             .get_object()
-            .bucket(bucket)
-            .key(key)
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .set_if_match(object.etag.clone())
             .send()
             .await
             .map_err(|e| classify(&what, e))?;
@@ -111,6 +119,17 @@ impl ObjectStore for Client {
             StoreError::Transient(format!("reading {what}: {}", DisplayErrorContext(e)))
         })?;
         Ok(body.to_vec())
+    }
+
+    async fn check_current(&self, object: &ObjectRef) -> Result<(), StoreError> {
+        self.head_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .set_if_match(object.etag.clone())
+            .send()
+            .await
+            .map_err(|e| classify(&describe(object), e))?;
+        Ok(())
     }
 
     async fn write(
@@ -133,8 +152,9 @@ impl ObjectStore for Client {
 }
 
 /// Throttling, 5xx, timeouts and connection failures may pass; a missing
-/// key is its own case; anything else (access denied, a missing bucket) will
-/// fail the same way again.
+/// key and other bytes under it (a failed `If-Match`) are their own cases;
+/// anything else (access denied, a missing bucket) will fail the same way
+/// again.
 fn classify<E>(what: &str, e: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -144,8 +164,15 @@ where
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             let code = service.err().code();
+            // These two are expected outcomes, not faults: a message without
+            // the response's request ids and dates, so it reads well in the
+            // table and stays the same from run to run.
             if code == Some("NoSuchKey") || (status == 404 && code != Some("NoSuchBucket")) {
-                StoreError::NotFound(message)
+                StoreError::NotFound(format!("{what}: no such key (deleted before it was read?)"))
+            } else if status == 412 {
+                StoreError::Superseded(format!(
+                    "{what}: the key holds other bytes now (uploaded again before it was read)"
+                ))
             } else if status == 429
                 || status >= 500
                 || matches!(
@@ -202,6 +229,7 @@ mod tests {
     fn kind(e: SdkError<GetObjectError, HttpResponse>) -> &'static str {
         match classify("s3://b/k", e) {
             StoreError::NotFound(_) => "not found",
+            StoreError::Superseded(_) => "superseded",
             StoreError::Transient(_) => "transient",
             StoreError::Permanent(_) => "permanent",
         }
@@ -213,6 +241,7 @@ mod tests {
         assert_eq!(kind(service_error(no_such_key, 404)), "not found");
         assert_eq!(kind(coded("NotFound", 404)), "not found");
         assert_eq!(kind(coded("NoSuchBucket", 404)), "permanent");
+        assert_eq!(kind(coded("PreconditionFailed", 412)), "superseded");
         assert_eq!(kind(coded("SlowDown", 503)), "transient");
         assert_eq!(kind(coded("InternalError", 500)), "transient");
         assert_eq!(kind(coded("ThrottlingException", 400)), "transient");

@@ -8,6 +8,9 @@ use photopipe_shared::ErrorName;
 pub enum StoreError {
     #[error("{0}")]
     NotFound(String),
+    /// The key holds other bytes than the ones asked for.
+    #[error("{0}")]
+    Superseded(String),
     #[error("{0}")]
     Transient(String),
     #[error("{0}")]
@@ -37,6 +40,7 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         let (name, message) = match e {
             StoreError::NotFound(m) => (ErrorName::ObjectNotFound, m),
+            StoreError::Superseded(m) => (ErrorName::Superseded, m),
             StoreError::Transient(m) => (ErrorName::TransientAwsError, m),
             StoreError::Permanent(m) => (ErrorName::AwsError, m),
         };
@@ -62,6 +66,7 @@ mod tests {
         let diagnostic = |e: StoreError| Diagnostic::from(Failure::from(e));
         let cases = [
             (StoreError::NotFound("gone".to_owned()), "ObjectNotFound"),
+            (StoreError::Superseded("newer".to_owned()), "Superseded"),
             (
                 StoreError::Transient("slow".to_owned()),
                 "TransientAwsError",

@@ -13,6 +13,8 @@ mod failure;
 use std::future::Future;
 use std::ops::Range;
 
+use photopipe_shared::ObjectRef;
+
 pub use client::s3_client;
 pub use failure::{Failure, StoreError};
 
@@ -24,23 +26,26 @@ pub struct Chunk {
     pub object_size: u64,
 }
 
-/// Where objects are read from a range at a time.
+/// Where objects are read from a range at a time. Reads of an object whose
+/// `etag` is set fail with [`StoreError::Superseded`] once the key holds
+/// other bytes, and with [`StoreError::NotFound`] once it is deleted.
 pub trait ObjectSource {
     fn read_range(
         &self,
-        bucket: &str,
-        key: &str,
+        object: &ObjectRef,
         range: Range<u64>,
     ) -> impl Future<Output = Result<Chunk, StoreError>> + Send;
 }
 
-/// Where whole objects are read from and written to.
+/// Where whole objects are read from and written to; reads as in [`ObjectSource`].
 pub trait ObjectStore {
-    fn read(
+    fn read(&self, object: &ObjectRef) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+
+    /// Fails as a read would if `object` were read now.
+    fn check_current(
         &self,
-        bucket: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+        object: &ObjectRef,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn write(
         &self,

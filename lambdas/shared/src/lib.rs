@@ -21,12 +21,55 @@ pub struct ExecutionInput {
     /// The decoded object key (S3 events carry it URL-encoded).
     pub key: String,
     pub size: u64,
-    /// Identifies the object revision so a re-upload of the same key is a
-    /// new execution while a re-delivered event is not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The uploaded bytes' ETag. The functions read the object only while
+    /// it still has these bytes, so a version replaced or deleted before its
+    /// execution reads it is not processed as if it were current. Always
+    /// written (`null` when unknown) because the state machine passes it on.
+    #[serde(default)]
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// The event's place among the events of this key ([`Sequencer`]).
+    #[serde(default)]
+    pub sequencer: Sequencer,
+}
+
+/// S3's order of the events of one key, as a string that DynamoDB compares
+/// correctly: S3's hexadecimal `sequencer`, upper-cased and left-padded with
+/// zeros to [`Sequencer::WIDTH`] digits (S3's vary in length, and compare
+/// only once padded). Every write to a table item is conditional on it, so
+/// an older upload's execution, however late, never overwrites what a newer
+/// upload of the same key wrote. Events without one sort before all others.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Sequencer(String);
+
+impl Sequencer {
+    pub const WIDTH: usize = 32;
+
+    /// `None` for a sequencer that is not hexadecimal or is longer than
+    /// [`Sequencer::WIDTH`] digits.
+    pub fn from_event(sequencer: &str) -> Option<Sequencer> {
+        let digits = sequencer.trim_start_matches('0');
+        (sequencer.chars().all(|c| c.is_ascii_hexdigit()) && digits.len() <= Self::WIDTH).then(
+            || {
+                Sequencer(format!(
+                    "{:0>width$}",
+                    digits.to_ascii_uppercase(),
+                    width = Self::WIDTH
+                ))
+            },
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Sequencer {
+    fn default() -> Self {
+        Sequencer("0".repeat(Self::WIDTH))
+    }
 }
 
 /// An S3 object, as the Lambda tasks receive it.
@@ -35,6 +78,9 @@ pub struct ExecutionInput {
 pub struct ObjectRef {
     pub bucket: String,
     pub key: String,
+    /// When set, the object is read only while its ETag is this one.
+    #[serde(default)]
+    pub etag: Option<String>,
 }
 
 /// Image formats recognised from the bytes. Only [`ImageFormat::Jpeg`] and
@@ -134,14 +180,6 @@ pub struct ErrorInfo {
     pub cause: String,
 }
 
-/// Input of `thumbnail`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ThumbnailInput {
-    pub bucket: String,
-    pub key: String,
-}
-
 /// Output of `thumbnail`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -179,6 +217,9 @@ pub enum ErrorName {
     TransientAwsError,
     /// The object does not exist (deleted before it was processed).
     ObjectNotFound,
+    /// The object was uploaded again before this execution read it or
+    /// wrote its results: the newer upload's execution owns the outcome.
+    Superseded,
     /// The object has zero bytes.
     EmptyObject,
     /// The bytes are not an image in any format we recognise.
@@ -200,9 +241,10 @@ pub enum ErrorName {
 }
 
 impl ErrorName {
-    pub const ALL: [ErrorName; 10] = [
+    pub const ALL: [ErrorName; 11] = [
         ErrorName::TransientAwsError,
         ErrorName::ObjectNotFound,
+        ErrorName::Superseded,
         ErrorName::EmptyObject,
         ErrorName::UnknownImageFormat,
         ErrorName::CorruptImage,
@@ -217,6 +259,7 @@ impl ErrorName {
         match self {
             ErrorName::TransientAwsError => "TransientAwsError",
             ErrorName::ObjectNotFound => "ObjectNotFound",
+            ErrorName::Superseded => "Superseded",
             ErrorName::EmptyObject => "EmptyObject",
             ErrorName::UnknownImageFormat => "UnknownImageFormat",
             ErrorName::CorruptImage => "CorruptImage",
@@ -269,6 +312,19 @@ mod tests {
             let json = serde_json::to_value(f).expect("serializes");
             assert_eq!(json, serde_json::Value::String(f.as_str().to_owned()));
         }
+    }
+
+    #[test]
+    fn sequencers_compare_as_s3_orders_events() {
+        let seq = |s: &str| Sequencer::from_event(s).expect("a sequencer");
+        assert!(seq("0055AED6DCD90281E5") < seq("0055AED6DCD90281E6"));
+        // Different lengths compare once padded: 0x1F < 0xA0.
+        assert!(seq("1F") < seq("a0"));
+        assert_eq!(seq("00ab"), seq("AB"));
+        assert!(Sequencer::default() < seq("1"));
+        assert_eq!(seq("1").as_str().len(), Sequencer::WIDTH);
+        assert_eq!(Sequencer::from_event("not hex"), None);
+        assert_eq!(Sequencer::from_event(&"F".repeat(33)), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use photopipe_shared::naming::{self, Revision};
-use photopipe_shared::{ErrorName, ExecutionInput, INCOMING_PREFIX};
+use photopipe_shared::{ErrorName, ExecutionInput, INCOMING_PREFIX, Sequencer};
 use serde::Serialize;
 
 use crate::naming::decode_event_key;
@@ -196,6 +196,7 @@ impl<S: StepFunctions> Starter<S> {
             size,
             etag: etag.map(str::to_owned),
             version_id: version_id.map(str::to_owned),
+            sequencer: sequencer(&key, object.sequencer.as_deref()),
         };
         let input = serde_json::to_string(&input).map_err(|err| {
             RecordFailure::permanent(
@@ -234,4 +235,14 @@ impl<S: StepFunctions> Starter<S> {
             Err(StartError::Permanent(reason)) => Err(RecordFailure::permanent(key, reason)),
         }
     }
+}
+
+/// The record's sequencer; one S3 never writes (not hexadecimal) orders the
+/// execution before every other of its key rather than failing the upload.
+fn sequencer(key: &str, sequencer: Option<&str>) -> Sequencer {
+    let parsed = sequencer.and_then(Sequencer::from_event);
+    if parsed.is_none() {
+        tracing::warn!(%key, ?sequencer, "no usable sequencer: ordered before later uploads");
+    }
+    parsed.unwrap_or_default()
 }

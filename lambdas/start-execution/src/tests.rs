@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use photopipe_shared::ExecutionInput;
 use photopipe_shared::naming::MAX_NAME_LEN;
+use photopipe_shared::{ExecutionInput, Sequencer};
 use serde_json::{Value, json};
 
 use crate::handler::{Outcome, RecordSummary, Starter, Summary, handle};
@@ -228,6 +228,7 @@ async fn the_execution_input_carries_the_object() {
             size: 5_000_000_000,
             etag: Some("d41d8cd98f00b204e9800998ecf8427e".to_owned()),
             version_id: Some("3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY".to_owned()),
+            sequencer: Sequencer::from_event("0055AED6DCD90281E5").expect("hexadecimal"),
         }]
     );
 }

@@ -6,7 +6,7 @@
 
 use imaging::ThumbnailOptions;
 use lambda_runtime::LambdaEvent;
-use photopipe_shared::{Thumbnail, ThumbnailInput, thumbnail_key};
+use photopipe_shared::{ObjectRef, Thumbnail, thumbnail_key};
 
 pub use photopipe_s3::{Failure, ObjectStore, StoreError};
 
@@ -36,7 +36,7 @@ pub fn options_from_env(var: impl Fn(&str) -> Option<String>) -> Result<Thumbnai
 pub async fn handler<S: ObjectStore>(
     store: &S,
     options: &ThumbnailOptions,
-    event: LambdaEvent<ThumbnailInput>,
+    event: LambdaEvent<ObjectRef>,
 ) -> Result<Thumbnail, Failure> {
     let input = event.payload;
     let result = make_thumbnail(store, options, &input).await;
@@ -61,12 +61,14 @@ pub async fn handler<S: ObjectStore>(
 }
 
 /// Reads the image, writes its thumbnail under `thumbnails/` and describes it.
+/// Nothing is written once the key holds other bytes than `input.etag`, so a
+/// newer upload's thumbnail is never replaced by an older one's.
 pub async fn make_thumbnail<S: ObjectStore>(
     store: &S,
     options: &ThumbnailOptions,
-    input: &ThumbnailInput,
+    input: &ObjectRef,
 ) -> Result<Thumbnail, Failure> {
-    let bytes = store.read(&input.bucket, &input.key).await?;
+    let bytes = store.read(input).await?;
     // Decoding runs on the runtime's thread: a Lambda instance serves one
     // invocation at a time, so there is nothing else for it to do meanwhile.
     let thumbnail = imaging::make_thumbnail(&bytes, options)?;
@@ -74,6 +76,10 @@ pub async fn make_thumbnail<S: ObjectStore>(
     let key = thumbnail_key(&input.key);
     let content_type = thumbnail.content_type();
     let size = thumbnail.bytes.len() as u64;
+    // Decoding takes a while, and the key may have been uploaded again
+    // meanwhile. (What remains is a PutObject's time: the newer upload's
+    // execution would have to finish in less than that.)
+    store.check_current(input).await?;
     store
         .write(&input.bucket, &key, thumbnail.bytes, content_type)
         .await?;

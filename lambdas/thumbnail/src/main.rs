@@ -1,4 +1,4 @@
-//! Lambda entry point: `ThumbnailInput` in, `Thumbnail` out.
+//! Lambda entry point: `ObjectRef` in, `Thumbnail` out.
 //!
 //! Environment: `THUMBNAIL_SIZE` (box edge in pixels, default 250),
 //! `MAX_PIXELS` (largest image decoded, default 100 000 000),
@@ -6,7 +6,7 @@
 //! path-style S3 addressing), `RUST_LOG` (default `info`).
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use photopipe_shared::ThumbnailInput;
+use photopipe_shared::ObjectRef;
 use thumbnail::{handler, options_from_env};
 use tracing_subscriber::EnvFilter;
 
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
     let options = options_from_env(|name| std::env::var(name).ok())?;
     let config = aws_config::load_from_env().await;
     let client = photopipe_s3::s3_client(&config);
-    run(service_fn(|event: LambdaEvent<ThumbnailInput>| {
+    run(service_fn(|event: LambdaEvent<ObjectRef>| {
         handler(&client, &options, event)
     }))
     .await

@@ -8,41 +8,71 @@ use std::sync::Mutex;
 
 use imaging::ThumbnailOptions;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use photopipe_shared::{ErrorName, ThumbnailInput};
+use photopipe_shared::{ErrorName, ObjectRef};
 use thumbnail::{ObjectStore, StoreError, handler, options_from_env};
 
 const BUCKET: &str = "photos";
 
+/// An object as `(bytes, content type, ETag)`; ETags count the writes.
+type Object = (Vec<u8>, String, String);
+
 #[derive(Debug, Default)]
 struct Memory {
-    objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
+    objects: Mutex<HashMap<String, Object>>,
     failures: HashMap<String, StoreError>,
+    /// Uploaded to the key it was read from right after the first read, as
+    /// if someone replaced the photo while its thumbnail was being made.
+    replace_after_read: Mutex<Option<Vec<u8>>>,
 }
 
 impl Memory {
     fn with(key: &str, bytes: Vec<u8>) -> Self {
         let m = Memory::default();
-        m.objects
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), (bytes, "binary/octet-stream".to_owned()));
+        m.put(key, bytes, "binary/octet-stream");
         m
     }
 
+    fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) {
+        let mut objects = self.objects.lock().unwrap();
+        let etag = format!("etag-{}", objects.len() + 1);
+        objects.insert(key.to_owned(), (bytes, content_type.to_owned(), etag));
+    }
+
     fn object(&self, key: &str) -> Option<(Vec<u8>, String)> {
-        self.objects.lock().unwrap().get(key).cloned()
+        let objects = self.objects.lock().unwrap();
+        objects.get(key).map(|(b, c, _)| (b.clone(), c.clone()))
+    }
+
+    fn current(&self, object: &ObjectRef) -> Result<Vec<u8>, StoreError> {
+        assert_eq!(object.bucket, BUCKET);
+        if let Some(failure) = self.failures.get(&object.key) {
+            return Err(failure.clone());
+        }
+        let objects = self.objects.lock().unwrap();
+        let (bytes, _, etag) = objects
+            .get(&object.key)
+            .ok_or_else(|| StoreError::NotFound(format!("NoSuchKey: {}", object.key)))?;
+        match &object.etag {
+            Some(wanted) if wanted != etag => Err(StoreError::Superseded(format!(
+                "PreconditionFailed: {} is {etag}, not {wanted}",
+                object.key
+            ))),
+            _ => Ok(bytes.clone()),
+        }
     }
 }
 
 impl ObjectStore for Memory {
-    async fn read(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
-        assert_eq!(bucket, BUCKET);
-        if let Some(failure) = self.failures.get(key) {
-            return Err(failure.clone());
+    async fn read(&self, object: &ObjectRef) -> Result<Vec<u8>, StoreError> {
+        let bytes = self.current(object)?;
+        if let Some(newer) = self.replace_after_read.lock().unwrap().take() {
+            self.put(&object.key, newer, "image/jpeg");
         }
-        self.object(key)
-            .map(|(bytes, _)| bytes)
-            .ok_or_else(|| StoreError::NotFound(format!("NoSuchKey: {key}")))
+        Ok(bytes)
+    }
+
+    async fn check_current(&self, object: &ObjectRef) -> Result<(), StoreError> {
+        self.current(object).map(drop)
     }
 
     async fn write(
@@ -56,10 +86,7 @@ impl ObjectStore for Memory {
         if let Some(failure) = self.failures.get(key) {
             return Err(failure.clone());
         }
-        self.objects
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), (bytes, content_type.to_owned()));
+        self.put(key, bytes, content_type);
         Ok(())
     }
 }
@@ -71,10 +98,11 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-fn event(key: &str) -> LambdaEvent<ThumbnailInput> {
-    let payload = ThumbnailInput {
+fn event(key: &str) -> LambdaEvent<ObjectRef> {
+    let payload = ObjectRef {
         bucket: BUCKET.to_owned(),
         key: key.to_owned(),
+        etag: None,
     };
     LambdaEvent::new(payload, Context::default())
 }
@@ -215,4 +243,33 @@ async fn store_errors_keep_their_meaning() {
         error_of(&store, "incoming/f.jpg").await.error_type,
         "AwsError"
     );
+}
+
+/// A photo uploaded again under the same key, before or while its older
+/// version's thumbnail is made: the older execution writes nothing.
+#[tokio::test]
+async fn a_replaced_photo_gets_no_thumbnail_of_its_old_bytes() {
+    let store = Memory::with("incoming/f.jpg", fixture("flower.jpg"));
+    let mut old = event("incoming/f.jpg");
+    old.payload.etag = Some("etag-1".to_owned());
+    *store.replace_after_read.lock().unwrap() = Some(fixture("png-alpha.png"));
+    let failure = handler(&store, &ThumbnailOptions::default(), old)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.name, ErrorName::Superseded, "{failure}");
+    assert!(store.object("thumbnails/f.jpg").is_none());
+
+    let mut again = event("incoming/f.jpg");
+    again.payload.etag = Some("etag-1".to_owned());
+    let failure = handler(&store, &ThumbnailOptions::default(), again)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.name, ErrorName::Superseded, "{failure}");
+
+    let mut current = event("incoming/f.jpg");
+    current.payload.etag = Some("etag-2".to_owned());
+    let t = handler(&store, &ThumbnailOptions::default(), current)
+        .await
+        .unwrap();
+    assert_eq!((t.width, t.height), (250, 140));
 }
