@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::deploy::{self, Deployment, explain};
 use crate::e2e::{self, Expected, Observer};
-use crate::observe::{self, Execution, Executions, Upload};
+use crate::observe::{self, Execution, Executions, Unfinished, Upload};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -77,11 +77,16 @@ pub struct Report {
     pub unexpected: Vec<String>,
     /// Every way the bucket, the executions and the table disagree.
     pub mismatches: Vec<String>,
+    /// Uploads whose execution never ended while the run waited, and why:
+    /// the engine restarted, stopped answering, or the wait timed out.
+    pub lost: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_reason: Option<String>,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.unexpected.is_empty() && self.mismatches.is_empty()
+        self.unexpected.is_empty() && self.mismatches.is_empty() && self.lost.is_empty()
     }
 }
 
@@ -112,7 +117,8 @@ pub fn run(args: Args) -> Result<()> {
     }
     if !report.ok() {
         bail!(
-            "{} unexpected outcomes and {} mismatches under load",
+            "{} uploads lost, {} unexpected outcomes and {} mismatches under load",
+            report.lost.len(),
             report.unexpected.len(),
             report.mismatches.len()
         );
@@ -185,12 +191,18 @@ pub async fn load(
     );
     let uploaded: Vec<Upload> = done.iter().map(|(_, u, _)| u.clone()).collect();
     let timeout = e2e::TIMEOUT.max(Duration::from_secs(uploads as u64));
-    let executions = observer.executions.wait_all(&uploaded, timeout).await?;
+    let (executions, lost) = match observer.executions.wait_all(&uploaded, timeout).await {
+        Ok(executions) => (executions, None),
+        Err(e) => match e.downcast::<Unfinished>() {
+            Ok(unfinished) => {
+                eprintln!("load: {unfinished}");
+                let lost = (unfinished.lost, unfinished.reason);
+                (unfinished.ended, Some(lost))
+            }
+            Err(e) => return Err(e),
+        },
+    };
     let wall = started.elapsed();
-    eprintln!(
-        "load: every execution ended after {:.1} s; reading histories",
-        wall.as_secs_f64()
-    );
 
     let mut report = Report {
         localstack_image: image.to_owned(),
@@ -203,10 +215,17 @@ pub async fn load(
         outcomes: BTreeMap::new(),
         unexpected: Vec::new(),
         mismatches: Vec::new(),
+        lost: Vec::new(),
+        lost_reason: None,
     };
+    let acknowledged: HashMap<&str, (usize, SystemTime)> = done
+        .iter()
+        .map(|(i, u, at)| (u.key.as_str(), (*i, *at)))
+        .collect();
     let mut end_to_end = Vec::new();
     let mut states: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for ((i, _, acknowledged), execution) in done.iter().zip(&executions) {
+    for execution in &executions {
+        let (i, acknowledged) = acknowledged[execution.key.as_str()];
         let expected = &samples[i % samples.len()].expected;
         *report.outcomes.entry(outcome(execution)).or_default() += 1;
         if !e2e::matches(expected, execution) {
@@ -218,8 +237,12 @@ pub async fn load(
         }
         if let Some(stop) = execution.stop {
             end_to_end.push(millis(
-                stop.duration_since(*acknowledged).unwrap_or_default(),
+                stop.duration_since(acknowledged).unwrap_or_default(),
             ));
+        }
+        if lost.is_some() {
+            // The engine that holds the histories is what failed.
+            continue;
         }
         let history = observe::history(&observer.sfn, &execution.arn).await?;
         for (state, took) in observe::state_durations(&history) {
@@ -238,7 +261,13 @@ pub async fn load(
         .into_iter()
         .filter_map(|(state, ms)| Some((state, Percentiles::of(ms)?)))
         .collect();
-    report.mismatches = reconcile(&observer, &s3).await?;
+    match lost {
+        Some((keys, reason)) => {
+            report.lost = keys;
+            report.lost_reason = Some(reason);
+        }
+        None => report.mismatches = reconcile(&observer, &s3).await?,
+    }
     Ok(report)
 }
 
@@ -387,7 +416,19 @@ fn print_report(report: &Report) {
             "reconciled: every object under {INCOMING_PREFIX} has one execution and one table item that agree, every success a thumbnail; every outcome as predicted"
         );
     }
-    for line in report.unexpected.iter().chain(&report.mismatches) {
+    if let Some(reason) = &report.lost_reason {
+        println!(
+            "! {} uploads have no outcome (nothing reconciled): {reason}",
+            report.lost.len()
+        );
+    }
+    for line in report
+        .lost
+        .iter()
+        .map(|key| format!("lost: {key}"))
+        .chain(report.unexpected.iter().cloned())
+        .chain(report.mismatches.iter().cloned())
+    {
         println!("! {line}");
     }
 }

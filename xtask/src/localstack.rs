@@ -216,6 +216,12 @@ impl LocalStack {
         target(&self.endpoint)
     }
 
+    /// Restarts the container, as a crash or `docker restart` would.
+    /// LocalStack keeps no state across it, and its port may change.
+    pub fn restart(&self) -> Result<()> {
+        docker(&["restart", "--time", "1", self.container.id()]).map(drop)
+    }
+
     /// The container's log, for failure reports.
     pub async fn logs(&self) -> String {
         let out = self.container.stdout_to_vec().await.unwrap_or_default();
@@ -329,4 +335,86 @@ fn docker(args: &[&str]) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Fault injection in our LocalStack plugin (`photopipe_localstack/faults.py`):
+/// `rules` (a JSON array) replaces the rule set, `[]` clears it; the answer
+/// lists each rule with how often it was `injected` and how often it will be.
+/// Without rules, nothing is injected.
+pub async fn set_faults(endpoint: &str, rules: serde_json::Value) -> Result<serde_json::Value> {
+    let body = serde_json::json!({ "rules": rules }).to_string();
+    faults_request(endpoint, "POST", &body).await
+}
+
+/// The fault rules in force, with their counts.
+pub async fn faults(endpoint: &str) -> Result<serde_json::Value> {
+    faults_request(endpoint, "GET", "").await
+}
+
+/// One HTTP/1.1 request to the plugin's route: small enough not to need an
+/// HTTP client crate.
+async fn faults_request(endpoint: &str, method: &str, body: &str) -> Result<serde_json::Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let address = endpoint
+        .strip_prefix("http://")
+        .with_context(|| format!("fault injection needs an http:// endpoint, not {endpoint}"))?
+        .trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .with_context(|| format!("failed to connect to LocalStack at {address}"))?;
+    let request = format!(
+        "{method} /_photopipe/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, payload) = response
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("LocalStack's answer is not HTTP: {response}"))?;
+    let status = head.split(' ').nth(1).unwrap_or_default();
+    if status != "200" {
+        bail!(
+            "{method} /_photopipe/faults answered {status}: {payload} (is this our LocalStack image, with the photopipe plugin?)"
+        );
+    }
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let payload = if chunked {
+        dechunk(payload)
+    } else {
+        payload.to_owned()
+    };
+    serde_json::from_str(&payload)
+        .with_context(|| format!("the fault rules are not JSON: {payload}"))
+}
+
+/// The body of a `Transfer-Encoding: chunked` message.
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(
+            super::dechunk("7\r\n{\"rules\r\n4\r\n\": [\r\n2\r\n]}\r\n0\r\n\r\n"),
+            "{\"rules\": []}"
+        );
+        assert_eq!(super::dechunk("0\r\n\r\n"), "");
+    }
 }

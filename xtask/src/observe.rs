@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_sfn::Client as Sfn;
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
@@ -106,6 +106,12 @@ pub struct Executions {
 
 impl Executions {
     pub fn new(sfn: Sfn, state_machine: &str) -> Executions {
+        // An engine that accepts connections but never answers (frozen,
+        // half restarted) must fail a call, not hang the wait.
+        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(20))
+            .build();
+        let sfn = Sfn::from_conf(sfn.config().to_builder().timeout_config(timeouts).build());
         Executions {
             sfn,
             state_machine: state_machine.to_owned(),
@@ -160,6 +166,11 @@ impl Executions {
     /// order. One `ListExecutions` page per thousand executions a poll, and
     /// one `DescribeExecution` per execution once it has ended: the cost does
     /// not grow with the square of the uploads.
+    ///
+    /// Fails with an [`Unfinished`] (which says what had ended and what was
+    /// lost, and why) after `timeout`, once the state machine is gone (the
+    /// engine was reset or restarted and kept nothing), or once Step
+    /// Functions has not answered for [`UNREACHABLE_AFTER`].
     pub async fn wait_all(&self, uploads: &[Upload], timeout: Duration) -> Result<Vec<Execution>> {
         let deadline = Instant::now() + timeout;
         let arns = uploads
@@ -168,16 +179,22 @@ impl Executions {
             .collect::<Result<Vec<_>>>()?;
         let mut ended: HashMap<&str, Execution> = HashMap::new();
         let mut seen: HashSet<String> = HashSet::new();
+        let mut failing_since: Option<Instant> = None;
         loop {
-            let statuses = self.statuses().await?;
-            for (arn, upload) in arns.iter().zip(uploads) {
-                let Some(status) = statuses.get(arn) else {
-                    continue;
-                };
-                seen.insert(arn.clone());
-                if *status != ExecutionStatus::Running && !ended.contains_key(arn.as_str()) {
-                    let d = describe(&self.sfn, arn).await?;
-                    ended.insert(arn, Execution::from_description(&upload.key, &d));
+            match self.poll(&arns, uploads, &mut ended, &mut seen).await {
+                Ok(()) => failing_since = None,
+                Err(Poll::Gone(reason)) => {
+                    return Err(Unfinished::new(uploads, &arns, ended, reason).into());
+                }
+                Err(Poll::Failed(error)) => {
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= UNREACHABLE_AFTER {
+                        let reason = format!(
+                            "Step Functions has not answered for {} s: {error:#}",
+                            UNREACHABLE_AFTER.as_secs()
+                        );
+                        return Err(Unfinished::new(uploads, &arns, ended, reason).into());
+                    }
                 }
             }
             if ended.len() == arns.len() {
@@ -194,16 +211,57 @@ impl Executions {
                     .map(|(u, _)| u.key.as_str())
                     .collect();
                 let running = arns.len() - ended.len() - missing.len();
-                bail!(
-                    "after {timeout:?}, {} of {} executions had not ended: {} never started \
-                     (did the S3 notification fire? {}), {running} still running",
-                    arns.len() - ended.len(),
-                    arns.len(),
+                let reason = format!(
+                    "after {timeout:?}, {} never started (did the S3 notification fire? {}), \
+                     {running} still running",
                     missing.len(),
                     preview(&missing),
                 );
+                return Err(Unfinished::new(uploads, &arns, ended, reason).into());
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// One look at every execution; describes those that ended since.
+    async fn poll<'a>(
+        &self,
+        arns: &'a [String],
+        uploads: &[Upload],
+        ended: &mut HashMap<&'a str, Execution>,
+        seen: &mut HashSet<String>,
+    ) -> Result<(), Poll> {
+        let statuses = self.statuses().await.map_err(|e| self.classify(e))?;
+        for (arn, upload) in arns.iter().zip(uploads) {
+            let Some(status) = statuses.get(arn) else {
+                continue;
+            };
+            seen.insert(arn.clone());
+            if *status != ExecutionStatus::Running && !ended.contains_key(arn.as_str()) {
+                let d = describe(&self.sfn, arn)
+                    .await
+                    .map_err(|e| self.classify(e))?;
+                ended.insert(arn, Execution::from_description(&upload.key, &d));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the state machine is gone for good, or a call merely failed.
+    fn classify(&self, error: anyhow::Error) -> Poll {
+        let gone = error.chain().any(|cause| {
+            let text = cause.to_string();
+            text.contains("StateMachineDoesNotExist") || text.contains("ExecutionDoesNotExist")
+        });
+        if gone {
+            Poll::Gone(format!(
+                "the state machine {} or its executions no longer exist: the engine lost the \
+                 deployment (LocalStack restarted or was reset, keeping nothing), and with it \
+                 every execution that had not ended",
+                self.state_machine
+            ))
+        } else {
+            Poll::Failed(error)
         }
     }
 
@@ -262,6 +320,66 @@ impl Executions {
         Ok((field("key").to_owned(), unquote(field("etag")).to_owned()))
     }
 }
+
+/// How long Step Functions may fail every call before [`Executions::wait_all`]
+/// gives up on it: long enough for a network blip, short of a hang.
+pub const UNREACHABLE_AFTER: Duration = Duration::from_secs(30);
+
+enum Poll {
+    /// The deployment is gone: waiting longer cannot help.
+    Gone(String),
+    /// A call failed; the next may not.
+    Failed(anyhow::Error),
+}
+
+/// Waiting stopped before every upload's execution ended: what had ended,
+/// which uploads have no recorded outcome, and why.
+#[derive(Debug)]
+pub struct Unfinished {
+    pub ended: Vec<Execution>,
+    /// The keys of the uploads whose execution had not ended.
+    pub lost: Vec<String>,
+    pub reason: String,
+}
+
+impl Unfinished {
+    fn new(
+        uploads: &[Upload],
+        arns: &[String],
+        mut ended: HashMap<&str, Execution>,
+        reason: String,
+    ) -> Unfinished {
+        let mut done = Vec::new();
+        let mut lost = Vec::new();
+        for (upload, arn) in uploads.iter().zip(arns) {
+            match ended.remove(arn.as_str()) {
+                Some(execution) => done.push(execution),
+                None => lost.push(upload.key.clone()),
+            }
+        }
+        Unfinished {
+            ended: done,
+            lost,
+            reason,
+        }
+    }
+}
+
+impl std::fmt::Display for Unfinished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.lost.iter().map(String::as_str).collect();
+        write!(
+            f,
+            "{} of {} uploads have no outcome ({}): {}",
+            self.lost.len(),
+            self.lost.len() + self.ended.len(),
+            preview(&keys),
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for Unfinished {}
 
 /// The first few of many names, for a message.
 fn preview(names: &[&str]) -> String {
@@ -495,6 +613,8 @@ pub fn redact(value: Value, bucket: &str) -> Value {
                 .map(|(k, v)| match k.as_str() {
                     // S3 makes up version ids; which one an upload got is noise.
                     "versionId" | "VersionId" if v.is_string() => (k, json!("[version]")),
+                    // Sequencers count time: which one an event got is noise too.
+                    "sequencer" if v.is_string() => (k, json!("[sequencer]")),
                     _ => (k, redact(v, bucket)),
                 })
                 .collect(),
@@ -623,4 +743,44 @@ pub fn branches(definition: &asl::StateMachine) -> BTreeMap<String, usize> {
     }
     walk(&json["States"], None, &mut map);
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(key: &str) -> Upload {
+        Upload {
+            bucket: "photos".into(),
+            key: key.into(),
+            etag: "e".into(),
+            version_id: None,
+        }
+    }
+
+    #[test]
+    fn unfinished_names_what_ended_and_what_was_lost() {
+        let uploads = [upload("incoming/a.jpg"), upload("incoming/b.jpg")];
+        let arns = ["arn:a".to_owned(), "arn:b".to_owned()];
+        let ended = HashMap::from([(
+            "arn:b",
+            Execution {
+                arn: "arn:b".into(),
+                key: "incoming/b.jpg".into(),
+                status: ExecutionStatus::Succeeded,
+                start: None,
+                stop: None,
+                error: None,
+                cause: None,
+                output: None,
+            },
+        )]);
+        let unfinished = Unfinished::new(&uploads, &arns, ended, "LocalStack restarted".into());
+        assert_eq!(unfinished.lost, ["incoming/a.jpg"]);
+        assert_eq!(unfinished.ended.len(), 1);
+        assert_eq!(
+            unfinished.to_string(),
+            "1 of 2 uploads have no outcome (incoming/a.jpg): LocalStack restarted"
+        );
+    }
 }

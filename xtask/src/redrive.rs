@@ -63,74 +63,128 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Replays every message in the start-failures queue once.
 pub async fn redrive(config: &SdkConfig, deployment: &Deployment) -> Result<Redriven> {
-    let queue = deployment.output(infra::stack::outputs::START_FAILURES_QUEUE)?;
-    let function = deploy::physical_id(
-        config,
-        &deployment.stack_name,
-        infra::stack::START_EXECUTION.logical_id,
-    )
-    .await?;
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let lambda = aws_sdk_lambda::Client::new(config);
+    let queue = StartFailures::new(config, deployment).await?;
     let mut redriven = Redriven::default();
-    // A message that fails again becomes visible after the timeout; seeing it
-    // twice means the queue holds nothing new.
-    let mut seen = HashSet::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .map_err(explain)
-            .with_context(|| format!("failed to receive from {queue}"))?;
-        let fresh: Vec<_> = received
-            .messages()
-            .iter()
-            .filter(|m| m.message_id().is_some_and(|id| seen.insert(id.to_owned())))
-            .collect();
-        if fresh.is_empty() {
-            return Ok(redriven);
+    for queued in queue.receive().await? {
+        match queue.replay(&queued).await? {
+            Ok(answer) => redriven.handled.push(answer),
+            Err(answer) => redriven.failed.push(answer),
         }
-        for message in fresh {
-            let record: Value = serde_json::from_str(message.body().unwrap_or_default())
-                .with_context(|| {
-                    format!("a message in {queue} is not a Lambda destination record")
-                })?;
-            let event = &record["requestPayload"];
-            anyhow::ensure!(
-                event.is_object(),
-                "a message in {queue} carries no requestPayload: {record}"
-            );
-            let response = lambda
-                .invoke()
-                .function_name(&function)
-                .payload(serde_json::to_vec(event)?.into())
+    }
+    Ok(redriven)
+}
+
+/// The start-failures queue and the function its events are replayed to.
+#[derive(Debug)]
+pub struct StartFailures {
+    sqs: aws_sdk_sqs::Client,
+    lambda: aws_sdk_lambda::Client,
+    queue: String,
+    function: String,
+}
+
+/// One S3 event the start function gave up on.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The event, as S3 sent it to the function.
+    pub event: Value,
+    receipt: Option<String>,
+}
+
+impl StartFailures {
+    pub async fn new(config: &SdkConfig, deployment: &Deployment) -> Result<StartFailures> {
+        let queue = deployment.output(infra::stack::outputs::START_FAILURES_QUEUE)?;
+        let function = deploy::physical_id(
+            config,
+            &deployment.stack_name,
+            infra::stack::START_EXECUTION.logical_id,
+        )
+        .await?;
+        Ok(StartFailures {
+            sqs: aws_sdk_sqs::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
+            queue: queue.to_owned(),
+            function,
+        })
+    }
+
+    /// Every message in the queue, once each. They stay invisible to others
+    /// for five minutes, then come back unless [`StartFailures::replay`]
+    /// handled them.
+    pub async fn receive(&self) -> Result<Vec<Queued>> {
+        let queue = &self.queue;
+        let mut queued = Vec::new();
+        // A message received twice means the queue holds nothing new.
+        let mut seen = HashSet::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .visibility_timeout(300)
+                .wait_time_seconds(1)
                 .send()
                 .await
                 .map_err(explain)
-                .with_context(|| format!("failed to invoke {function}"))?;
-            let answer: Value = response
-                .payload()
-                .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
-                .unwrap_or(Value::Null);
-            if response.function_error().is_some() {
-                redriven.failed.push(answer);
-                continue;
+                .with_context(|| format!("failed to receive from {queue}"))?;
+            let fresh: Vec<_> = received
+                .messages()
+                .iter()
+                .filter(|m| m.message_id().is_some_and(|id| seen.insert(id.to_owned())))
+                .collect();
+            if fresh.is_empty() {
+                return Ok(queued);
             }
-            if let Some(handle) = message.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map_err(explain)
-                    .with_context(|| format!("failed to delete a handled message from {queue}"))?;
+            for message in fresh {
+                let mut record: Value = serde_json::from_str(message.body().unwrap_or_default())
+                    .with_context(|| {
+                        format!("a message in {queue} is not a Lambda destination record")
+                    })?;
+                let event = record["requestPayload"].take();
+                anyhow::ensure!(
+                    event.is_object(),
+                    "a message in {queue} carries no requestPayload: {record}"
+                );
+                queued.push(Queued {
+                    event,
+                    receipt: message.receipt_handle().map(str::to_owned),
+                });
             }
-            redriven.handled.push(answer);
         }
+    }
+
+    /// Sends the event to the start function again, synchronously: `Ok` with
+    /// its answer once it handled the event (the message is then deleted),
+    /// `Err` with its error when it failed again (the message stays).
+    pub async fn replay(&self, queued: &Queued) -> Result<Result<Value, Value>> {
+        let (queue, function) = (&self.queue, &self.function);
+        let response = self
+            .lambda
+            .invoke()
+            .function_name(function)
+            .payload(serde_json::to_vec(&queued.event)?.into())
+            .send()
+            .await
+            .map_err(explain)
+            .with_context(|| format!("failed to invoke {function}"))?;
+        let answer: Value = response
+            .payload()
+            .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+            .unwrap_or(Value::Null);
+        if response.function_error().is_some() {
+            return Ok(Err(answer));
+        }
+        if let Some(handle) = &queued.receipt {
+            self.sqs
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("failed to delete a handled message from {queue}"))?;
+        }
+        Ok(Ok(answer))
     }
 }
