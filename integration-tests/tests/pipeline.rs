@@ -30,6 +30,8 @@ struct Env {
     table: String,
     state_machine: String,
     deployment: Deployment,
+    /// LocalStack's own address, for its fault injection.
+    endpoint: String,
 }
 
 fn images() -> PathBuf {
@@ -59,6 +61,7 @@ impl Env {
             state_machine: output(infra::stack::outputs::STATE_MACHINE)?,
             config,
             deployment,
+            endpoint: localstack.endpoint.clone(),
         })
     }
 
@@ -229,12 +232,51 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
     duplicate_event(&env, &mut uploaded).await?;
     ten_at_once(&env, &mut uploaded).await?;
     transient_failure_is_retried(&env, &mut uploaded).await?;
+    throttled_services_are_retried(&env, &mut uploaded).await?;
     failed_starts_are_queued_and_redriven(&env, &mut uploaded).await?;
+    versions_of_one_key(&env, &mut uploaded).await?;
     crashing_and_hanging_functions_fail_cleanly(&env, &mut uploaded).await?;
     thumbnails_start_nothing(&env, &uploaded).await?;
     browser::console_in_a_browser(&env.config, &env.deployment, &env.s3)
         .await
-        .context("the console in a browser")
+        .context("the console in a browser")?;
+    // Last: nothing of the deployment survives it.
+    a_restart_mid_run_is_reported(&env, localstack).await
+}
+
+/// LocalStack restarts while executions run, as a crash would: waiting for
+/// them ends soon, saying which uploads have no outcome and why, instead of
+/// waiting out its timeout (or forever).
+async fn a_restart_mid_run_is_reported(env: &Env, localstack: &LocalStack) -> Result<()> {
+    let mut uploads = Vec::new();
+    for i in 0..5 {
+        let key = format!("incoming/restart/photo-{i}.jpg");
+        uploads.push(env.upload(&key, fixture("flower.jpg")).await?);
+    }
+    localstack.restart()?;
+    let restarted = tokio::time::Instant::now();
+    let Err(error) = env.executions().wait_all(&uploads, TIMEOUT).await else {
+        bail!("every execution ended although LocalStack restarted");
+    };
+    let waited = restarted.elapsed();
+    let unfinished = error
+        .downcast_ref::<observe::Unfinished>()
+        .with_context(|| format!("the wait failed without saying what was lost: {error:#}"))?;
+    ensure!(
+        unfinished.lost.len() + unfinished.ended.len() == uploads.len()
+            && !unfinished.lost.is_empty(),
+        "{unfinished}"
+    );
+    ensure!(
+        waited < observe::UNREACHABLE_AFTER + Duration::from_secs(30),
+        "it took {waited:?} to notice the restart: {unfinished}"
+    );
+    let explained = ["no longer exist", "has not answered"]
+        .iter()
+        .any(|why| unfinished.reason.contains(why));
+    ensure!(explained, "no reason given: {unfinished}");
+    eprintln!("after the restart, in {waited:?}: {unfinished}");
+    Ok(())
 }
 
 /// S3 delivers events at least once: the same event again starts nothing.
@@ -418,37 +460,111 @@ async fn transient_failure_is_retried(env: &Env, uploaded: &mut Vec<String>) -> 
     Ok(())
 }
 
-/// The start function cannot start executions (its state machine is gone):
-/// Lambda retries the S3 event twice, then puts it into the start-failures
-/// queue; `cargo xtask redrive` replays it once starts work again, and the
-/// upload is processed exactly once.
-async fn failed_starts_are_queued_and_redriven(
-    env: &Env,
-    uploaded: &mut Vec<String>,
-) -> Result<()> {
-    let lambda = aws_sdk_lambda::Client::new(&env.config);
-    let sqs = aws_sdk_sqs::Client::new(&env.config);
-    let queue = env
-        .deployment
-        .output(infra::stack::outputs::START_FAILURES_QUEUE)?;
-    let function = env
-        .physical_id(infra::stack::START_EXECUTION.logical_id)
-        .await?;
-    let configuration = lambda
-        .get_function_configuration()
-        .function_name(&function)
-        .send()
-        .await
-        .map_err(deploy::explain)?;
-    let variables = configuration
-        .environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default();
-    let set_variables = async |variables: std::collections::HashMap<String, String>| {
-        lambda
-            .update_function_configuration()
+/// DynamoDB and Rekognition refuse their first two calls each with the
+/// throttling errors AWS sends (injected by our LocalStack plugin): the
+/// state machine's Retry backs off and the upload succeeds, with every
+/// refused attempt in its history.
+async fn throttled_services_are_retried(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    let rules = json!([
+        { "service": "dynamodb", "operation": "PutItem",
+          "error": "ProvisionedThroughputExceededException", "times": 2 },
+        { "service": "rekognition", "operation": "DetectLabels",
+          "error": "ThrottlingException", "times": 2 },
+    ]);
+    localstack::set_faults(&env.endpoint, rules).await?;
+    let key = "incoming/throttled.jpg";
+    let outcome = match env.upload(key, fixture("flower.jpg")).await {
+        Ok(upload) => env.outcome(&upload).await,
+        Err(e) => Err(e),
+    };
+    let injected = localstack::faults(&env.endpoint).await;
+    localstack::set_faults(&env.endpoint, json!([])).await?;
+    uploaded.push(key.to_owned());
+    let (outcome, injected) = (outcome?, injected?);
+    ensure!(
+        outcome["status"] == "SUCCEEDED",
+        "the retries did not recover: {outcome}"
+    );
+    let refused: Vec<Value> = outcome["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| !e["error"].is_null())
+        .map(|e| json!({ "type": e["type"], "state": e["state"], "error": e["error"] }))
+        .collect();
+    let counts: Vec<Value> = injected["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| json!({ "operation": r["operation"], "injected": r["injected"], "remaining": r["remaining"] }))
+        .collect();
+    insta::assert_yaml_snapshot!(
+        "throttled_services_are_retried",
+        json!({
+            "status": outcome["status"],
+            "path": outcome["path"],
+            "refused": refused,
+            "injected": counts,
+            "thumbnail": outcome["thumbnail"],
+        })
+    );
+    Ok(())
+}
+
+/// The start function, made unable to start executions and repaired again.
+struct StartFunction<'a> {
+    env: &'a Env,
+    lambda: aws_sdk_lambda::Client,
+    function: String,
+    variables: std::collections::HashMap<String, String>,
+}
+
+impl<'a> StartFunction<'a> {
+    async fn new(env: &'a Env) -> Result<StartFunction<'a>> {
+        let lambda = aws_sdk_lambda::Client::new(&env.config);
+        let function = env
+            .physical_id(infra::stack::START_EXECUTION.logical_id)
+            .await?;
+        let configuration = lambda
+            .get_function_configuration()
             .function_name(&function)
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        let variables = configuration
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default();
+        Ok(StartFunction {
+            env,
+            lambda,
+            function,
+            variables,
+        })
+    }
+
+    /// Points the function at a state machine that does not exist.
+    async fn break_starts(&self) -> Result<()> {
+        let mut broken = self.variables.clone();
+        broken.insert(
+            "STATE_MACHINE_ARN".into(),
+            format!("{}-missing", self.env.state_machine),
+        );
+        self.set_variables(broken).await
+    }
+
+    async fn repair(&self) -> Result<()> {
+        self.set_variables(self.variables.clone()).await
+    }
+
+    async fn set_variables(
+        &self,
+        variables: std::collections::HashMap<String, String>,
+    ) -> Result<()> {
+        self.lambda
+            .update_function_configuration()
+            .function_name(&self.function)
             .environment(
                 aws_sdk_lambda::types::Environment::builder()
                     .set_variables(Some(variables))
@@ -457,58 +573,72 @@ async fn failed_starts_are_queued_and_redriven(
             .send()
             .await
             .map_err(deploy::explain)?;
-        wait_until_updated(&lambda, &function).await?;
+        wait_until_updated(&self.lambda, &self.function).await?;
         // LocalStack 4.14 stops the old version's poller of asynchronous
         // events while its 2 s long poll may still take one; that event
         // then waits out a 90 s visibility timeout (event_manager.py). The
         // poller says nothing when it is gone, so wait out its one poll.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        anyhow::Ok(())
-    };
-    let mut broken = variables.clone();
-    broken.insert(
-        "STATE_MACHINE_ARN".into(),
-        format!("{}-missing", env.state_machine),
-    );
-    set_variables(broken).await?;
+        Ok(())
+    }
 
+    /// Waits until the start-failures queue holds `expected` messages.
+    async fn wait_queued(&self, expected: u32) -> Result<()> {
+        let sqs = aws_sdk_sqs::Client::new(&self.env.config);
+        let queue = self
+            .env
+            .deployment
+            .output(infra::stack::outputs::START_FAILURES_QUEUE)?;
+        let count = aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            let attributes = sqs
+                .get_queue_attributes()
+                .queue_url(queue)
+                .attribute_names(count.clone())
+                .send()
+                .await
+                .map_err(deploy::explain)?;
+            let queued = attributes
+                .attributes()
+                .and_then(|a| a.get(&count))
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or_default();
+            if queued == expected {
+                return Ok(());
+            }
+            ensure!(
+                queued < expected,
+                "{queued} messages in the start-failures queue, expected {expected}"
+            );
+            if tokio::time::Instant::now() > deadline {
+                bail!("{queued} of {expected} failed starts reached the start-failures queue");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// The start function cannot start executions (its state machine is gone):
+/// Lambda retries the S3 event twice, then puts it into the start-failures
+/// queue; `cargo xtask redrive` replays it once starts work again, and the
+/// upload is processed exactly once.
+async fn failed_starts_are_queued_and_redriven(
+    env: &Env,
+    uploaded: &mut Vec<String>,
+) -> Result<()> {
+    let starts = StartFunction::new(env).await?;
+    starts.break_starts().await?;
     let key = "incoming/started-late.jpg";
     let upload = env.upload(key, fixture("flower.jpg")).await?;
     uploaded.push(key.to_owned());
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(queue)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
-            .await
-            .map_err(deploy::explain)?;
-        let queued = attributes
-            .attributes()
-            .and_then(|a| {
-                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            })
-            .and_then(|n| n.parse::<u32>().ok())
-            .unwrap_or_default();
-        if queued == 1 {
-            break;
-        }
-        ensure!(
-            queued == 0,
-            "{queued} messages in the start-failures queue, expected one"
-        );
-        if tokio::time::Instant::now() > deadline {
-            bail!("the failed start never reached the start-failures queue");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    starts.wait_queued(1).await?;
     ensure!(
         env.executions().describe_upload(&upload).await?.is_none(),
         "an execution started although every start failed"
     );
 
-    set_variables(variables).await?;
+    starts.repair().await?;
     let first = xtask::redrive::redrive(&env.config, &env.deployment).await?;
     ensure!(
         first.handled.len() == 1 && first.failed.is_empty(),
@@ -527,6 +657,117 @@ async fn failed_starts_are_queued_and_redriven(
     insta::assert_yaml_snapshot!(
         "failed_starts_are_queued_and_redriven",
         observe::redact(json!(first.handled), &env.bucket)
+    );
+    Ok(())
+}
+
+/// Uploads of one key, with their events delivered newest first (S3
+/// promises no order): the same bytes twice, new bytes over old, and an
+/// upload deleted before its event arrives. Each version gets its own
+/// execution; the item ends as the newest upload left it, and the older
+/// ones end in `Superseded` without touching it. The events are held back
+/// by breaking the start function, then taken from the start-failures
+/// queue and replayed one at a time, each execution finished before the next.
+async fn versions_of_one_key(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    let (twice, replaced, deleted) = (
+        "incoming/versions/twice.jpg",
+        "incoming/versions/replaced.jpg",
+        "incoming/versions/deleted.jpg",
+    );
+    let starts = StartFunction::new(env).await?;
+    starts.break_starts().await?;
+    let uploads = [
+        (
+            "twice, first",
+            env.upload(twice, fixture("flower.jpg")).await?,
+        ),
+        (
+            "twice, second",
+            env.upload(twice, fixture("flower.jpg")).await?,
+        ),
+        (
+            "replaced, old",
+            env.upload(replaced, fixture("flower.jpg")).await?,
+        ),
+        (
+            "replaced, new",
+            env.upload(replaced, fixture("png-alpha.png")).await?,
+        ),
+        ("deleted", env.upload(deleted, fixture("flower.jpg")).await?),
+    ];
+    env.s3
+        .delete_object()
+        .bucket(&env.bucket)
+        .key(deleted)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    uploaded.extend([twice, twice, replaced, replaced, deleted].map(str::to_owned));
+    starts.wait_queued(uploads.len() as u32).await?;
+    starts.repair().await?;
+
+    let queue = xtask::redrive::StartFailures::new(&env.config, &env.deployment).await?;
+    let mut queued = queue.receive().await?;
+    ensure!(queued.len() == uploads.len(), "queued: {queued:?}");
+    let object = |q: &xtask::redrive::Queued, field: &str| {
+        q.event["Records"][0]["s3"]["object"][field]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    queued.sort_by_key(|q| {
+        std::cmp::Reverse(photopipe_shared::Sequencer::from_event(&object(
+            q,
+            "sequencer",
+        )))
+    });
+    let branches = observe::branches(&infra::pipeline::definition());
+    let mut outcomes = Vec::new();
+    for q in &queued {
+        let version = object(q, "versionId");
+        let (name, upload) = uploads
+            .iter()
+            .find(|(_, u)| u.version_id.as_deref() == Some(version.as_str()))
+            .with_context(|| format!("an event of no upload: {}", q.event))?;
+        if let Err(answer) = queue.replay(q).await? {
+            bail!("the start function failed on {name}: {answer}");
+        }
+        let execution = env.executions().wait(upload, TIMEOUT).await?;
+        let history = observe::normalise(
+            &observe::history(&env.sfn, &execution.arn).await?,
+            &|state| branches.get(state).copied(),
+            &env.bucket,
+        );
+        outcomes.push(json!({
+            "upload": name,
+            "status": execution.status.as_str(),
+            "error": execution.error,
+            "path": observe::path(&history),
+        }));
+    }
+
+    let ddb = aws_sdk_dynamodb::Client::new(&env.config);
+    let mut items = serde_json::Map::new();
+    for (key, newest) in [(twice, 1), (replaced, 3), (deleted, 4)] {
+        let item = observe::item(&ddb, &env.table, key)
+            .await?
+            .with_context(|| format!("{key} has no item"))?;
+        let newest_arn = env.executions().arn_of(&uploads[newest].1)?;
+        ensure!(
+            item["executionArn"] == newest_arn.as_str(),
+            "{key}'s item is not the newest upload's ({newest_arn}): {item}"
+        );
+        items.insert(
+            key.to_owned(),
+            json!({
+                "item": observe::redact(item, &env.bucket),
+                "thumbnail": env.thumbnail(key).await?,
+            }),
+        );
+    }
+    insta::assert_yaml_snapshot!(
+        "versions_of_one_key",
+        json!({ "newestFirst": outcomes, "final": items })
     );
     Ok(())
 }
@@ -684,7 +925,8 @@ async fn wait_until_updated(lambda: &aws_sdk_lambda::Client, function: &str) -> 
 }
 
 /// Writing thumbnails under `thumbnails/` never starts an execution: every
-/// execution belongs to one upload under `incoming/`.
+/// execution belongs to one upload under `incoming/`. `uploaded` names the
+/// key of every upload, a key uploaded twice twice.
 async fn thumbnails_start_nothing(env: &Env, uploaded: &[String]) -> Result<()> {
     let thumbnails = env
         .s3
@@ -699,10 +941,18 @@ async fn thumbnails_start_nothing(env: &Env, uploaded: &[String]) -> Result<()> 
         "no thumbnails were written"
     );
     let mut executions = env.executions();
-    let mut total = 0;
+    let mut uploads: std::collections::BTreeMap<&str, usize> = Default::default();
     for key in uploaded {
+        *uploads.entry(key).or_default() += 1;
+    }
+    let mut total = 0;
+    for (key, count) in uploads {
         let found = executions.for_key(key).await?;
-        ensure!(found.len() == 1, "{key} has {} executions", found.len());
+        ensure!(
+            found.len() == count,
+            "{key} has {} executions for {count} uploads",
+            found.len()
+        );
         total += found.len();
     }
     let all = env
