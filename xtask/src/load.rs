@@ -63,8 +63,9 @@ impl Percentiles {
 pub struct Report {
     pub localstack_image: String,
     pub uploads: usize,
-    /// From the first upload to the last execution's end.
+    /// From the first upload to the last execution's end (or to giving up).
     pub wall_seconds: f64,
+    /// Executions that ended, per second of `wall_seconds`.
     pub images_per_second: f64,
     /// Upload acknowledged → execution ended.
     pub end_to_end_ms: Option<Percentiles>,
@@ -208,7 +209,7 @@ pub async fn load(
         localstack_image: image.to_owned(),
         uploads,
         wall_seconds: wall.as_secs_f64(),
-        images_per_second: uploads as f64 / wall.as_secs_f64(),
+        images_per_second: executions.len() as f64 / wall.as_secs_f64(),
         end_to_end_ms: None,
         execution_ms: None,
         state_ms: BTreeMap::new(),
@@ -383,29 +384,14 @@ async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<Str
 fn print_report(report: &Report) {
     println!("LocalStack: {}", report.localstack_image);
     println!(
-        "{} uploads in {:.1} s: {:.2} images/s",
-        report.uploads, report.wall_seconds, report.images_per_second
+        "{} uploads, {} ended in {:.1} s: {:.2} images/s",
+        report.uploads,
+        report.uploads - report.lost.len(),
+        report.wall_seconds,
+        report.images_per_second
     );
     println!();
-    println!(
-        "{:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
-        "LATENCY (ms)", "COUNT", "P50", "P95", "P99", "MAX"
-    );
-    let row = |name: &str, p: &Percentiles| {
-        println!(
-            "{name:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
-            p.count, p.p50, p.p95, p.p99, p.max
-        );
-    };
-    if let Some(p) = &report.end_to_end_ms {
-        row("upload → end", p);
-    }
-    if let Some(p) = &report.execution_ms {
-        row("execution", p);
-    }
-    for (state, p) in &report.state_ms {
-        row(&format!("  {state}"), p);
-    }
+    print_latencies(report);
     println!();
     for (outcome, count) in &report.outcomes {
         println!("{count:>6}  {outcome}");
@@ -430,5 +416,31 @@ fn print_report(report: &Report) {
         .chain(report.mismatches.iter().cloned())
     {
         println!("! {line}");
+    }
+}
+
+fn print_latencies(report: &Report) {
+    if report.execution_ms.is_none() {
+        println!("no execution ended: no latencies");
+        return;
+    }
+    println!(
+        "{:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
+        "LATENCY (ms)", "COUNT", "P50", "P95", "P99", "MAX"
+    );
+    let row = |name: &str, p: &Percentiles| {
+        println!(
+            "{name:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
+            p.count, p.p50, p.p95, p.p99, p.max
+        );
+    };
+    if let Some(p) = &report.end_to_end_ms {
+        row("upload → end", p);
+    }
+    if let Some(p) = &report.execution_ms {
+        row("execution", p);
+    }
+    for (state, p) in &report.state_ms {
+        row(&format!("  {state}"), p);
     }
 }
