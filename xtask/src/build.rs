@@ -70,6 +70,15 @@ impl Arch {
             Arch::Arm64 => "aarch64-unknown-linux-gnu",
         }
     }
+
+    /// The oldest CPU Lambda runs this architecture on (what cargo-lambda's
+    /// own optimizations would target).
+    fn target_cpu(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "haswell",
+            Arch::Arm64 => "neoverse-n1",
+        }
+    }
 }
 
 /// Builds every function (or those in `args.packages`) and returns their zips.
@@ -112,6 +121,18 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
         ])
         .arg("--lambda-dir")
         .arg(&lambda_dir)
+        // cargo-lambda's release optimizations include panic=abort, which
+        // turns every libjpeg error (reported by unwinding out of its error
+        // handler) into a crashed function; the workspace's release profile
+        // has the rest (LTO, one codegen unit, stripped symbols).
+        .arg("--disable-optimizations")
+        .env(
+            format!(
+                "CARGO_TARGET_{}_RUSTFLAGS",
+                arch.rust_target().to_uppercase().replace('-', "_")
+            ),
+            format!("-C target-cpu={}", arch.target_cpu()),
+        )
         .current_dir(&root)
         .env("PATH", tool_path()?);
     // Packages, not just binaries: with `--bin` alone cargo selects every

@@ -12,6 +12,13 @@
 //!   image.
 //! - [`make_thumbnail`] decodes, shrinks, turns upright and re-encodes.
 
+// libjpeg reports a corrupt file by calling an error handler that unwinds
+// back into Rust (mozjpeg-sys builds it with -fexceptions). Under
+// panic=abort that unwinding is a process abort: a hostile JPEG would crash
+// the function instead of failing with `CorruptImage`.
+#[cfg(panic = "abort")]
+compile_error!("imaging needs panic = \"unwind\": libjpeg's errors unwind into Rust");
+
 mod dc;
 mod error;
 mod exif;
@@ -20,7 +27,7 @@ mod orientation;
 mod thumbnail;
 
 pub use error::Error;
-pub use exif::INVALID_EXIF;
+pub use exif::{INVALID_EXIF, PARTIAL_EXIF};
 pub use header::{Probe, metadata, probe};
 pub use thumbnail::{EncodedThumbnail, ThumbnailOptions, make_thumbnail};
 
