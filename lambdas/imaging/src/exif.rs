@@ -1,44 +1,83 @@
 //! The EXIF fields the pipeline keeps, read from a TIFF structure.
 
-use exif::{Field, In, Reader, Tag, Value};
+use exif::{Context, Field, In, Reader, Tag, Value};
 use photopipe_shared::{ErrorInfo, Exif, GpsPosition};
 
-/// `exif.error.Error` when an image's EXIF cannot be read. Not an
+/// `exif.error.Error` when an image's EXIF cannot be read at all. Not an
 /// [`photopipe_shared::ErrorName`]: no function fails with it.
 pub const INVALID_EXIF: &str = "InvalidExif";
 
+/// `exif.error.Error` when part of an image's EXIF is broken (an IFD link
+/// or a value out of bounds, say): the fields that could be read are kept,
+/// and the cause names what was skipped.
+pub const PARTIAL_EXIF: &str = "PartialExif";
+
 /// Reads EXIF from the TIFF structure of a JPEG APP1 segment or PNG eXIf
-/// chunk. A structure that does not parse loses its EXIF, not the image.
+/// chunk. A broken part loses that part; a structure that does not parse at
+/// all loses the EXIF, never the image.
 pub(crate) fn read(tiff: &[u8]) -> Exif {
-    let parsed = match Reader::new().read_raw(tiff.to_vec()) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            return Exif {
-                error: Some(ErrorInfo {
-                    error: INVALID_EXIF.to_owned(),
-                    cause: format!("unreadable EXIF: {e}"),
-                }),
-                ..Exif::default()
-            };
+    // Tolerant, as exiftool is: a broken IFD link or value is skipped and
+    // reported, and everything already read is kept.
+    let (parsed, skipped) = match Reader::new()
+        .continue_on_error(true)
+        .read_raw(tiff.to_vec())
+    {
+        Ok(parsed) => (parsed, Vec::new()),
+        Err(exif::Error::PartialResult(partial)) => {
+            let (parsed, errors) = partial.into_inner();
+            (parsed, errors.iter().map(ToString::to_string).collect())
         }
+        Err(e) => return unreadable(format!("unreadable EXIF: {e}")),
     };
+    if parsed.fields().next().is_none() {
+        return unreadable(format!("unreadable EXIF: {}", skipped.join("; ")));
+    }
     let field = |tag| parsed.get_field(tag, In::PRIMARY);
+    // Some writers put a tag in the other IFD than the standard's (the
+    // capture time in IFD0, camera names in the Exif IFD); exiftool reads
+    // them there, so do we.
+    let moved = |tag: Tag, to: Context| field(tag).or_else(|| field(Tag(to, tag.number())));
     Exif {
-        date_time_original: field(Tag::DateTimeOriginal).and_then(date_time),
-        make: field(Tag::Make).and_then(text),
-        model: field(Tag::Model).and_then(text),
-        orientation: field(Tag::Orientation)
-            .and_then(|f| f.value.get_uint(0))
-            .and_then(|o| u16::try_from(o).ok())
-            .filter(|o| (1..=8).contains(o)),
+        date_time_original: moved(Tag::DateTimeOriginal, Context::Tiff)
+            .and_then(|f| date_time(f, field(Tag::OffsetTimeOriginal))),
+        make: moved(Tag::Make, Context::Exif).and_then(text),
+        model: moved(Tag::Model, Context::Exif).and_then(text),
+        orientation: field(Tag::Orientation).and_then(orientation),
         gps: gps(
             field(Tag::GPSLatitude),
             field(Tag::GPSLatitudeRef),
             field(Tag::GPSLongitude),
             field(Tag::GPSLongitudeRef),
         ),
-        error: None,
+        error: (!skipped.is_empty()).then(|| ErrorInfo {
+            error: PARTIAL_EXIF.to_owned(),
+            cause: format!(
+                "kept the readable EXIF fields; skipped: {}",
+                skipped.join("; ")
+            ),
+        }),
     }
+}
+
+fn unreadable(cause: String) -> Exif {
+    Exif {
+        error: Some(ErrorInfo {
+            error: INVALID_EXIF.to_owned(),
+            cause,
+        }),
+        ..Exif::default()
+    }
+}
+
+/// 1–8 in whatever integer type the camera stored it: the standard says
+/// SHORT, some Panasonic and Fujifilm models write SLONG, others LONG.
+fn orientation(field: &Field) -> Option<u16> {
+    let value: i64 = match &field.value {
+        Value::SShort(v) => (*v.first()?).into(),
+        Value::SLong(v) => (*v.first()?).into(),
+        v => v.get_uint(0)?.into(),
+    };
+    u16::try_from(value).ok().filter(|o| (1..=8).contains(o))
 }
 
 fn ascii(field: &Field) -> Option<&[u8]> {
@@ -55,21 +94,37 @@ fn text(field: &Field) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-/// `2019:05:04 13:02:11` becomes `2019-05-04T13:02:11`. Cameras without a
-/// clock write blanks or zeros; those are no date.
-fn date_time(field: &Field) -> Option<String> {
-    let dt = exif::DateTime::from_ascii(ascii(field)?).ok()?;
+/// `2019:05:04 13:02:11` becomes `2019-05-04T13:02:11`, and with an
+/// `OffsetTimeOriginal` of `+02:00` `2019-05-04T13:02:11+02:00`. Cameras
+/// without a clock write blanks or zeros; those are no date.
+fn date_time(field: &Field, offset: Option<&Field>) -> Option<String> {
+    let mut dt = exif::DateTime::from_ascii(ascii(field)?).ok()?;
     let valid = (1..=12).contains(&dt.month)
         && (1..=31).contains(&dt.day)
         && dt.hour < 24
         && dt.minute < 60
         && dt.second <= 60;
-    valid.then(|| {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second
-        )
-    })
+    if !valid {
+        return None;
+    }
+    let zone = match offset.and_then(ascii).map(|o| dt.parse_offset(o)) {
+        Some(Ok(())) => dt.offset.map(|minutes| {
+            let sign = if minutes < 0 { '-' } else { '+' };
+            let minutes = minutes.unsigned_abs();
+            format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+        }),
+        _ => None,
+    };
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}",
+        dt.year,
+        dt.month,
+        dt.day,
+        dt.hour,
+        dt.minute,
+        dt.second,
+        zone.unwrap_or_default()
+    ))
 }
 
 fn gps(

@@ -128,9 +128,10 @@ fn exif_with_gps_and_camera() {
     let m = metadata(&fixture("ultrahdr-gps-truncated.jpg")).unwrap();
     assert_eq!(m.exif.make.as_deref(), Some("Google"));
     assert_eq!(m.exif.model.as_deref(), Some("Pixel 6"));
+    // The phone records its zone (China Standard Time) in OffsetTimeOriginal.
     assert_eq!(
         m.exif.date_time_original.as_deref(),
-        Some("2024-05-07T09:33:04")
+        Some("2024-05-07T09:33:04+08:00")
     );
     let gps = m.exif.gps.unwrap();
     // 30° 37' 39.54" N, 119° 44' 19.56" E
@@ -213,6 +214,97 @@ fn every_orientation_comes_out_upright() {
             "{name} differs from upright by {diff:.1} a sample"
         );
     }
+}
+
+/// Where IFD0 of a little-endian JPEG's EXIF starts, and its entry count.
+fn ifd0(bytes: &[u8]) -> (usize, usize) {
+    let tiff = bytes.windows(6).position(|w| w == b"Exif\0\0").unwrap() + 6;
+    assert_eq!(
+        &bytes[tiff..tiff + 2],
+        b"II",
+        "the fixtures are little-endian"
+    );
+    let offset = u32::from_le_bytes(bytes[tiff + 4..tiff + 8].try_into().unwrap());
+    let ifd = tiff + offset as usize;
+    (ifd, u16::from_le_bytes([bytes[ifd], bytes[ifd + 1]]).into())
+}
+
+/// Where the IFD0 entry of `tag` starts.
+fn ifd0_entry(bytes: &[u8], tag: u16) -> usize {
+    let (ifd, count) = ifd0(bytes);
+    (0..count)
+        .map(|i| ifd + 2 + 12 * i)
+        .find(|&e| u16::from_le_bytes([bytes[e], bytes[e + 1]]) == tag)
+        .unwrap()
+}
+
+/// Cameras store Orientation as SHORT (the standard), LONG, SLONG or
+/// SSHORT; every value is honoured in every type. Little-endian keeps the
+/// value's bytes where each type reads them.
+#[test]
+fn every_orientation_in_every_integer_type() {
+    const LONG: u16 = 4;
+    const SSHORT: u16 = 8;
+    const SLONG: u16 = 9;
+    for o in 1..=8 {
+        let name = format!("orientation-{o}.jpg");
+        let short = fixture(&name);
+        let (_, _, _, expected) = pixels(&thumbnail(&name));
+        for kind in [LONG, SSHORT, SLONG] {
+            let mut bytes = short.clone();
+            let entry = ifd0_entry(&bytes, 0x0112);
+            bytes[entry + 2..entry + 4].copy_from_slice(&kind.to_le_bytes());
+            let m = metadata(&bytes).unwrap();
+            assert_eq!(m.exif.orientation, Some(o), "{name} as type {kind}");
+            let t = make_thumbnail(&bytes, &ThumbnailOptions::default()).unwrap();
+            assert_eq!(pixels(&t).3, expected, "{name} as type {kind}");
+        }
+    }
+}
+
+/// One broken part of the EXIF (here the link to IFD1 points past its end,
+/// as in exiv2's bug 479 file) loses that part only, and says so.
+#[test]
+fn a_broken_ifd_link_keeps_the_rest_of_the_exif() {
+    let mut bytes = fixture("jpeg-exif-gps.jpg");
+    let (ifd, count) = ifd0(&bytes);
+    let next = ifd + 2 + 12 * count;
+    bytes[next..next + 4].copy_from_slice(&0x00FF_FF00_u32.to_le_bytes());
+    let exif = metadata(&bytes).unwrap().exif;
+    assert_eq!(exif.model.as_deref(), Some("Canon EOS 400D DIGITAL"));
+    assert_eq!(
+        exif.date_time_original.as_deref(),
+        Some("2008-04-20T19:12:06")
+    );
+    assert!(exif.gps.is_some());
+    let error = exif.error.unwrap();
+    assert_eq!(error.error, imaging::PARTIAL_EXIF);
+    assert!(error.cause.contains("skipped"), "{}", error.cause);
+}
+
+#[test]
+fn arithmetic_coded_jpegs_are_decoded_and_a_corrupt_one_is_named() {
+    let (w, h, _, arithmetic) = pixels(&thumbnail("arithmetic.jpg"));
+    let (fw, fh, _, huffman) = pixels(&thumbnail("flower.jpg"));
+    assert_eq!((w, h), (fw, fh));
+    let diff = mean_abs_diff(&arithmetic, &huffman);
+    assert!(
+        diff < 4.0,
+        "differs from the Huffman-coded original by {diff:.1}"
+    );
+    assert_eq!(
+        thumbnail_error("arith-progressive-cve-2017-2862.jpg"),
+        ErrorName::CorruptImage
+    );
+}
+
+#[test]
+fn capture_time_keeps_its_zone_offset() {
+    let m = metadata(&fixture("offset-time.jpg")).unwrap();
+    assert_eq!(
+        m.exif.date_time_original.as_deref(),
+        Some("2024-07-01T18:45:00-03:30")
+    );
 }
 
 #[test]

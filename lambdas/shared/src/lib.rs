@@ -150,16 +150,19 @@ pub struct ImageMetadata {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Exif {
-    /// `DateTimeOriginal` as ISO 8601 without zone (`2019-05-04T13:02:11`),
-    /// since EXIF does not record one.
+    /// `DateTimeOriginal` as ISO 8601 (`2019-05-04T13:02:11`), with the
+    /// zone's offset (`2019-05-04T13:02:11+02:00`) when the camera recorded
+    /// one in `OffsetTimeOriginal`.
     pub date_time_original: Option<String>,
     pub make: Option<String>,
     pub model: Option<String>,
     /// 1–8 as in the EXIF standard.
     pub orientation: Option<u16>,
     pub gps: Option<GpsPosition>,
-    /// Set when the image carries EXIF that could not be read. The image is
-    /// still processed: a broken EXIF block loses the EXIF, not the photo.
+    /// Set when the image carries EXIF that could not be read entirely:
+    /// `InvalidExif` when none of it could, `PartialExif` (the fields above
+    /// kept, the cause naming what was skipped) when a part is broken. The
+    /// image is still processed either way.
     pub error: Option<ErrorInfo>,
 }
 
