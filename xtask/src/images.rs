@@ -1,6 +1,7 @@
 //! `cargo xtask inspect IMAGE...` and `cargo xtask thumbnail IMAGE OUT`: the
 //! Lambdas' image code (the `imaging` crate) run on local files, with the same
-//! results and the same error names.
+//! results and the same error names (`inspect --compare-exiftool` is in
+//! `conformance.rs`).
 
 use std::path::PathBuf;
 
@@ -12,8 +13,16 @@ use serde_json::{Value, json};
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// Image files to read.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "compare_exiftool")]
     images: Vec<PathBuf>,
+    /// Instead, compare capture time, camera, orientation and GPS with
+    /// exiftool's for every file under DIR: the agreement per field and
+    /// every difference (non-zero exit when there is one).
+    #[arg(long, value_name = "DIR", conflicts_with = "images")]
+    compare_exiftool: Option<PathBuf>,
+    /// With --compare-exiftool, print the comparison as JSON.
+    #[arg(long, requires = "compare_exiftool")]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +42,9 @@ pub struct ThumbnailArgs {
 /// Prints what `extract-metadata` returns for each file: one JSON object for
 /// one file, an array for several. Fails when any file did.
 pub fn inspect(args: InspectArgs) -> Result<()> {
+    if let Some(dir) = &args.compare_exiftool {
+        return crate::conformance::run(dir, args.json);
+    }
     let mut failed = 0;
     let mut report = Vec::new();
     for path in &args.images {

@@ -4,6 +4,7 @@
 pub mod asl_cmd;
 pub mod build;
 pub mod ci;
+pub mod conformance;
 pub mod console;
 pub mod deploy;
 pub mod e2e;
