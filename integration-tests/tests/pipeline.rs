@@ -196,6 +196,16 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
         ("gif_not_supported", "incoming/animated.gif", "animated.gif"),
         ("webp_not_supported", "incoming/image.webp", "image.webp"),
         ("truncated_jpeg", "incoming/truncated.jpg", "truncated.jpg"),
+        (
+            "arithmetic_jpeg",
+            "incoming/arithmetic.jpg",
+            "arithmetic.jpg",
+        ),
+        (
+            "corrupt_arithmetic_jpeg_from_a_cve",
+            "incoming/cve-2017-2862.jpg",
+            "arith-progressive-cve-2017-2862.jpg",
+        ),
         ("zero_bytes", "incoming/empty.jpg", "empty.jpg"),
         (
             "key_with_spaces_unicode_and_plus",
