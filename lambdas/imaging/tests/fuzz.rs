@@ -95,12 +95,16 @@ fn mutated_images_never_panic() {
                 let _ = make_thumbnail(&input, &options);
             }));
             if outcome.is_err() {
-                let failures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
+                let failures =
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
                 std::fs::create_dir_all(&failures).unwrap();
                 let name = seed.file_name().unwrap().to_string_lossy();
                 let saved = failures.join(format!("{name}-round-{round}"));
                 std::fs::write(&saved, &input).unwrap();
-                panic!("a mutation of {name} panicked; the input is {}", saved.display());
+                panic!(
+                    "a mutation of {name} panicked; the input is {}",
+                    saved.display()
+                );
             }
             runs += 1;
         }
