@@ -20,8 +20,8 @@ pub struct InspectArgs {
     /// every difference (non-zero exit when there is one).
     #[arg(long, value_name = "DIR", conflicts_with = "images")]
     compare_exiftool: Option<PathBuf>,
-    /// With --compare-exiftool, print the comparison as JSON.
-    #[arg(long, requires = "compare_exiftool")]
+    /// Print the comparison as JSON (a plain `inspect` always prints JSON).
+    #[arg(long)]
     json: bool,
 }
 
