@@ -24,6 +24,10 @@ pub enum Error {
     },
     #[error("{} images are not supported, only JPEG and PNG", .0.as_str())]
     NotSupported(ImageFormat),
+    #[error(
+        "JPEG with {0} is not supported: libjpeg decodes 8-bit baseline, extended and progressive JPEGs"
+    )]
+    UndecodableJpeg(String),
     #[error("could not encode the thumbnail: {0}")]
     Encode(String),
 }
@@ -45,7 +49,7 @@ impl Error {
             // the image held something we cannot represent: corrupt for us.
             Error::CorruptImage { .. } | Error::Encode(_) => ErrorName::CorruptImage,
             Error::ImageTooLarge { .. } => ErrorName::ImageTooLarge,
-            Error::NotSupported(_) => ErrorName::NotSupportedImageType,
+            Error::NotSupported(_) | Error::UndecodableJpeg(_) => ErrorName::NotSupportedImageType,
         }
     }
 }

@@ -18,10 +18,9 @@ pub const PARTIAL_EXIF: &str = "PartialExif";
 pub(crate) fn read(tiff: &[u8]) -> Exif {
     // Tolerant, as exiftool is: a broken IFD link or value is skipped and
     // reported, and everything already read is kept.
-    let (parsed, skipped) = match Reader::new()
-        .continue_on_error(true)
-        .read_raw(tiff.to_vec())
-    {
+    let mut tiff = tiff.to_vec();
+    retype_pointers(&mut tiff);
+    let (parsed, skipped) = match Reader::new().continue_on_error(true).read_raw(tiff) {
         Ok(parsed) => (parsed, Vec::new()),
         Err(exif::Error::PartialResult(partial)) => {
             let (parsed, errors) = partial.into_inner();
@@ -56,6 +55,44 @@ pub(crate) fn read(tiff: &[u8]) -> Exif {
                 skipped.join("; ")
             ),
         }),
+    }
+}
+
+/// Some writers type IFD0's Exif and GPS pointers SLONG or IFD (13)
+/// instead of LONG; kamadak-exif then skips those IFDs whole, where
+/// exiftool follows them. Retyping the entries in place lets it follow them
+/// too.
+fn retype_pointers(tiff: &mut [u8]) {
+    let little = tiff.starts_with(b"II");
+    let read = |b: &[u8], at: usize, len: usize| {
+        let bytes = b.get(at..at.checked_add(len)?)?;
+        let fold = |v: u32, x: &u8| (v << 8) | u32::from(*x);
+        Some(if little {
+            bytes.iter().rev().fold(0, fold)
+        } else {
+            bytes.iter().fold(0, fold)
+        })
+    };
+    let Some(ifd) = read(tiff, 4, 4).map(|o| o as usize) else {
+        return;
+    };
+    let Some(count) = read(tiff, ifd, 2) else {
+        return;
+    };
+    for at in (0..count as usize).map(|i| ifd + 2 + 12 * i) {
+        let (Some(tag), Some(typ), Some(n)) = (
+            read(tiff, at, 2),
+            read(tiff, at + 2, 2),
+            read(tiff, at + 4, 4),
+        ) else {
+            return;
+        };
+        let pointer = [Tag::ExifIFDPointer, Tag::GPSInfoIFDPointer]
+            .iter()
+            .any(|t| u32::from(t.number()) == tag);
+        if pointer && matches!(typ, 9 | 13) && n == 1 {
+            tiff[at + 2..at + 4].copy_from_slice(if little { &[4, 0] } else { &[0, 4] });
+        }
     }
 }
 
@@ -133,8 +170,8 @@ fn gps(
     lon: Option<&Field>,
     lon_ref: Option<&Field>,
 ) -> Option<GpsPosition> {
-    let latitude = degrees(lat?)? * sign(lat_ref?, b'N', b'S')?;
-    let longitude = degrees(lon?)? * sign(lon_ref?, b'E', b'W')?;
+    let latitude = degrees(lat?)? * sign(lat_ref?, b'S');
+    let longitude = degrees(lon?)? * sign(lon_ref?, b'W');
     let in_range = latitude.abs() <= 90.0 && longitude.abs() <= 180.0;
     in_range.then_some(GpsPosition {
         latitude,
@@ -142,25 +179,92 @@ fn gps(
     })
 }
 
-/// Degrees, minutes and seconds as three rationals.
+/// Degrees, minutes and seconds: rationals as the standard says, signed
+/// rationals as some phones write them, or text (`52,00000,50,00000`) read
+/// as exiftool reads it, the first three numbers in it. Fewer parts are
+/// degrees alone, or degrees and minutes.
 fn degrees(field: &Field) -> Option<f64> {
-    let Value::Rational(dms) = &field.value else {
-        return None;
+    let ratio = |num: f64, denom: f64| (denom != 0.0).then(|| num / denom);
+    let parts: Vec<f64> = match &field.value {
+        Value::Rational(v) => v
+            .iter()
+            .map(|r| ratio(r.num.into(), r.denom.into()))
+            .collect::<Option<_>>()?,
+        Value::SRational(v) => v
+            .iter()
+            .map(|r| ratio(r.num.into(), r.denom.into()))
+            .collect::<Option<_>>()?,
+        Value::Ascii(text) => String::from_utf8_lossy(text.first()?)
+            .split(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+            .filter_map(|n| n.parse().ok())
+            .collect(),
+        _ => return None,
     };
-    let mut total = 0.0;
-    for (part, scale) in dms.iter().zip([1.0, 60.0, 3600.0]) {
-        if part.denom == 0 {
-            return None;
-        }
-        total += part.to_f64() / scale;
+    if parts.is_empty() {
+        return None;
     }
-    (dms.len() == 3).then_some(total)
+    Some(
+        parts
+            .iter()
+            .take(3)
+            .zip([1.0, 60.0, 3600.0])
+            .map(|(part, scale)| part / scale)
+            .sum(),
+    )
 }
 
-fn sign(reference: &Field, positive: u8, negative: u8) -> Option<f64> {
-    match ascii(reference)?.first()?.to_ascii_uppercase() {
-        c if c == positive => Some(1.0),
-        c if c == negative => Some(-1.0),
-        _ => None,
+/// South and west are negative; any other reference is positive, as
+/// exiftool takes it.
+fn sign(reference: &Field, negative: u8) -> f64 {
+    match ascii(reference).and_then(|r| r.first()) {
+        Some(c) if c.to_ascii_uppercase() == negative => -1.0,
+        _ => 1.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use exif::{Rational, SRational};
+
+    use super::*;
+
+    fn field(value: Value) -> Field {
+        Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value,
+        }
+    }
+
+    #[test]
+    fn degrees_in_every_type_writers_use() {
+        let dms: [(u16, u16); 3] = [(60, 1), (8, 1), (4814, 100)];
+        let expected = 60.0 + 8.0 / 60.0 + 48.14 / 3600.0;
+        let rational = dms.map(|(num, denom)| Rational {
+            num: num.into(),
+            denom: denom.into(),
+        });
+        let signed = dms.map(|(num, denom)| SRational {
+            num: num.into(),
+            denom: denom.into(),
+        });
+        assert_eq!(
+            degrees(&field(Value::Rational(rational.to_vec()))),
+            Some(expected)
+        );
+        assert_eq!(
+            degrees(&field(Value::SRational(signed.to_vec()))),
+            Some(expected)
+        );
+        // goexif's sample: exiftool reads the first three numbers.
+        let text = Value::Ascii(vec![b"52,00000,50,00000,34,01180".to_vec()]);
+        assert_eq!(degrees(&field(text)), Some(52.0 + 50.0 / 3600.0));
+        let decimal = Value::Rational(vec![Rational {
+            num: 525,
+            denom: 10,
+        }]);
+        assert_eq!(degrees(&field(decimal)), Some(52.5));
+        let no_fix = Value::Rational(vec![Rational { num: 0, denom: 0 }; 3]);
+        assert_eq!(degrees(&field(no_fix)), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Format sniffing and header parsing, without decoding any pixels.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use photopipe_shared::{ImageFormat, ImageMetadata};
@@ -26,7 +27,7 @@ pub fn probe(prefix: &[u8], object_size: u64) -> Result<Probe, Error> {
         return Err(Error::EmptyObject);
     }
     let whole = prefix.len() as u64 >= object_size;
-    let header = match parse(prefix) {
+    let header = match parse(prefix, whole) {
         Ok(header) => header,
         Err(Stop::Fail(e)) => return Err(e),
         Err(Stop::NeedBytes(format, n)) => {
@@ -51,10 +52,7 @@ pub fn probe(prefix: &[u8], object_size: u64) -> Result<Probe, Error> {
         height: header.height,
         size: object_size,
         content_type: header.format.content_type().to_owned(),
-        exif: header
-            .exif
-            .map(|range| exif::read(&prefix[range]))
-            .unwrap_or_default(),
+        exif: header.exif.as_deref().map(exif::read).unwrap_or_default(),
     }))
 }
 
@@ -74,10 +72,13 @@ pub(crate) struct Header {
     /// Zero when a reported-only format does not say, or says too far in.
     pub width: u32,
     pub height: u32,
-    /// Where the EXIF TIFF structure lies in the bytes.
-    pub exif: Option<Range<usize>>,
+    /// The EXIF TIFF structure.
+    pub exif: Option<Vec<u8>>,
     /// A JPEG with an Adobe APP14 segment: its CMYK is stored inverted.
     pub adobe: bool,
+    /// A valid JPEG coding that libjpeg cannot decode, as the frame header
+    /// names it: 12-bit samples, lossless or hierarchical coding.
+    pub undecodable: Option<String>,
 }
 
 impl Header {
@@ -88,6 +89,7 @@ impl Header {
             height: 0,
             exif: None,
             adobe: false,
+            undecodable: None,
         }
     }
 }
@@ -100,9 +102,11 @@ pub(crate) enum Stop {
     Fail(Error),
 }
 
-pub(crate) fn parse(b: &[u8]) -> Result<Header, Stop> {
+/// Parses the header at the start of `b`; `whole` says whether `b` holds the
+/// whole object.
+pub(crate) fn parse(b: &[u8], whole: bool) -> Result<Header, Stop> {
     let format = sniff(b)?;
-    let mut r = Bytes { b, format };
+    let mut r = Bytes { b, format, whole };
     match format {
         ImageFormat::Jpeg => jpeg(&mut r),
         ImageFormat::Png => png(&mut r),
@@ -160,6 +164,7 @@ fn bmp_header_size_is_known(b: &[u8]) -> bool {
 struct Bytes<'a> {
     b: &'a [u8],
     format: ImageFormat,
+    whole: bool,
 }
 
 impl<'a> Bytes<'a> {
@@ -200,7 +205,12 @@ fn jpeg(r: &mut Bytes<'_>) -> Result<Header, Stop> {
     let mut pos = 2;
     loop {
         if r.get(pos..pos + 1)?[0] != 0xFF {
-            return Err(r.corrupt(format!("expected a marker at offset {pos}")));
+            // libjpeg skips extraneous bytes before a marker with a warning,
+            // and exiftool reads on; so do we.
+            match memchr::memchr(0xFF, &r.b[pos..]) {
+                Some(skip) => pos += skip,
+                None => return Err(Stop::NeedBytes(Some(r.format), r.b.len() + SLACK)),
+            }
         }
         // Any number of 0xFF fill bytes may precede a marker code.
         while r.get(pos..pos + 1)?[0] == 0xFF {
@@ -228,14 +238,20 @@ fn jpeg(r: &mut Bytes<'_>) -> Result<Header, Stop> {
             }
             header.width = width.into();
             header.height = height.into();
+            header.undecodable = match (marker, sof[0]) {
+                (0xC3 | 0xCB, _) => Some("lossless coding".to_owned()),
+                (0xC5..=0xC7 | 0xCD..=0xCF, _) => Some("hierarchical coding".to_owned()),
+                (_, 8) => None,
+                (_, bits) => Some(format!("{bits}-bit samples")),
+            };
             return Ok(header);
         }
         if marker == 0xE1 && header.exif.is_none() {
             let segment = r
                 .get(body.clone())
                 .map_err(|_| Stop::NeedBytes(Some(r.format), body.end + SLACK))?;
-            if segment.starts_with(b"Exif\0\0") {
-                header.exif = Some(body.start + 6..body.end);
+            if let Some(tiff) = segment.strip_prefix(b"Exif\0\0") {
+                header.exif = Some(tiff.to_vec());
             }
         }
         if marker == 0xEE {
@@ -247,7 +263,12 @@ fn jpeg(r: &mut Bytes<'_>) -> Result<Header, Stop> {
     }
 }
 
-/// IHDR, then the chunks before the image data for an eXIf.
+/// IHDR, then the chunks up to IEND for the EXIF: an eXIf chunk or, as
+/// ImageMagick wrote it before eXIf existed, a "Raw profile" text chunk.
+/// Writers put either before the image data or after it (Pillow after), so
+/// a PNG without EXIF before its first IDAT is read to the end, the rest in
+/// one fetch. One cut short in or after its image data keeps its header:
+/// the pixels are for the decoder to judge.
 fn png(r: &mut Bytes<'_>) -> Result<Header, Stop> {
     let ihdr = r.get(8..33)?;
     if &ihdr[4..8] != b"IHDR" {
@@ -259,22 +280,106 @@ fn png(r: &mut Bytes<'_>) -> Result<Header, Stop> {
     }
     let mut header = sized(ImageFormat::Png, width, height);
     let mut pos = 33;
+    let mut past_idat = false;
     loop {
-        let chunk = r.get(pos..pos + 8)?;
-        let len = be32(chunk, 0) as usize;
-        let kind = &chunk[4..8];
-        let data = pos + 8..pos + 8 + len;
-        match kind {
-            b"IDAT" | b"IEND" => return Ok(header),
-            b"eXIf" => {
-                let exif = r.get(data.clone())?;
-                // Some writers copy the JPEG APP1 prefix along.
-                let skip = if exif.starts_with(b"Exif\0\0") { 6 } else { 0 };
-                header.exif = Some(data.start + skip..data.end);
-                return Ok(header);
+        let (bytes, past) = (&*r, past_idat);
+        let get = move |range: Range<usize>| match bytes.get(range) {
+            Err(Stop::NeedBytes(..)) if past && bytes.whole => Ok(None),
+            Err(Stop::NeedBytes(..)) if past => {
+                Err(Stop::NeedBytes(Some(bytes.format), usize::MAX))
             }
-            _ => pos = data.end + 4,
+            got => got.map(Some),
+        };
+        let Some(chunk) = get(pos..pos + 8)? else {
+            return Ok(header);
+        };
+        let kind: [u8; 4] = [chunk[4], chunk[5], chunk[6], chunk[7]];
+        let data = pos + 8..(pos + 8).saturating_add(be32(chunk, 0) as usize);
+        match &kind {
+            b"IEND" => return Ok(header),
+            b"IDAT" => past_idat = true,
+            b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" => {
+                let Some(data) = get(data.clone())? else {
+                    return Ok(header);
+                };
+                if &kind == b"eXIf" {
+                    // Some writers copy the JPEG APP1 prefix along.
+                    let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(data);
+                    header.exif = Some(tiff.to_vec());
+                    return Ok(header);
+                }
+                if header.exif.is_none() {
+                    header.exif = raw_profile(&kind, data);
+                }
+            }
+            _ => {}
         }
+        pos = data.end.saturating_add(4);
+    }
+}
+
+/// The TIFF structure in an ImageMagick "Raw profile type exif" (or "APP1")
+/// text chunk: after the keyword, `\nexif\n<length>\n` and the bytes as
+/// hex digits in lines.
+fn raw_profile(kind: &[u8; 4], chunk: &[u8]) -> Option<Vec<u8>> {
+    let nul = memchr::memchr(0, chunk)?;
+    let keyword = &chunk[..nul];
+    if keyword != b"Raw profile type exif" && keyword != b"Raw profile type APP1" {
+        return None;
+    }
+    let rest = &chunk[nul + 1..];
+    let text: Cow<'_, [u8]> = match kind {
+        b"tEXt" => rest.into(),
+        // The compression method byte, then a zlib stream.
+        b"zTXt" => inflate(rest.get(1..)?)?.into(),
+        _ => {
+            // iTXt: compression flag and method, language tag, translated keyword.
+            let (compressed, rest) = (*rest.first()? == 1, rest.get(2..)?);
+            let rest = &rest[memchr::memchr(0, rest)? + 1..];
+            let text = &rest[memchr::memchr(0, rest)? + 1..];
+            if compressed {
+                inflate(text)?.into()
+            } else {
+                text.into()
+            }
+        }
+    };
+    let mut lines = text.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    let _profile_name = lines.next()?;
+    let len: usize = std::str::from_utf8(lines.next()?)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let digits: Vec<u8> = lines
+        .flatten()
+        .copied()
+        .filter(u8::is_ascii_hexdigit)
+        .collect();
+    let bytes: Vec<u8> = digits
+        .chunks_exact(2)
+        .take(len)
+        .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1]))
+        .collect();
+    match bytes.strip_prefix(b"Exif\0\0") {
+        Some(tiff) => Some(tiff.to_vec()),
+        // An APP1 profile may hold XMP instead; an exif one may omit the prefix.
+        None => (keyword.ends_with(b"exif")).then_some(bytes),
+    }
+}
+
+/// Text chunks hold at most a few hundred KiB of metadata; more is a bomb.
+const MAX_TEXT_CHUNK: usize = 4 << 20;
+
+fn inflate(zlib: &[u8]) -> Option<Vec<u8>> {
+    fdeflate::decompress_to_vec_bounded(zlib, MAX_TEXT_CHUNK).ok()
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
     }
 }
 

@@ -47,7 +47,7 @@ pub fn make_thumbnail(bytes: &[u8], options: &ThumbnailOptions) -> Result<Encode
     if bytes.is_empty() {
         return Err(Error::EmptyObject);
     }
-    let header = match header::parse(bytes) {
+    let header = match header::parse(bytes, true) {
         Ok(header) => header,
         Err(Stop::Fail(e)) => return Err(e),
         Err(Stop::NeedBytes(None, _)) => return Err(Error::UnknownImageFormat),
@@ -58,6 +58,9 @@ pub fn make_thumbnail(bytes: &[u8], options: &ThumbnailOptions) -> Result<Encode
     };
     if !ImageFormat::SUPPORTED.contains(&header.format) {
         return Err(Error::NotSupported(header.format));
+    }
+    if let Some(coding) = header.undecodable {
+        return Err(Error::UndecodableJpeg(coding));
     }
     let pixels = u64::from(header.width) * u64::from(header.height);
     if pixels > options.max_pixels {
@@ -70,8 +73,8 @@ pub fn make_thumbnail(bytes: &[u8], options: &ThumbnailOptions) -> Result<Encode
     }
     let orientation = header
         .exif
-        .clone()
-        .and_then(|range| exif::read(&bytes[range]).orientation)
+        .as_deref()
+        .and_then(|tiff| exif::read(tiff).orientation)
         .unwrap_or(1);
     let (upright_w, upright_h) = orientation::upright(header.width, header.height, orientation);
     let (fit_w, fit_h) = fit(upright_w, upright_h, options.size.max(1));
