@@ -23,6 +23,7 @@ mod dc;
 mod error;
 mod exif;
 mod header;
+pub mod mutate;
 mod orientation;
 mod thumbnail;
 
