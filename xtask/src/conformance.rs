@@ -29,7 +29,13 @@ pub struct Comparison {
     pub refused: Vec<Refused>,
     /// Per field: files where either tool reads it, and those where both agree.
     pub fields: BTreeMap<&'static str, Tally>,
+    /// Values exiftool reads that extract-metadata misses or reads otherwise.
     pub differences: Vec<Difference>,
+    /// Values extract-metadata reads where exiftool reads none: a part of
+    /// the EXIF exiftool gives up on whole (a short IFD, say) and
+    /// kamadak-exif reads up to the break. Listed, not counted as
+    /// disagreement.
+    pub only_ours: Vec<Difference>,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,15 +112,21 @@ pub fn compare(dir: &Path) -> Result<Comparison> {
             }
             let tally = comparison.fields.entry(field).or_default();
             tally.compared += 1;
+            let only_ours = exiftool.is_null();
             if agree(&ours, &exiftool) {
                 tally.agree += 1;
+                continue;
+            }
+            let difference = Difference {
+                file: name.clone(),
+                field,
+                ours,
+                exiftool,
+            };
+            if only_ours {
+                comparison.only_ours.push(difference);
             } else {
-                comparison.differences.push(Difference {
-                    file: name.clone(),
-                    field,
-                    ours,
-                    exiftool,
-                });
+                comparison.differences.push(difference);
             }
         }
     }
@@ -169,14 +181,15 @@ fn our_value(exif: &Exif, field: &str) -> Value {
 
 /// exiftool's value in extract-metadata's form.
 fn their_value(exiftool: &Value, field: &str) -> Value {
+    // exiftool's JSON turns a Make of "456" into a number.
     let text = |tag: &str| {
-        exiftool[tag]
-            .as_str()
-            .map(|s| {
-                s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
-                    .to_owned()
-            })
-            .filter(|s| !s.is_empty())
+        let text = match &exiftool[tag] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+        (!text.is_empty()).then(|| text.to_owned())
     };
     match field {
         "dateTimeOriginal" => json!(
@@ -190,21 +203,27 @@ fn their_value(exiftool: &Value, field: &str) -> Value {
             Some(o @ 1..=8) => json!(o),
             _ => Value::Null,
         },
+        // A position off the globe says nothing either.
         _ => match (
             exiftool["GPSLatitude"].as_f64(),
             exiftool["GPSLongitude"].as_f64(),
         ) {
-            (Some(lat), Some(lon)) => json!([lat, lon]),
+            (Some(lat), Some(lon)) if lat.abs() <= 90.0 && lon.abs() <= 180.0 => {
+                json!([lat, lon])
+            }
             _ => Value::Null,
         },
     }
 }
 
 /// `2019:05:04 13:02:11` and `+02:00` as `2019-05-04T13:02:11+02:00`; a
-/// date of zeros (a camera without a clock) as none, as extract-metadata does.
+/// date of zeros (a camera without a clock) or text that is no date as
+/// none, as extract-metadata does.
 fn iso_date(date: &str, offset: Option<&str>) -> Option<String> {
     let (day, time) = date.split_once(' ')?;
-    if day.starts_with("0000") {
+    let shaped =
+        |part: &str| part.len() >= 8 && part.chars().all(|c| c.is_ascii_digit() || c == ':');
+    if day.starts_with("0000") || !shaped(day) || !shaped(time) {
         return None;
     }
     Some(format!(
@@ -249,6 +268,12 @@ fn print(comparison: &Comparison) {
             d.file, d.field, d.ours, d.exiftool
         );
     }
+    for d in &comparison.only_ours {
+        println!(
+            "+ {} {}: ours {}, exiftool reads none",
+            d.file, d.field, d.ours
+        );
+    }
 }
 
 #[cfg(test)]
@@ -283,5 +308,13 @@ mod tests {
         let zero = json!({ "DateTimeOriginal": "0000:00:00 00:00:00", "Orientation": 393216 });
         assert_eq!(their_value(&zero, "dateTimeOriginal"), Value::Null);
         assert_eq!(their_value(&zero, "orientation"), Value::Null);
+        let garbage = json!({
+            "DateTimeOriginal": "-T :     :  :",
+            "GPSLatitude": 213.64,
+            "GPSLongitude": 103.48,
+        });
+        assert_eq!(their_value(&garbage, "dateTimeOriginal"), Value::Null);
+        assert_eq!(their_value(&garbage, "gps"), Value::Null);
+        assert_eq!(their_value(&json!({ "Make": 456 }), "make"), "456");
     }
 }
