@@ -246,6 +246,7 @@ async fn cases(localstack: &LocalStack) -> Result<()> {
     failed_starts_are_queued_and_redriven(&env, &mut uploaded).await?;
     versions_of_one_key(&env, &mut uploaded).await?;
     crashing_and_hanging_functions_fail_cleanly(&env, &mut uploaded).await?;
+    hostile_files_end_as_the_library_says(&env, &mut uploaded).await?;
     thumbnails_start_nothing(&env, &uploaded).await?;
     browser::console_in_a_browser(&env.config, &env.deployment, &env.s3)
         .await
@@ -937,6 +938,86 @@ async fn wait_until_updated(lambda: &aws_sdk_lambda::Client, function: &str) -> 
 /// Writing thumbnails under `thumbnails/` never starts an execution: every
 /// execution belongs to one upload under `incoming/`. `uploaded` names the
 /// key of every upload, a key uploaded twice twice.
+/// Mutations of each JPEG and PNG fixture in the hostile run, on top of the
+/// fixture itself; the library's own fuzz test runs many more.
+const MUTATIONS_PER_FIXTURE: usize = 1;
+const MUTATION_SEED: u64 = 0x4057_11E5;
+
+/// Hostile files against the deployed functions, that is the zips'
+/// `bootstrap` binaries as cargo-lambda built them: every fixture of
+/// `imaging` (bombs, cuts in headers and in scans, arithmetic coding, 12-bit,
+/// CMYK, wrong markers, broken chunks, published crashers) and a mutation of
+/// each end as the library says on the host, with the same named error. A
+/// process exit (`Runtime.ExitError`) is never what the library says.
+async fn hostile_files_end_as_the_library_says(
+    env: &Env,
+    uploaded: &mut Vec<String>,
+) -> Result<()> {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lambdas/imaging/tests/fixtures");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let mut rng = imaging::mutate::Rng::new(MUTATION_SEED);
+    let mut originals = Vec::new();
+    for source in [fixtures.clone(), fixtures.join("hostile")] {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&source)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()?;
+        paths.retain(|p| p.is_file() && p.extension().is_some_and(|e| e != "md"));
+        paths.sort();
+        for path in paths {
+            let name = format!(
+                "hostile-{}",
+                path.file_name().context("a fixture")?.to_string_lossy()
+            );
+            let bytes = std::fs::read(&path)?;
+            std::fs::write(dir.join(&name), &bytes)?;
+            originals.push(name.clone());
+            let ext = path.extension().unwrap_or_default().to_string_lossy();
+            if bytes.is_empty() || !(ext == "jpg" || ext == "png") {
+                continue;
+            }
+            for i in 0..MUTATIONS_PER_FIXTURE {
+                let mutated = imaging::mutate::mutate(&bytes, &mut rng);
+                std::fs::write(dir.join(format!("{name}.mutation-{i}.{ext}")), mutated)?;
+            }
+        }
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.sort();
+    let reports = xtask::e2e::process(&env.config, &env.deployment, &files).await?;
+    uploaded.extend(reports.iter().map(|r| r.key.clone()));
+    let wrong: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.as_expected())
+        .map(|r| {
+            format!(
+                "{}: the library says {:?}, the deployed functions {} {:?} ({:?})",
+                r.file, r.expected, r.status, r.error, r.cause
+            )
+        })
+        .collect();
+    ensure!(
+        wrong.is_empty(),
+        "{} of {} hostile files did not end as the library says:\n{}",
+        wrong.len(),
+        reports.len(),
+        wrong.join("\n")
+    );
+    // What each fixture ends as, for review when it changes.
+    let outcomes: std::collections::BTreeMap<&str, &str> = reports
+        .iter()
+        .filter(|r| originals.contains(&r.file))
+        .map(|r| (r.file.as_str(), r.error.as_deref().unwrap_or(&r.status)))
+        .collect();
+    insta::assert_yaml_snapshot!("hostile_files", outcomes);
+    Ok(())
+}
+
 async fn thumbnails_start_nothing(env: &Env, uploaded: &[String]) -> Result<()> {
     let thumbnails = env
         .s3
@@ -965,17 +1046,19 @@ async fn thumbnails_start_nothing(env: &Env, uploaded: &[String]) -> Result<()> 
         );
         total += found.len();
     }
-    let all = env
+    let mut pages = env
         .sfn
         .list_executions()
         .state_machine_arn(&env.state_machine)
-        .send()
-        .await
-        .map_err(deploy::explain)?;
+        .into_paginator()
+        .send();
+    let mut all = 0;
+    while let Some(page) = pages.next().await {
+        all += page.map_err(deploy::explain)?.executions().len();
+    }
     ensure!(
-        all.executions().len() == total,
-        "{} executions for {total} uploads: something other than an upload started one",
-        all.executions().len()
+        all == total,
+        "{all} executions for {total} uploads: something other than an upload started one"
     );
     Ok(())
 }
