@@ -129,6 +129,18 @@ pub enum Rule {
     WaitDuration,
     #[error("a Map state needs `ItemProcessor` (or the legacy `Iterator`): add one")]
     NoProcessor,
+    #[error("no state ends here: give one state `\"End\": true` or add a Succeed or Fail state")]
+    NoTerminalState,
+    #[error(
+        "`QueryLanguage` is \"JSONPath\" but the machine's top level is JSONata: a state may only opt into JSONata, so remove it or make the top level JSONPath"
+    )]
+    JsonPathUnderJsonata,
+    #[error(
+        "Map `Label` {reason}: use 1 to 40 characters, none of them whitespace, a control character, a bracket, a backtick or one of ? * \" # % \\ ^ | ~ $ & , ; : /"
+    )]
+    InvalidLabel { reason: String },
+    #[error("`{key}` and `{key}.$` name the same field: keep one")]
+    DuplicateTemplateField { key: String },
     #[error(
         "choice rule has no condition: add `Variable` with a comparison, `And`, `Or`, `Not` or (JSONata) `Condition`"
     )]
@@ -432,6 +444,8 @@ struct Validator {
     names: HashMap<String, String>,
     /// Every state name anywhere, to tell "outside this branch" from "unknown".
     everywhere: HashSet<String>,
+    /// The document's own query language.
+    top: Language,
 }
 
 /// A sub-machine: the document itself, a Parallel branch or a Map processor.
@@ -450,6 +464,7 @@ impl Validator {
             problems: Vec::new(),
             names: HashMap::new(),
             everywhere,
+            top: Language::JsonPath,
         };
         let language = match document.get("QueryLanguage") {
             None => Language::JsonPath,
@@ -464,6 +479,7 @@ impl Validator {
                 Language::JsonPath
             }),
         };
+        v.top = language;
         v.scope(document, "", Scope::Root, language);
         v.problems
     }
@@ -584,11 +600,20 @@ impl Validator {
         let Some(states) = states else {
             return;
         };
+        let before = self.problems.len();
         let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
         for (name, state) in states {
             let path = format!("{states_path}.{name}");
             let targets = self.state(name, state, &path, &local, kind, language);
             edges.insert(name.as_str(), targets);
+        }
+        // Only when the states are otherwise sound: a state without a
+        // transition, say, is the better explanation.
+        let ends = |state: &Value| {
+            matches!(state["Type"].as_str(), Some("Succeed" | "Fail")) || state["End"] == true
+        };
+        if self.problems.len() == before && !states.values().any(ends) {
+            self.report(&states_path, Rule::NoTerminalState);
         }
         if let Some(start) = start {
             let mut reached = HashSet::from([start]);
@@ -718,6 +743,12 @@ impl Validator {
                 inherited
             }),
         };
+        // AWS refuses it; a Map's processor inheriting JSONata from its Map
+        // may still go back (its documentation only names the top level).
+        if self.top == Language::Jsonata && object.get("QueryLanguage") == Some(&"JSONPath".into())
+        {
+            self.report(path, Rule::JsonPathUnderJsonata);
+        }
         self.language(object, path, language);
         for field in ["Comment", "Label"] {
             if object.get(field).is_some_and(|v| !v.is_string()) {
@@ -860,6 +891,9 @@ impl Validator {
                 }
                 self.exclusive(object, path, "TimeoutSeconds", "TimeoutSecondsPath");
                 self.exclusive(object, path, "HeartbeatSeconds", "HeartbeatSecondsPath");
+                if let Some(credentials) = object.get("Credentials") {
+                    self.credentials(credentials, &format!("{path}.Credentials"));
+                }
                 let seconds = |field| object.get(field).and_then(Value::as_u64);
                 if let (Some(heartbeat), Some(timeout)) =
                     (seconds("HeartbeatSeconds"), seconds("TimeoutSeconds"))
@@ -966,9 +1000,11 @@ impl Validator {
                     ),
                     ("ToleratedFailureCount", "ToleratedFailureCountPath"),
                     ("ItemsPath", "Items"),
+                    ("Parameters", "ItemSelector"),
                 ] {
                     self.exclusive(object, path, first, second);
                 }
+                self.map_settings(object, path);
             }
             _ => {}
         }
@@ -1444,6 +1480,70 @@ impl Validator {
         }
     }
 
+    /// `RoleArn` (or its path or expression form) and nothing else.
+    fn credentials(&mut self, credentials: &Value, at: &str) {
+        let Some(object) = credentials.as_object() else {
+            self.report(
+                at,
+                Rule::WrongType {
+                    field: "Credentials".into(),
+                    expected: "an object with `RoleArn` (or `RoleArn.$`)",
+                },
+            );
+            return;
+        };
+        for key in object.keys() {
+            if key != "RoleArn" && key != "RoleArn.$" {
+                self.report(at, Rule::UnknownField { field: key.clone() });
+            }
+        }
+        if !object.contains_key("RoleArn") && !object.contains_key("RoleArn.$") {
+            self.report(at, Rule::MissingField { field: "RoleArn" });
+        }
+    }
+
+    /// The Map fields whose values AWS bounds, beyond their types.
+    fn map_settings(&mut self, object: &Map<String, Value>, path: &str) {
+        if object.get("ItemsPath") == Some(&Value::Null) {
+            self.invalid_path("ItemsPath", &Value::Null, path);
+        }
+        if let Some(percent) = object
+            .get("ToleratedFailurePercentage")
+            .and_then(Value::as_f64)
+            && !(0.0..=100.0).contains(&percent)
+        {
+            self.report(
+                path,
+                Rule::InvalidValue {
+                    field: "ToleratedFailurePercentage",
+                    expected: "a number from 0 to 100",
+                },
+            );
+        }
+        if let Some(Value::String(label)) = object.get("Label")
+            && let Some(reason) = label_problem(label)
+        {
+            self.report(path, Rule::InvalidLabel { reason });
+        }
+        if let Some(Value::Object(batcher)) = object.get("ItemBatcher") {
+            let at = format!("{path}.ItemBatcher");
+            self.exclusive(batcher, &at, "MaxItemsPerBatch", "MaxItemsPerBatchPath");
+            self.exclusive(
+                batcher,
+                &at,
+                "MaxInputBytesPerBatch",
+                "MaxInputBytesPerBatchPath",
+            );
+        }
+        if let Some(Value::Object(config)) = object
+            .get("ItemReader")
+            .and_then(|reader| reader.get("ReaderConfig"))
+        {
+            let at = format!("{path}.ItemReader.ReaderConfig");
+            self.exclusive(config, &at, "MaxItems", "MaxItemsPath");
+        }
+    }
+
     fn exclusive(
         &mut self,
         object: &Map<String, Value>,
@@ -1494,6 +1594,16 @@ impl Validator {
         match template {
             Value::Object(object) => {
                 for (key, value) in object {
+                    if let Some(plain) = key.strip_suffix(".$")
+                        && object.contains_key(plain)
+                    {
+                        self.report(
+                            at,
+                            Rule::DuplicateTemplateField {
+                                key: plain.to_owned(),
+                            },
+                        );
+                    }
                     if key.ends_with(".$") {
                         let ok = value
                             .as_str()
@@ -1543,6 +1653,22 @@ impl Validator {
             _ => {}
         }
     }
+}
+
+/// Why AWS would refuse a Map's `Label`, if it would.
+fn label_problem(label: &str) -> Option<String> {
+    const FORBIDDEN: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    let len = label.chars().count();
+    if len == 0 {
+        return Some("is empty".into());
+    }
+    if len > 40 {
+        return Some(format!("is {len} characters long"));
+    }
+    let bad = label
+        .chars()
+        .find(|&c| c.is_whitespace() || c.is_control() || FORBIDDEN.contains(c))?;
+    Some(format!("contains {bad:?}"))
 }
 
 fn join(prefix: &str, field: &str) -> String {

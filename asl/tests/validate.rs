@@ -164,6 +164,34 @@ rejects! {
         "States.Resize: `Comment` must be a string",
         "States.Resize: `TimeoutSeconds` must be a number",
     ];
+    no_terminal_state: "no-terminal-state.asl.json" => [
+        "States: no state ends here: give one state `\"End\": true` or add a Succeed or Fail state",
+    ];
+    jsonpath_state_in_jsonata_machine: "jsonpath-state-in-jsonata-machine.asl.json" => [
+        "States.Resize: `QueryLanguage` is \"JSONPath\" but the machine's top level is JSONata: a state may only opt into JSONata, so remove it or make the top level JSONPath",
+    ];
+    bad_credentials: "bad-credentials.asl.json" => [
+        "States.Empty.Credentials: missing `RoleArn`: add it",
+        "States.Extra.Credentials: unknown field `Region`: remove it or fix its spelling",
+        "States.Text.Credentials: `Credentials` must be an object with `RoleArn` (or `RoleArn.$`)",
+        "States.Null.Credentials: `Credentials` must be an object with `RoleArn` (or `RoleArn.$`)",
+    ];
+    bad_map_label: "bad-map-label.asl.json" => [
+        "States.Empty: Map `Label` is empty: use 1 to 40 characters, none of them whitespace, a control character, a bracket, a backtick or one of ? * \" # % \\ ^ | ~ $ & , ; : /",
+        "States.Long: Map `Label` is 41 characters long: use 1 to 40 characters, none of them whitespace, a control character, a bracket, a backtick or one of ? * \" # % \\ ^ | ~ $ & , ; : /",
+        "States.Spaced: Map `Label` contains ' ': use 1 to 40 characters, none of them whitespace, a control character, a bracket, a backtick or one of ? * \" # % \\ ^ | ~ $ & , ; : /",
+    ];
+    duplicate_template_field: "duplicate-template-field.asl.json" => [
+        "States.Resize.Parameters: `bucket` and `bucket.$` name the same field: keep one",
+        "States.Resize.Parameters: `width` and `width.$` name the same field: keep one",
+    ];
+    map_settings: "map-settings.asl.json" => [
+        "States.Each: `Parameters` and `ItemSelector` cannot be used together: keep one",
+        "States.Each: `ItemsPath` is not a valid JSONPath (`null`): start it with `$`, `$$` or `$variable` and fix the steps",
+        "States.Each: `ToleratedFailurePercentage` must be a number from 0 to 100: fix its value",
+        "States.Each.ItemBatcher: `MaxItemsPerBatch` and `MaxItemsPerBatchPath` cannot be used together: keep one",
+        "States.Each.ItemReader.ReaderConfig: `MaxItems` and `MaxItemsPath` cannot be used together: keep one",
+    ];
 }
 
 /// Every file under `tests/broken/` must have a test above and be rejected,
