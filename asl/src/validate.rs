@@ -168,6 +168,69 @@ pub enum Rule {
     Schema(String),
 }
 
+impl Rule {
+    /// The rule's stable name for tools (editors, CI annotations): its
+    /// variant's name in kebab case, such as `unknown-field`.
+    pub fn name(&self) -> String {
+        let debug = format!("{self:?}");
+        let variant = debug
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or_default();
+        let mut name = String::new();
+        for c in variant.chars() {
+            if c.is_uppercase() && !name.is_empty() {
+                name.push('-');
+            }
+            name.push(c.to_ascii_lowercase());
+        }
+        name
+    }
+}
+
+impl Problem {
+    /// [`Problem::path`] as a JSON pointer into `document` (RFC 6901), such
+    /// as `/States/Process/Branches/0/States/Resize`. The document decides
+    /// where a state name with dots in it ends.
+    pub fn pointer(&self, document: &Value) -> String {
+        let mut pointer = String::new();
+        let mut rest = if self.path == ROOT {
+            ""
+        } else {
+            self.path.as_str()
+        };
+        let mut at = document;
+        while !rest.is_empty() {
+            let step = if let Some(index) = rest.strip_prefix('[') {
+                let (digits, after) = index.split_once(']').unwrap_or((index, ""));
+                at = &at[digits.parse::<usize>().unwrap_or(usize::MAX)];
+                rest = after;
+                digits.to_owned()
+            } else {
+                // The longest key of this object the path goes on with.
+                let key = at
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|o| o.keys())
+                    .filter(|k| {
+                        rest.strip_prefix(k.as_str())
+                            .is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']))
+                    })
+                    .max_by_key(|k| k.len())
+                    .cloned()
+                    .unwrap_or_else(|| rest.split(['.', '[']).next().unwrap_or(rest).to_owned());
+                at = &at[key.as_str()];
+                rest = &rest[key.len()..];
+                key
+            };
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+            pointer.push('/');
+            pointer.push_str(&step.replace('~', "~0").replace('/', "~1"));
+        }
+        pointer
+    }
+}
+
 /// Every problem found in a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationErrors(pub Vec<Problem>);

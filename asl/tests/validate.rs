@@ -214,3 +214,24 @@ fn every_broken_file_is_rejected() {
         assert!(!problems(&text).is_empty(), "{name} is accepted");
     }
 }
+
+/// For editors and CI annotations: where in the document, and which rule.
+#[test]
+fn problems_point_into_the_document_and_name_their_rule() {
+    let text = include_str!("broken/branch-reaches-outside.asl.json");
+    let document: serde_json::Value = serde_json::from_str(text).expect("JSON");
+    let errors = asl::validate(&document).expect_err("broken");
+    assert_eq!(
+        errors.0[0].pointer(&document),
+        "/States/Process/Branches/0/States/Resize"
+    );
+    assert_eq!(errors.0[0].rule.name(), "reaches-outside");
+    // State names may hold dots and slashes; the document says where they end.
+    let document = serde_json::json!({
+        "StartAt": "v1.resize/small",
+        "States": { "v1.resize/small": { "Type": "Pass", "Next": "gone" } }
+    });
+    let errors = asl::validate(&document).expect_err("broken");
+    assert_eq!(errors.0[0].pointer(&document), "/States/v1.resize~1small");
+    assert_eq!(errors.0[0].rule.name(), "unknown-target");
+}

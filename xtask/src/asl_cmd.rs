@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use asl::StateMachine;
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,8 +16,13 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Report every problem in each file as `FILE: PATH: message`.
+    /// Report every problem in each file as `FILE: PATH: message`, then a
+    /// summary line. A directory stands for every `*.json` under it.
     Check {
+        /// Print the results as JSON on stdout: per file its problems, each
+        /// with a JSON pointer, a stable rule name and the message.
+        #[arg(long)]
+        json: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -32,33 +38,121 @@ enum Command {
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        Command::Check { files } => check(&files),
+        Command::Check { json, files } => check(&expand(&files)?, json),
         Command::Fmt { check, files } => fmt(&files, check),
     }
 }
 
-fn check(files: &[PathBuf]) -> Result<()> {
-    let mut failed = 0;
+/// What `check --json` prints.
+#[derive(Debug, Serialize)]
+struct Report {
+    documents: usize,
+    valid: usize,
+    invalid: usize,
+    files: Vec<FileReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct FileReport {
+    file: String,
+    valid: bool,
+    problems: Vec<ProblemReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProblemReport {
+    /// Where, as the messages name it: `States.Process.Branches[0]`.
+    path: String,
+    /// Where, as a JSON pointer into the document (RFC 6901).
+    pointer: String,
+    rule: String,
+    message: String,
+}
+
+impl ProblemReport {
+    fn line(&self) -> String {
+        format!("{}: {}", self.path, self.message)
+    }
+}
+
+fn check(files: &[PathBuf], as_json: bool) -> Result<()> {
+    let mut report = Report {
+        documents: files.len(),
+        valid: 0,
+        invalid: 0,
+        files: Vec::new(),
+    };
     for file in files {
-        let text = read(file)?;
-        let problems = problems(&text);
+        let problems = located_problems(&read(file)?);
+        let name = file.display().to_string();
         if problems.is_empty() {
-            println!("{}: ok", file.display());
+            report.valid += 1;
         } else {
-            failed += 1;
-            for problem in problems {
-                println!("{}: {problem}", file.display());
+            report.invalid += 1;
+        }
+        if !as_json {
+            if problems.is_empty() {
+                println!("{name}: ok");
+            }
+            for p in &problems {
+                println!("{name}: {}", p.line());
             }
         }
+        report.files.push(FileReport {
+            file: name,
+            valid: problems.is_empty(),
+            problems,
+        });
     }
-    if failed > 0 {
-        let total = match files.len() {
-            1 => "1 file".to_owned(),
-            n => format!("{n} files"),
-        };
-        bail!("problems in {failed} of {total}: fix them and run `cargo xtask asl check` again");
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} documents: {} valid, {} invalid",
+            report.documents, report.valid, report.invalid
+        );
+    }
+    if report.invalid > 0 {
+        bail!(
+            "problems in {} of {} documents: fix them and run `cargo xtask asl check` again",
+            report.invalid,
+            report.documents
+        );
     }
     Ok(())
+}
+
+/// The files named, with each directory replaced by the `*.json` files
+/// under it, sorted.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut dirs = vec![path.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries =
+                fs::read_dir(&dir).with_context(|| format!("failed to list {}", dir.display()))?;
+            for entry in entries {
+                let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    found.push(path);
+                }
+            }
+        }
+        if found.is_empty() {
+            bail!("{} holds no *.json files", path.display());
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
 }
 
 fn fmt(files: &[PathBuf], check_only: bool) -> Result<()> {
@@ -100,14 +194,37 @@ fn read(file: &Path) -> Result<String> {
 
 /// Each problem of a document as `PATH: message`.
 pub fn problems(text: &str) -> Vec<String> {
+    located_problems(text)
+        .iter()
+        .map(ProblemReport::line)
+        .collect()
+}
+
+fn located_problems(text: &str) -> Vec<ProblemReport> {
     let document: serde_json::Value = match serde_json::from_str(text) {
         Ok(document) => document,
-        Err(e) => return vec![format!("(root): not valid JSON ({e}): fix the syntax")],
+        Err(e) => {
+            return vec![ProblemReport {
+                path: "(root)".into(),
+                pointer: String::new(),
+                rule: "not-json".into(),
+                message: format!("not valid JSON ({e}): fix the syntax"),
+            }];
+        }
     };
-    match asl::validate(&document) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
-    }
+    let Err(errors) = asl::validate(&document) else {
+        return Vec::new();
+    };
+    errors
+        .0
+        .iter()
+        .map(|p| ProblemReport {
+            path: p.path.clone(),
+            pointer: p.pointer(&document),
+            rule: p.rule.name(),
+            message: p.rule.to_string(),
+        })
+        .collect()
 }
 
 /// The canonical text of a document: fields in the order of the `asl`
@@ -144,6 +261,31 @@ mod tests {
                 "States.Store: state is unreachable from `StartAt`: remove it or add a transition to it",
             ]
         );
+    }
+
+    #[test]
+    fn a_directory_stands_for_every_json_file_under_it() {
+        let broken = crate::project_root().join("asl/tests/broken");
+        let files = expand(std::slice::from_ref(&broken)).expect("lists");
+        let on_disk = fs::read_dir(&broken).expect("lists").count();
+        assert_eq!(files.len(), on_disk);
+        assert!(files.windows(2).all(|w| w[0] < w[1]), "sorted");
+        assert!(
+            files
+                .iter()
+                .all(|f| f.extension().is_some_and(|e| e == "json"))
+        );
+        let empty = empty_dir();
+        assert!(
+            expand(&[empty]).is_err(),
+            "a directory without documents is an error"
+        );
+    }
+
+    fn empty_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("asl-empty-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("creates");
+        dir
     }
 
     #[test]
