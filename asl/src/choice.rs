@@ -31,8 +31,14 @@ pub enum Condition {
         variable: String,
         comparison: Comparison,
     },
-    /// JSONata: `"Condition": "{% ... %}"`.
-    Jsonata(String),
+    /// JSONata: `"Condition": "{% ... %}"`, or a literal `true` or `false`.
+    Jsonata(Value),
+    /// A rule inside `And`, `Or` or `Not` with its `Comment` (a top-level
+    /// rule keeps its own in [`ChoiceRule::comment`]).
+    Commented {
+        comment: String,
+        condition: Box<Condition>,
+    },
 }
 
 /// Every comparison operator; the variant name is the JSON key.
@@ -193,7 +199,7 @@ impl Condition {
 
     /// A JSONata condition; pass the whole `{% ... %}` string.
     pub fn jsonata(expression: impl Into<String>) -> Self {
-        Condition::Jsonata(expression.into())
+        Condition::Jsonata(Value::String(expression.into()))
     }
 
     fn write(&self, out: &mut Map<String, Value>) {
@@ -222,7 +228,11 @@ impl Condition {
                 out.insert(key, value);
             }
             Condition::Jsonata(expression) => {
-                out.insert("Condition".into(), Value::String(expression.clone()));
+                out.insert("Condition".into(), expression.clone());
+            }
+            Condition::Commented { comment, condition } => {
+                out.insert("Comment".into(), Value::String(comment.clone()));
+                condition.write(out);
             }
         }
     }
@@ -243,6 +253,11 @@ impl Condition {
             Value::Array(items) => items.into_iter().map(|item| nested(item, key)).collect(),
             _ => Err(format!("`{key}` takes an array of rules")),
         };
+        let comment = match map.shift_remove("Comment") {
+            Some(Value::String(comment)) => Some(comment),
+            Some(_) => return Err("`Comment` takes a string".into()),
+            None => None,
+        };
         let condition = if let Some(value) = map.shift_remove("And") {
             Condition::And(list(value, "And")?)
         } else if let Some(value) = map.shift_remove("Or") {
@@ -251,8 +266,8 @@ impl Condition {
             Condition::Not(Box::new(nested(value, "Not")?))
         } else if let Some(value) = map.shift_remove("Condition") {
             match value {
-                Value::String(expression) => Condition::Jsonata(expression),
-                _ => return Err("`Condition` takes a JSONata string".into()),
+                Value::String(_) | Value::Bool(_) => Condition::Jsonata(value),
+                _ => return Err("`Condition` takes a JSONata string or a boolean".into()),
             }
         } else if let Some(value) = map.shift_remove("Variable") {
             let Value::String(variable) = value else {
@@ -285,7 +300,13 @@ impl Condition {
         if let Some(extra) = map.keys().next() {
             return Err(format!("unknown field `{extra}` in choice rule"));
         }
-        Ok(condition)
+        Ok(match comment {
+            Some(comment) => Condition::Commented {
+                comment,
+                condition: Box::new(condition),
+            },
+            None => condition,
+        })
     }
 }
 

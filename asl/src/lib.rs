@@ -106,4 +106,4 @@ pub use choice::COMPARISON_OPERATORS;
 pub use mermaid::to_mermaid;
 pub use svg::to_svg;
 pub use types::*;
-pub use validate::{Problem, Rule, ValidationErrors, parse, validate};
+pub use validate::{Problem, Rule, ValidationErrors, parse, validate, warnings};

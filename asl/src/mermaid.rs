@@ -15,6 +15,7 @@
 use std::fmt::Write as _;
 
 use indexmap::IndexMap;
+use serde_json::Value;
 
 use crate::types::{ChoiceRule, Comparison, Condition, State, StateMachine};
 
@@ -176,12 +177,14 @@ pub(crate) fn short(condition: &Condition) -> String {
         Condition::And(all) => all.iter().map(nested).collect::<Vec<_>>().join(" and "),
         Condition::Or(any) => any.iter().map(nested).collect::<Vec<_>>().join(" or "),
         Condition::Not(inner) => format!("not {}", nested(inner)),
-        Condition::Jsonata(expression) => expression
+        Condition::Jsonata(Value::String(expression)) => expression
             .trim()
             .trim_start_matches("{%")
             .trim_end_matches("%}")
             .trim()
             .to_owned(),
+        Condition::Jsonata(literal) => literal.to_string(),
+        Condition::Commented { condition, .. } => short(condition),
         Condition::Compare {
             variable,
             comparison,

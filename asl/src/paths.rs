@@ -86,6 +86,11 @@ fn steps(mut rest: &str, reference: bool) -> bool {
                     rest = &rest[1..];
                     continue;
                 }
+                // `$.[0]` and `$.a.['b']`: AWS's JSONPath engine takes a dot
+                // before a bracket as no step at all.
+                if rest.starts_with('[') {
+                    continue;
+                }
                 let len = rest
                     .find(|c: char| ".[]'\"*?@,() \t\n".contains(c))
                     .unwrap_or(rest.len());
@@ -177,7 +182,15 @@ mod tests {
 
     #[test]
     fn reference_paths() {
-        for ok in ["$", "$.a", "$.a.b[0]", "$['a b'].c", "$.detail.object.key"] {
+        for ok in [
+            "$",
+            "$.a",
+            "$.a.b[0]",
+            "$['a b'].c",
+            "$.detail.object.key",
+            "$.[0]",
+            "$.Snapshots.[0].State",
+        ] {
             assert!(is_reference_path(ok), "{ok}");
         }
         for bad in [
@@ -210,6 +223,10 @@ mod tests {
             "$.a[-1:]",
             "$.a[0,1]",
             "$.a.length()",
+            "$.[0]",
+            "$.Snapshots.[0].State",
+            "$.[?(@.OU > 0)]",
+            "$.[*].['bucket', 'key']",
         ] {
             assert!(is_path(ok), "{ok}");
         }

@@ -102,8 +102,9 @@ pub enum Rule {
         "`{field}` is a JSONata field but this state uses JSONPath: {hint}, or set `\"QueryLanguage\": \"JSONata\"`"
     )]
     JsonataFieldInJsonPath { field: String, hint: &'static str },
+    /// A warning: AWS runs the document.
     #[error(
-        "`{key}` ends in `.$`, which is JSONPath, but this state uses JSONata: drop the `.$` and write the value as `{{% ... %}}`"
+        "`{key}` ends in `.$`, which only JSONPath reads: in JSONata AWS keeps the key as written, `.$` and all; if the value was meant to be evaluated, drop the `.$` and write it as `{{% ... %}}`"
     )]
     JsonPathKeyInJsonata { key: String },
     #[error(
@@ -169,6 +170,12 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Whether AWS runs a document that breaks this rule: the validator
+    /// then warns instead of refusing it.
+    pub fn is_warning(&self) -> bool {
+        matches!(self, Rule::JsonPathKeyInJsonata { .. })
+    }
+
     /// The rule's stable name for tools (editors, CI annotations): its
     /// variant's name in kebab case, such as `unknown-field`.
     pub fn name(&self) -> String {
@@ -249,14 +256,26 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
-/// Checks a whole document, reporting every problem.
+/// Checks a whole document, reporting every problem AWS would refuse it
+/// for; [`warnings`] has the rest.
 pub fn validate(document: &Value) -> Result<(), ValidationErrors> {
-    let problems = Validator::run(document);
-    if problems.is_empty() {
+    let errors: Vec<Problem> = Validator::run(document)
+        .into_iter()
+        .filter(|p| !p.rule.is_warning())
+        .collect();
+    if errors.is_empty() {
         Ok(())
     } else {
-        Err(ValidationErrors(problems))
+        Err(ValidationErrors(errors))
     }
+}
+
+/// What AWS accepts but is likely a mistake, such as a `.$` key in JSONata.
+pub fn warnings(document: &Value) -> Vec<Problem> {
+    Validator::run(document)
+        .into_iter()
+        .filter(|p| p.rule.is_warning())
+        .collect()
 }
 
 /// Validates, then parses into the typed model.
@@ -1043,10 +1062,11 @@ impl Validator {
                         Scope::Processor,
                         language,
                     ),
+                    // The legacy name of the same thing, `ProcessorConfig` and all.
                     (None, Some(iterator)) => self.scope(
                         iterator,
                         &format!("{path}.Iterator"),
-                        Scope::Branch,
+                        Scope::Processor,
                         language,
                     ),
                 }
@@ -1342,11 +1362,19 @@ impl Validator {
             .map(String::as_str)
             .filter(|key| COMPARISON_OPERATORS.contains(key))
             .collect();
-        let mut allowed = vec!["And", "Or", "Not", "Variable", "Condition"];
+        let mut allowed = vec!["And", "Or", "Not", "Variable", "Condition", "Comment"];
         allowed.extend(&operators);
-        // `Comment`, like `Next`, belongs to a top-level rule only.
         if top {
-            allowed.extend(["Next", "Comment", "Assign", "Output"]);
+            allowed.extend(["Next", "Assign", "Output"]);
+        }
+        if object.get("Comment").is_some_and(|c| !c.is_string()) {
+            self.report(
+                at,
+                Rule::WrongType {
+                    field: "Comment".into(),
+                    expected: "a string",
+                },
+            );
         }
         for key in object.keys() {
             if key == "Next" && !top {

@@ -22,14 +22,20 @@ const TEMPLATES: &[&str] = &[
     "WriterConfig",
 ];
 
+/// The real documents, then `accepted/`: minimal ones of our own, one per
+/// unusual form AWS accepts (a class the validator once refused).
 fn documents() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real-world");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("tests/real-world exists")
-        .map(|entry| entry.expect("readable directory").path())
-        .filter(|path| path.to_string_lossy().ends_with(".asl.json"))
-        .collect();
-    files.sort();
+    let mut files = Vec::new();
+    for dir in ["tests/real-world", "tests/accepted"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut found: Vec<PathBuf> = fs::read_dir(&dir)
+            .expect("the test directory exists")
+            .map(|entry| entry.expect("readable directory").path())
+            .filter(|path| path.to_string_lossy().ends_with(".asl.json"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
     files
 }
 

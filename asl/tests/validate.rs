@@ -28,7 +28,6 @@ rejects! {
         "States.Route.Choices[1]: choice rule has more than one condition (`Not` and `Variable`): combine them with `And`",
         "States.Route.Choices[1]: choice rule on `Variable` needs exactly one comparison operator such as `StringEquals`",
         "States.Route.Choices[2]: choice rule on `Variable` needs exactly one comparison operator such as `StringEquals`",
-        "States.Route.Choices[3].And[0]: unknown field `Comment`: remove it or fix its spelling",
         "States.Route.Choices[3].And[0]: a nested choice rule cannot have `Next`: only top-level rules move to a state, so remove it",
         "States.Route.Choices[4]: `StringEquals` must be a string",
         "States.Route.Choices[4]: missing `Next`: add it",
@@ -88,9 +87,6 @@ rejects! {
     jsonpath_field_in_jsonata: "jsonpath-field-in-jsonata.asl.json" => [
         "States.Resize: `Parameters` is a JSONPath field but this state uses JSONata: use `Arguments` (or `ItemSelector` in a Map)",
         "States.Resize: `ResultPath` is a JSONPath field but this state uses JSONata: use `Output` and `Assign`",
-    ];
-    jsonpath_key_in_jsonata: "jsonpath-key-in-jsonata.asl.json" => [
-        "States.Resize.Arguments: `key.$` ends in `.$`, which is JSONPath, but this state uses JSONata: drop the `.$` and write the value as `{% ... %}`",
     ];
     map_reaches_outside: "map-reaches-outside.asl.json" => [
         "States.EachPhoto.ItemProcessor.States.Resize.Catch[0]: `Next` names `Failed`, which is outside this branch: a Parallel or Map branch may only move between its own states",
@@ -234,4 +230,22 @@ fn problems_point_into_the_document_and_name_their_rule() {
     let errors = asl::validate(&document).expect_err("broken");
     assert_eq!(errors.0[0].pointer(&document), "/States/v1.resize~1small");
     assert_eq!(errors.0[0].rule.name(), "unknown-target");
+}
+
+/// AWS keeps a `.$` key in JSONata as written: a warning, not a refusal.
+#[test]
+fn a_jsonpath_key_in_jsonata_is_a_warning() {
+    let text = include_str!("accepted/jsonpath-key-in-jsonata.asl.json");
+    let document: serde_json::Value = serde_json::from_str(text).expect("JSON");
+    assert_eq!(asl::validate(&document), Ok(()));
+    let warnings: Vec<String> = asl::warnings(&document)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "States.Resize.Arguments: `key.$` ends in `.$`, which only JSONPath reads: in JSONata AWS keeps the key as written, `.$` and all; if the value was meant to be evaluated, drop the `.$` and write it as `{% ... %}`"
+        ]
+    );
 }

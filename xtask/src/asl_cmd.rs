@@ -66,12 +66,23 @@ struct ProblemReport {
     /// Where, as a JSON pointer into the document (RFC 6901).
     pointer: String,
     rule: String,
+    /// `error` (AWS refuses the document) or `warning` (AWS runs it).
+    severity: &'static str,
     message: String,
 }
 
 impl ProblemReport {
     fn line(&self) -> String {
-        format!("{}: {}", self.path, self.message)
+        let warning = if self.severity == "warning" {
+            "warning: "
+        } else {
+            ""
+        };
+        format!("{warning}{}: {}", self.path, self.message)
+    }
+
+    fn is_error(&self) -> bool {
+        self.severity == "error"
     }
 }
 
@@ -85,13 +96,14 @@ fn check(files: &[PathBuf], as_json: bool) -> Result<()> {
     for file in files {
         let problems = located_problems(&read(file)?);
         let name = file.display().to_string();
-        if problems.is_empty() {
+        let valid = !problems.iter().any(ProblemReport::is_error);
+        if valid {
             report.valid += 1;
         } else {
             report.invalid += 1;
         }
         if !as_json {
-            if problems.is_empty() {
+            if valid {
                 println!("{name}: ok");
             }
             for p in &problems {
@@ -100,7 +112,7 @@ fn check(files: &[PathBuf], as_json: bool) -> Result<()> {
         }
         report.files.push(FileReport {
             file: name,
-            valid: problems.is_empty(),
+            valid,
             problems,
         });
     }
@@ -192,10 +204,11 @@ fn read(file: &Path) -> Result<String> {
         .with_context(|| format!("failed to read {}: check the path", file.display()))
 }
 
-/// Each problem of a document as `PATH: message`.
+/// Each problem of a document AWS would refuse it for, as `PATH: message`.
 pub fn problems(text: &str) -> Vec<String> {
     located_problems(text)
         .iter()
+        .filter(|p| p.is_error())
         .map(ProblemReport::line)
         .collect()
 }
@@ -208,20 +221,27 @@ fn located_problems(text: &str) -> Vec<ProblemReport> {
                 path: "(root)".into(),
                 pointer: String::new(),
                 rule: "not-json".into(),
+                severity: "error",
                 message: format!("not valid JSON ({e}): fix the syntax"),
             }];
         }
     };
-    let Err(errors) = asl::validate(&document) else {
-        return Vec::new();
-    };
+    let errors = asl::validate(&document)
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default();
     errors
-        .0
         .iter()
+        .chain(&asl::warnings(&document))
         .map(|p| ProblemReport {
             path: p.path.clone(),
             pointer: p.pointer(&document),
             rule: p.rule.name(),
+            severity: if p.rule.is_warning() {
+                "warning"
+            } else {
+                "error"
+            },
             message: p.rule.to_string(),
         })
         .collect()
