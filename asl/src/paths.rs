@@ -67,6 +67,40 @@ pub(crate) fn is_jsonata(value: &str) -> bool {
     trimmed.len() >= 4 && trimmed.starts_with("{%") && trimmed.ends_with("%}")
 }
 
+/// What is wrong with a string meant as JSONata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum JsonataProblem {
+    /// It opens with `{%` but does not close with `%}`.
+    Unclosed,
+    /// The expression inside does not parse; `at` counts characters of the
+    /// whole string, from 1.
+    Syntax { at: usize, message: String },
+}
+
+/// Why `value` is not a valid `{% ... %}` JSONata expression, if it is not.
+pub(crate) fn jsonata_problem(value: &str) -> Option<JsonataProblem> {
+    if !is_jsonata(value) {
+        return Some(JsonataProblem::Unclosed);
+    }
+    let open = value.find("{%")? + 2;
+    let close = value.rfind("%}")?;
+    let arena = bumpalo::Bump::new();
+    let error = jsonata_rs::JsonAta::new(&value[open..close], &arena)
+        .err()?
+        .to_string();
+    // jsonata-rs says `S0201 @ 8: Syntax error `2``: a code, the offset
+    // into the expression, the message.
+    let located = error
+        .split_once(" @ ")
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .and_then(|(offset, message)| Some((offset.parse::<usize>().ok()?, message)));
+    let (offset, message) = located.unwrap_or((0, error.as_str()));
+    Some(JsonataProblem::Syntax {
+        at: value[..open].chars().count() + offset + 1,
+        message: message.to_owned(),
+    })
+}
+
 /// Whether a string is meant as JSONata (it opens with `{%`), valid or not.
 pub(crate) fn looks_like_jsonata(value: &str) -> bool {
     value.trim_start().starts_with("{%")
@@ -259,5 +293,18 @@ mod tests {
         assert!(is_jsonata("{% $states.input.x %}"));
         assert!(!is_jsonata("{% $states.input.x"));
         assert!(looks_like_jsonata("{% $states.input.x"));
+        assert_eq!(jsonata_problem("{% $states.input.x %}"), None);
+        assert_eq!(
+            jsonata_problem("{% $sum($states.input.items %}"),
+            Some(JsonataProblem::Syntax {
+                at: 29,
+                message: "Expected `)` before end of expression".into(),
+            })
+        );
+        assert!(matches!(
+            jsonata_problem("{% 10 + * 2 %}"),
+            Some(JsonataProblem::Syntax { .. })
+        ));
+        assert_eq!(jsonata_problem("{% 1"), Some(JsonataProblem::Unclosed));
     }
 }

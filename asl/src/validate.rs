@@ -21,7 +21,9 @@ use serde_json::{Map, Value};
 
 use crate::builder::MAX_NAME_LEN;
 use crate::choice::COMPARISON_OPERATORS;
-use crate::paths::{is_intrinsic, is_jsonata, is_path, is_reference_path, looks_like_jsonata};
+use crate::paths::{
+    JsonataProblem, is_intrinsic, is_path, is_reference_path, jsonata_problem, looks_like_jsonata,
+};
 use crate::types::{State, StateMachine};
 
 /// One broken rule, at `path`.
@@ -113,6 +115,12 @@ pub enum Rule {
     JsonataValueInJsonPath { field: String },
     #[error("`{value}` is not a complete JSONata expression: write it as `{{% ... %}}`")]
     InvalidJsonata { value: String },
+    #[error("`{value}` does not parse as JSONata: {message} at character {at}: fix the expression")]
+    JsonataSyntax {
+        value: String,
+        at: usize,
+        message: String,
+    },
     #[error("`{field}` must not be empty: add at least one entry")]
     Empty { field: &'static str },
     #[error("`{first}` and `{second}` cannot be used together: keep one")]
@@ -932,9 +940,8 @@ impl Validator {
             for &field in EXPRESSION_FIELDS {
                 if let Some(Value::String(s)) = object.get(field)
                     && looks_like_jsonata(s)
-                    && !is_jsonata(s)
                 {
-                    self.report(path, Rule::InvalidJsonata { value: s.clone() });
+                    self.jsonata(s, path);
                 }
             }
         }
@@ -1417,15 +1424,8 @@ impl Validator {
                         self.jsonata_template(template, &format!("{at}.{field}"));
                     }
                 }
-                if let Some(Value::String(condition)) = object.get("Condition")
-                    && !is_jsonata(condition)
-                {
-                    self.report(
-                        at,
-                        Rule::InvalidJsonata {
-                            value: condition.clone(),
-                        },
-                    );
+                if let Some(Value::String(condition)) = object.get("Condition") {
+                    self.jsonata(condition, at);
                 }
             }
         }
@@ -1722,7 +1722,23 @@ impl Validator {
         }
     }
 
-    /// A JSONata template: no `.$` keys, and `{%` strings must close.
+    /// A `{% ... %}` string: closed, and an expression that parses.
+    fn jsonata(&mut self, value: &str, at: &str) {
+        let rule = match jsonata_problem(value) {
+            None => return,
+            Some(JsonataProblem::Unclosed) => Rule::InvalidJsonata {
+                value: value.to_owned(),
+            },
+            Some(JsonataProblem::Syntax { at, message }) => Rule::JsonataSyntax {
+                value: value.to_owned(),
+                at,
+                message,
+            },
+        };
+        self.report(at, rule);
+    }
+
+    /// A JSONata template: no `.$` keys, and `{%` strings must close and parse.
     fn jsonata_template(&mut self, template: &Value, at: &str) {
         match template {
             Value::Object(object) => {
@@ -1738,9 +1754,7 @@ impl Validator {
                     self.jsonata_template(item, at);
                 }
             }
-            Value::String(s) if looks_like_jsonata(s) && !is_jsonata(s) => {
-                self.report(at, Rule::InvalidJsonata { value: s.clone() });
-            }
+            Value::String(s) if looks_like_jsonata(s) => self.jsonata(s, at),
             _ => {}
         }
     }

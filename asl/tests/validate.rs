@@ -188,6 +188,11 @@ rejects! {
         "States.Each.ItemBatcher: `MaxItemsPerBatch` and `MaxItemsPerBatchPath` cannot be used together: keep one",
         "States.Each.ItemReader.ReaderConfig: `MaxItems` and `MaxItemsPath` cannot be used together: keep one",
     ];
+    jsonata_syntax: "jsonata-syntax.asl.json" => [
+        "States.Sum.Output: `{% 10 + * 2 %}` does not parse as JSONata: Syntax error `2` at character 11: fix the expression",
+        "States.Sum.Output: `{% $sum($states.input.items %}` does not parse as JSONata: Expected `)` before end of expression at character 29: fix the expression",
+        "States.Route.Choices[0]: `{% $states.input.total > %}` does not parse as JSONata: The symbol `(end)` cannot be used as a unary operator at character 26: fix the expression",
+    ];
 }
 
 /// Every file under `tests/broken/` must have a test above and be rejected,
