@@ -95,6 +95,7 @@
 
 pub mod builder;
 mod choice;
+mod intrinsics;
 pub mod mermaid;
 mod paths;
 pub mod svg;

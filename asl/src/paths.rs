@@ -4,28 +4,6 @@
 //! These are syntax checks only; whether a path finds anything is a runtime
 //! question the validator cannot answer.
 
-/// Functions the service knows, so `States.Fromat(...)` is caught.
-const INTRINSICS: &[&str] = &[
-    "Array",
-    "ArrayContains",
-    "ArrayGetItem",
-    "ArrayLength",
-    "ArrayPartition",
-    "ArrayRange",
-    "ArrayUnique",
-    "Base64Decode",
-    "Base64Encode",
-    "Format",
-    "Hash",
-    "JsonMerge",
-    "JsonToString",
-    "MathAdd",
-    "MathRandom",
-    "StringSplit",
-    "StringToJson",
-    "UUID",
-];
-
 /// A reference path (`ResultPath`, a catcher's `ResultPath`): `$` and plain
 /// steps only, since it names a single place to write to.
 pub(crate) fn is_reference_path(path: &str) -> bool {
@@ -46,19 +24,6 @@ pub(crate) fn is_path(path: &str) -> bool {
         None => rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_'),
     };
     steps(rest, false)
-}
-
-/// An intrinsic function call such as `States.Format('{}', $.name)`.
-pub(crate) fn is_intrinsic(call: &str) -> bool {
-    let Some(rest) = call.strip_prefix("States.") else {
-        return false;
-    };
-    let Some(open) = rest.find('(') else {
-        return false;
-    };
-    INTRINSICS.contains(&&rest[..open])
-        && rest.ends_with(')')
-        && balanced(&rest[open..]) == Some(rest.len() - open)
 }
 
 /// A JSONata expression: the whole string is `{% ... %}`.
@@ -276,16 +241,6 @@ mod tests {
         ] {
             assert!(!is_path(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn intrinsics() {
-        assert!(is_intrinsic("States.Format('Hello, {}', $.name)"));
-        assert!(is_intrinsic("States.StringToJson($.body)"));
-        assert!(is_intrinsic("States.Array('a)', States.UUID())"));
-        assert!(!is_intrinsic("States.Fromat('x')"));
-        assert!(!is_intrinsic("States.Format('x'"));
-        assert!(!is_intrinsic("Format('x')"));
     }
 
     #[test]

@@ -21,8 +21,9 @@ use serde_json::{Map, Value};
 
 use crate::builder::MAX_NAME_LEN;
 use crate::choice::COMPARISON_OPERATORS;
+use crate::intrinsics::{intrinsic_problem, is_intrinsic};
 use crate::paths::{
-    JsonataProblem, is_intrinsic, is_path, is_reference_path, jsonata_problem, looks_like_jsonata,
+    JsonataProblem, is_path, is_reference_path, jsonata_problem, looks_like_jsonata,
 };
 use crate::types::{State, StateMachine};
 
@@ -92,6 +93,14 @@ pub enum Rule {
         "`{key}` ends in `.$`, so its value must be a path or an intrinsic function such as `States.Format(...)`, not `{value}`: fix the value or drop the `.$`"
     )]
     InvalidDynamicValue { key: String, value: String },
+    #[error(
+        "`{key}` holds `{value}`, which is not a valid intrinsic function call: {reason}: fix the call"
+    )]
+    InvalidIntrinsic {
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("state name is {len} characters long: shorten it to at most {MAX_NAME_LEN}")]
     NameTooLong { len: usize },
     #[error(
@@ -1696,18 +1705,7 @@ impl Validator {
                         );
                     }
                     if key.ends_with(".$") {
-                        let ok = value
-                            .as_str()
-                            .is_some_and(|s| is_path(s) || is_intrinsic(s));
-                        if !ok {
-                            self.report(
-                                at,
-                                Rule::InvalidDynamicValue {
-                                    key: key.clone(),
-                                    value: show(value),
-                                },
-                            );
-                        }
+                        self.dynamic_value(key, value, at);
                     } else {
                         self.template(value, at);
                     }
@@ -1734,6 +1732,30 @@ impl Validator {
                 at,
                 message,
             },
+        };
+        self.report(at, rule);
+    }
+
+    /// The value of a `.$` key: a path or an intrinsic function call.
+    fn dynamic_value(&mut self, key: &str, value: &Value, at: &str) {
+        let text = value.as_str().unwrap_or_default();
+        if is_path(text) {
+            return;
+        }
+        let rule = if text.trim_start().starts_with("States.") {
+            let Some(reason) = intrinsic_problem(text) else {
+                return;
+            };
+            Rule::InvalidIntrinsic {
+                key: key.to_owned(),
+                value: text.to_owned(),
+                reason,
+            }
+        } else {
+            Rule::InvalidDynamicValue {
+                key: key.to_owned(),
+                value: show(value),
+            }
         };
         self.report(at, rule);
     }

@@ -58,7 +58,7 @@ rejects! {
     ];
     invalid_dynamic_value: "invalid-dynamic-value.asl.json" => [
         "States.Resize.Parameters: `bucket.$` ends in `.$`, so its value must be a path or an intrinsic function such as `States.Format(...)`, not `detail.bucket`: fix the value or drop the `.$`",
-        "States.Resize.Parameters: `key.$` ends in `.$`, so its value must be a path or an intrinsic function such as `States.Format(...)`, not `States.Fromat('{}', $.key)`: fix the value or drop the `.$`",
+        "States.Resize.Parameters: `key.$` holds `States.Fromat('{}', $.key)`, which is not a valid intrinsic function call: there is no function `States.Fromat`: fix the call",
         "States.Resize.Parameters: `width.$` ends in `.$`, so its value must be a path or an intrinsic function such as `States.Format(...)`, not `64`: fix the value or drop the `.$`",
     ];
     invalid_jsonata: "invalid-jsonata.asl.json" => [
@@ -192,6 +192,12 @@ rejects! {
         "States.Sum.Output: `{% 10 + * 2 %}` does not parse as JSONata: Syntax error `2` at character 11: fix the expression",
         "States.Sum.Output: `{% $sum($states.input.items %}` does not parse as JSONata: Expected `)` before end of expression at character 29: fix the expression",
         "States.Route.Choices[0]: `{% $states.input.total > %}` does not parse as JSONata: The symbol `(end)` cannot be used as a unary operator at character 26: fix the expression",
+    ];
+    invalid_intrinsic: "invalid-intrinsic.asl.json" => [
+        "States.Shape.Parameters: `parsed.$` holds `States.StringToJson('{\"t\":\"a \\\"q\\\" b\"}')`, which is not a valid intrinsic function call: `\\\"` is not an escape: in a string only `\\'`, `\\{`, `\\}` and `\\\\` are: fix the call",
+        "States.Shape.Parameters: `sum.$` holds `States.MathAdd(1,'-1')`, which is not a valid intrinsic function call: `States.MathAdd` takes numbers, not strings: fix the call",
+        "States.Shape.Parameters: `id.$` holds `States.UUID($.seed)`, which is not a valid intrinsic function call: `States.UUID` takes 0 arguments, not 1: fix the call",
+        "States.Shape.Parameters: `open.$` holds `States.Format('{}', $.name`, which is not a valid intrinsic function call: `States.Format(` is not closed with `)`: fix the call",
     ];
 }
 
