@@ -98,6 +98,7 @@ mod choice;
 mod intrinsics;
 pub mod mermaid;
 mod paths;
+mod resources;
 pub mod svg;
 pub mod types;
 pub mod validate;

@@ -25,6 +25,7 @@ use crate::intrinsics::{intrinsic_problem, is_intrinsic};
 use crate::paths::{
     JsonataProblem, is_path, is_reference_path, jsonata_problem, looks_like_jsonata,
 };
+use crate::resources::resource_problem;
 use crate::types::{State, StateMachine};
 
 /// One broken rule, at `path`.
@@ -101,6 +102,8 @@ pub enum Rule {
         value: String,
         reason: String,
     },
+    #[error("`Resource` {reason}: fix the ARN")]
+    InvalidResource { reason: String },
     #[error("state name is {len} characters long: shorten it to at most {MAX_NAME_LEN}")]
     NameTooLong { len: usize },
     #[error(
@@ -978,7 +981,11 @@ impl Validator {
             "Task" => {
                 match object.get("Resource") {
                     None => self.report(path, Rule::MissingField { field: "Resource" }),
-                    Some(Value::String(_)) => {}
+                    Some(Value::String(arn)) => {
+                        if let Some(reason) = resource_problem(arn) {
+                            self.report(path, Rule::InvalidResource { reason });
+                        }
+                    }
                     Some(_) => self.report(
                         path,
                         Rule::WrongType {

@@ -199,6 +199,11 @@ rejects! {
         "States.Shape.Parameters: `id.$` holds `States.UUID($.seed)`, which is not a valid intrinsic function call: `States.UUID` takes 0 arguments, not 1: fix the call",
         "States.Shape.Parameters: `open.$` holds `States.Format('{}', $.name`, which is not a valid intrinsic function call: `States.Format(` is not closed with `)`: fix the call",
     ];
+    invalid_resource: "invalid-resource.asl.json" => [
+        "States.Query: `Resource` names `dynamodb:query`, which is not an optimized integration (those of dynamodb are getItem, putItem, updateItem, deleteItem): call it as `arn:aws:states:::aws-sdk:dynamodb:query`: fix the ARN",
+        "States.Alias: `Resource` ends in `:` with no version or alias after it: fix the ARN",
+        "States.Template: `Resource` opens a `${` substitution it does not close: fix the ARN",
+    ];
 }
 
 /// Every file under `tests/broken/` must have a test above and be rejected,
