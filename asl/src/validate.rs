@@ -7,12 +7,14 @@
 //! reported, each with the path of the state it is in, such as
 //! `States.Process.Branches[0].States.Resize`.
 //!
-//! A state's query language is its own `QueryLanguage`, else that of the
-//! state enclosing its branch, else the document's, else JSONPath. The
-//! service documents only the document-level default and the per-state
-//! override; inheriting through the enclosing state is the more permissive
-//! reading (a Map declared JSONata keeps its processor in JSONata), chosen so
-//! that the validator does not reject documents the service may accept.
+//! A state's query language is its own `QueryLanguage`, else the
+//! document's, else JSONPath, wherever the state is: the states of a JSONata
+//! Map's processor in a JSONPath machine are JSONPath unless they say
+//! otherwise. That is AWS's rule ("the default value for each state" is the
+//! top-level one, in the Step Functions developer guide's "State machine
+//! structure"; the CDK's `QueryLanguage` reference says a state without the
+//! field "will use the query language specified in the top-level
+//! queryLanguage field"); it is not inherited through the enclosing state.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -845,8 +847,7 @@ impl Validator {
                 inherited
             }),
         };
-        // AWS refuses it; a Map's processor inheriting JSONata from its Map
-        // may still go back (its documentation only names the top level).
+        // AWS refuses it: a JSONata machine cannot hold JSONPath states.
         if self.top == Language::Jsonata && object.get("QueryLanguage") == Some(&"JSONPath".into())
         {
             self.report(path, Rule::JsonPathUnderJsonata);
@@ -1057,7 +1058,7 @@ impl Validator {
                             branch,
                             &format!("{path}.Branches[{i}]"),
                             Scope::Branch,
-                            language,
+                            self.top,
                         );
                     }
                 }
@@ -1083,14 +1084,14 @@ impl Validator {
                         processor,
                         &format!("{path}.ItemProcessor"),
                         Scope::Processor,
-                        language,
+                        self.top,
                     ),
                     // The legacy name of the same thing, `ProcessorConfig` and all.
                     (None, Some(iterator)) => self.scope(
                         iterator,
                         &format!("{path}.Iterator"),
                         Scope::Processor,
-                        language,
+                        self.top,
                     ),
                 }
                 for (field, sub) in [("ItemReader", true), ("ResultWriter", false)] {

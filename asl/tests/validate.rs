@@ -204,6 +204,9 @@ rejects! {
         "States.Alias: `Resource` ends in `:` with no version or alias after it: fix the ARN",
         "States.Template: `Resource` opens a `${` substitution it does not close: fix the ARN",
     ];
+    processor_language_not_inherited: "processor-language-not-inherited.asl.json" => [
+        "States.Each.ItemProcessor.States.Resize: `Arguments` is a JSONata field but this state uses JSONPath: use `Parameters`, or set `\"QueryLanguage\": \"JSONata\"`",
+    ];
 }
 
 /// Every file under `tests/broken/` must have a test above and be rejected,
