@@ -49,8 +49,15 @@ pub(crate) fn jsonata_problem(value: &str) -> Option<JsonataProblem> {
     }
     let open = value.find("{%")? + 2;
     let close = value.rfind("%}")?;
+    let expression = &value[open..close];
+    if let Some(offset) = dangling_decimal_point(expression) {
+        return Some(JsonataProblem::Syntax {
+            at: value[..open].chars().count() + offset + 1,
+            message: "a number cannot end in `.`".into(),
+        });
+    }
     let arena = bumpalo::Bump::new();
-    let error = jsonata_rs::JsonAta::new(&value[open..close], &arena)
+    let error = jsonata_rs::JsonAta::new(expression, &arena)
         .err()?
         .to_string();
     // jsonata-rs says `S0201 @ 8: Syntax error `2``: a code, the offset
@@ -64,6 +71,44 @@ pub(crate) fn jsonata_problem(value: &str) -> Option<JsonataProblem> {
         at: value[..open].chars().count() + offset + 1,
         message: message.to_owned(),
     })
+}
+
+/// Where a number literal ends in a `.` with nothing to apply it to
+/// (`420.`): JSONata's grammar refuses it, jsonata-rs reads `420.0`.
+fn dangling_decimal_point(expression: &str) -> Option<usize> {
+    let chars: Vec<char> = expression.chars().collect();
+    let mut quote = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            if c == '\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else if matches!(c, '\'' | '"' | '`') {
+            quote = Some(c);
+        } else if c.is_ascii_digit() {
+            let starts_number = i == 0
+                || !(chars[i - 1].is_alphanumeric() || matches!(chars[i - 1], '_' | '$' | '.'));
+            let mut end = i;
+            while end < chars.len() && chars[end].is_ascii_digit() {
+                end += 1;
+            }
+            let after = chars[end + 1..].iter().find(|c| !c.is_whitespace());
+            if starts_number
+                && chars.get(end) == Some(&'.')
+                && after.is_none_or(|c| matches!(c, ')' | ']' | '}' | ',' | ';'))
+            {
+                return Some(end);
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Whether a string is meant as JSONata (it opens with `{%`), valid or not.
@@ -261,5 +306,20 @@ mod tests {
             Some(JsonataProblem::Syntax { .. })
         ));
         assert_eq!(jsonata_problem("{% 1"), Some(JsonataProblem::Unclosed));
+        assert_eq!(
+            jsonata_problem("{% 420. %}"),
+            Some(JsonataProblem::Syntax {
+                at: 7,
+                message: "a number cannot end in `.`".into(),
+            })
+        );
+        for ok in [
+            "{% [1..5] %}",
+            "{% 4.2 %}",
+            "{% '420.' %}",
+            "{% $f(1.5, 2) %}",
+        ] {
+            assert_eq!(jsonata_problem(ok), None, "{ok}");
+        }
     }
 }
