@@ -19,13 +19,10 @@ use indexmap::IndexMap;
 use serde_json::{Number, Value};
 
 use crate::types::{
-    self, ChoiceRule, Condition, ExecutionType, Expr, ItemBatcher, ItemReader, ProcessorConfig,
-    ProcessorMode, QueryLanguage, ResultWriter, Retrier, State, StateMachine,
+    self, ChoiceRule, Condition, ExecutionType, Expr, ItemBatcher, ItemReader, MAX_NAME_LEN,
+    ProcessorConfig, ProcessorMode, QueryLanguage, ResultWriter, Retrier, State, StateMachine,
 };
 use crate::validate::ValidationErrors;
-
-/// Longest state name the service accepts.
-pub(crate) const MAX_NAME_LEN: usize = 80;
 
 static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
 

@@ -16,6 +16,9 @@ use serde_json::{Number, Value};
 
 pub use crate::choice::{ChoiceRule, Comparison, Condition};
 
+/// Longest state name the service accepts.
+pub(crate) const MAX_NAME_LEN: usize = 80;
+
 /// A whole state machine definition, the top-level ASL document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]

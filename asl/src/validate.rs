@@ -21,14 +21,13 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::builder::MAX_NAME_LEN;
 use crate::choice::COMPARISON_OPERATORS;
 use crate::intrinsics::{intrinsic_problem, is_intrinsic};
 use crate::paths::{
     JsonataProblem, is_path, is_reference_path, jsonata_problem, looks_like_jsonata,
 };
 use crate::resources::resource_problem;
-use crate::types::{State, StateMachine};
+use crate::types::{MAX_NAME_LEN, State, StateMachine};
 
 /// One broken rule, at `path`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

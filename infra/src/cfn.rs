@@ -31,6 +31,10 @@ pub enum TemplateError {
     InvalidLogicalId(String),
     #[error("the template cannot be written as YAML: {0}")]
     Yaml(String),
+    /// Never deploy an empty state machine in place of one that would not
+    /// serialize.
+    #[error("the state machine `{name}` cannot be written as JSON: {reason}")]
+    Definition { name: String, reason: String },
 }
 
 /// A CloudFormation value: a literal or an intrinsic function.

@@ -198,7 +198,14 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         Placeholder::table(pipeline::TABLE_NAME, table.r#ref(), table.arn()),
     ];
     let definition = pipeline::definition();
-    let definition_json = serde_json::to_value(&definition).unwrap_or_default();
+    let unwritable = |e: serde_json::Error| {
+        vec![TemplateError::Definition {
+            name: "ImageProcessing".into(),
+            reason: e.to_string(),
+        }]
+    };
+    let definition_json = serde_json::to_value(&definition).map_err(unwritable)?;
+    let definition_string = serde_json::to_string_pretty(&definition_json).map_err(unwritable)?;
     let mut sm_statements = permissions::state_machine_statements(
         &definition_json,
         &placeholders,
@@ -245,7 +252,7 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         "ImageProcessing",
         StateMachine {
             state_machine_type: "STANDARD",
-            definition_string: serde_json::to_string_pretty(&definition_json).unwrap_or_default(),
+            definition_string,
             definition_substitutions: placeholders
                 .iter()
                 .map(|p| (p.name.to_owned(), p.value.clone()))
