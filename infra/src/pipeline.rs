@@ -28,12 +28,15 @@ use asl::{Condition, JitterStrategy, Retrier, StateMachine};
 use photopipe_shared::{ErrorName, ImageFormat};
 use serde_json::{Value, json};
 
-use crate::stack::TABLE_KEY;
-
 /// Placeholders the definition uses for values that exist only once the stack does.
 pub const EXTRACT_METADATA_ARN: &str = "ExtractMetadataFunctionArn";
 pub const THUMBNAIL_ARN: &str = "ThumbnailFunctionArn";
 pub const TABLE_NAME: &str = "ImageMetadataTableName";
+
+/// The partition key of the `ImageMetadata` table: the object key of the
+/// upload. Here, with the item's other names, so that the stack depends on
+/// the definition and not the other way round.
+pub const TABLE_KEY: &str = "imageKey";
 
 /// Values of the `status` attribute of an `ImageMetadata` item.
 pub mod status {

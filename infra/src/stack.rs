@@ -14,7 +14,7 @@ use crate::cfn::{
     Expr, Handle, Parameter, ParameterHandle, Policy, Pseudo, Template, TemplateError,
 };
 use crate::permissions::{self, Placeholder};
-use crate::pipeline;
+use crate::pipeline::{self, TABLE_KEY};
 use crate::resources::*;
 
 /// A Lambda crate under `lambdas/` and where the stack expects its code.
@@ -66,9 +66,6 @@ pub const NONCURRENT_VERSION_DAYS: u32 = 30;
 /// S3 events the start function could not handle after Lambda's retries
 /// are kept this long (SQS's maximum, 14 days) for `cargo xtask redrive`.
 pub const START_FAILURES_RETENTION_SECONDS: u32 = 14 * 24 * 3600;
-
-/// The partition key of the `ImageMetadata` table: the object key of the upload.
-pub const TABLE_KEY: &str = "imageKey";
 
 /// What a function touches; its IAM policy is derived from this list.
 #[derive(Debug, Clone)]

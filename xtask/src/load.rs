@@ -373,7 +373,7 @@ async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<Str
             .with_context(|| format!("failed to scan {table}"))?;
         for item in page.items() {
             let item = observe::attributes(item);
-            if let Some(key) = item[infra::stack::TABLE_KEY].as_str() {
+            if let Some(key) = item[infra::pipeline::TABLE_KEY].as_str() {
                 items.insert(key.to_owned(), item.clone());
             }
         }

@@ -687,7 +687,7 @@ pub async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Res
         .get_item()
         .table_name(table)
         .key(
-            infra::stack::TABLE_KEY,
+            infra::pipeline::TABLE_KEY,
             aws_sdk_dynamodb::types::AttributeValue::S(key.to_owned()),
         )
         .consistent_read(true)
