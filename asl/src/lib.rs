@@ -108,4 +108,4 @@ pub use choice::COMPARISON_OPERATORS;
 pub use mermaid::to_mermaid;
 pub use svg::to_svg;
 pub use types::*;
-pub use validate::{Problem, Rule, ValidationErrors, parse, validate, warnings};
+pub use validate::{Problem, Rule, ValidationErrors, parse, problems, validate};

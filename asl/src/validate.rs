@@ -278,9 +278,9 @@ impl fmt::Display for ValidationErrors {
 impl std::error::Error for ValidationErrors {}
 
 /// Checks a whole document, reporting every problem AWS would refuse it
-/// for; [`warnings`] has the rest.
+/// for; [`problems`] has the warnings too.
 pub fn validate(document: &Value) -> Result<(), ValidationErrors> {
-    let errors: Vec<Problem> = Validator::run(document)
+    let errors: Vec<Problem> = problems(document)
         .into_iter()
         .filter(|p| !p.rule.is_warning())
         .collect();
@@ -291,12 +291,10 @@ pub fn validate(document: &Value) -> Result<(), ValidationErrors> {
     }
 }
 
-/// What AWS accepts but is likely a mistake, such as a `.$` key in JSONata.
-pub fn warnings(document: &Value) -> Vec<Problem> {
+/// Every problem in a document, in document order: the errors AWS would
+/// refuse it for and the warnings ([`Rule::is_warning`]) it would run with.
+pub fn problems(document: &Value) -> Vec<Problem> {
     Validator::run(document)
-        .into_iter()
-        .filter(|p| p.rule.is_warning())
-        .collect()
 }
 
 /// Validates, then parses into the typed model.

@@ -66,23 +66,30 @@ struct ProblemReport {
     /// Where, as a JSON pointer into the document (RFC 6901).
     pointer: String,
     rule: String,
-    /// `error` (AWS refuses the document) or `warning` (AWS runs it).
-    severity: &'static str,
+    severity: Severity,
     message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Severity {
+    /// AWS refuses the document.
+    Error,
+    /// AWS runs it, but it is likely a mistake.
+    Warning,
 }
 
 impl ProblemReport {
     fn line(&self) -> String {
-        let warning = if self.severity == "warning" {
-            "warning: "
-        } else {
-            ""
+        let warning = match self.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
         };
         format!("{warning}{}: {}", self.path, self.message)
     }
 
     fn is_error(&self) -> bool {
-        self.severity == "error"
+        self.severity == Severity::Error
     }
 }
 
@@ -221,26 +228,21 @@ fn located_problems(text: &str) -> Vec<ProblemReport> {
                 path: "(root)".into(),
                 pointer: String::new(),
                 rule: "not-json".into(),
-                severity: "error",
+                severity: Severity::Error,
                 message: format!("not valid JSON ({e}): fix the syntax"),
             }];
         }
     };
-    let errors = asl::validate(&document)
-        .err()
-        .map(|e| e.0)
-        .unwrap_or_default();
-    errors
+    asl::problems(&document)
         .iter()
-        .chain(&asl::warnings(&document))
         .map(|p| ProblemReport {
             path: p.path.clone(),
             pointer: p.pointer(&document),
             rule: p.rule.name(),
             severity: if p.rule.is_warning() {
-                "warning"
+                Severity::Warning
             } else {
-                "error"
+                Severity::Error
             },
             message: p.rule.to_string(),
         })
