@@ -1699,9 +1699,11 @@ impl Validator {
         match template {
             Value::Object(object) => {
                 for (key, value) in object {
-                    if let Some(plain) = key.strip_suffix(".$")
-                        && object.contains_key(plain)
-                    {
+                    let Some(plain) = key.strip_suffix(".$") else {
+                        self.template(value, at);
+                        continue;
+                    };
+                    if object.contains_key(plain) {
                         self.report(
                             at,
                             Rule::DuplicateTemplateField {
@@ -1709,11 +1711,7 @@ impl Validator {
                             },
                         );
                     }
-                    if key.ends_with(".$") {
-                        self.dynamic_value(key, value, at);
-                    } else {
-                        self.template(value, at);
-                    }
+                    self.dynamic_value(key, value, at);
                 }
             }
             Value::Array(items) => {
