@@ -3,6 +3,8 @@
 use exif::{Context, Field, In, Reader, Tag, Value};
 use photopipe_shared::{ErrorInfo, Exif, GpsPosition};
 
+use crate::header::{be16, be32, le16, le32};
+
 /// `exif.error.Error` when an image's EXIF cannot be read at all. Not an
 /// [`photopipe_shared::ErrorName`]: no function fails with it.
 pub const INVALID_EXIF: &str = "InvalidExif";
@@ -64,32 +66,29 @@ pub(crate) fn read(tiff: &[u8]) -> Exif {
 /// too.
 fn retype_pointers(tiff: &mut [u8]) {
     let little = tiff.starts_with(b"II");
-    let read = |b: &[u8], at: usize, len: usize| {
-        let bytes = b.get(at..at.checked_add(len)?)?;
-        let fold = |v: u32, x: &u8| (v << 8) | u32::from(*x);
-        Some(if little {
-            bytes.iter().rev().fold(0, fold)
-        } else {
-            bytes.iter().fold(0, fold)
-        })
+    let u16_at = |b: &[u8], at: usize| {
+        let b = b.get(at..at.checked_add(2)?)?;
+        Some(if little { le16(b, 0) } else { be16(b, 0) })
     };
-    let Some(ifd) = read(tiff, 4, 4).map(|o| o as usize) else {
+    let u32_at = |b: &[u8], at: usize| {
+        let b = b.get(at..at.checked_add(4)?)?;
+        Some(if little { le32(b, 0) } else { be32(b, 0) })
+    };
+    let Some(ifd) = u32_at(tiff, 4).map(|o| o as usize) else {
         return;
     };
-    let Some(count) = read(tiff, ifd, 2) else {
+    let Some(count) = u16_at(tiff, ifd) else {
         return;
     };
-    for at in (0..count as usize).map(|i| ifd + 2 + 12 * i) {
-        let (Some(tag), Some(typ), Some(n)) = (
-            read(tiff, at, 2),
-            read(tiff, at + 2, 2),
-            read(tiff, at + 4, 4),
-        ) else {
+    for at in (0..usize::from(count)).map(|i| ifd + 2 + 12 * i) {
+        let (Some(tag), Some(typ), Some(n)) =
+            (u16_at(tiff, at), u16_at(tiff, at + 2), u32_at(tiff, at + 4))
+        else {
             return;
         };
         let pointer = [Tag::ExifIFDPointer, Tag::GPSInfoIFDPointer]
             .iter()
-            .any(|t| u32::from(t.number()) == tag);
+            .any(|t| t.number() == tag);
         if pointer && matches!(typ, 9 | 13) && n == 1 {
             tiff[at + 2..at + 4].copy_from_slice(if little { &[4, 0] } else { &[0, 4] });
         }

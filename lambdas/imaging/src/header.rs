@@ -182,16 +182,16 @@ impl<'a> Bytes<'a> {
 fn le24(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], 0])
 }
-fn be16(b: &[u8], at: usize) -> u16 {
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
-fn le16(b: &[u8], at: usize) -> u16 {
+pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
-fn be32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
-fn le32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
@@ -359,12 +359,12 @@ fn raw_profile(kind: &[u8; 4], chunk: &[u8]) -> Option<Vec<u8>> {
     let bytes: Vec<u8> = digits
         .chunks_exact(2)
         .take(len)
-        .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1]))
-        .collect();
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect::<Option<_>>()?;
     match bytes.strip_prefix(b"Exif\0\0") {
         Some(tiff) => Some(tiff.to_vec()),
         // An APP1 profile may hold XMP instead; an exif one may omit the prefix.
-        None => (keyword.ends_with(b"exif")).then_some(bytes),
+        None => keyword.ends_with(b"exif").then_some(bytes),
     }
 }
 
@@ -373,14 +373,6 @@ const MAX_TEXT_CHUNK: usize = 4 << 20;
 
 fn inflate(zlib: &[u8]) -> Option<Vec<u8>> {
     fdeflate::decompress_to_vec_bounded(zlib, MAX_TEXT_CHUNK).ok()
-}
-
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        _ => digit - b'A' + 10,
-    }
 }
 
 fn webp(r: &mut Bytes<'_>) -> Result<Header, Stop> {
