@@ -33,6 +33,9 @@ pub const EXTRACT_METADATA_ARN: &str = "ExtractMetadataFunctionArn";
 pub const THUMBNAIL_ARN: &str = "ThumbnailFunctionArn";
 pub const TABLE_NAME: &str = "ImageMetadataTableName";
 
+/// The state that calls Rekognition; emulators without it mock this state.
+pub const DETECT_LABELS: &str = "DetectLabels";
+
 /// The partition key of the `ImageMetadata` table: the object key of the
 /// upload. Here, with the item's other names, so that the stack depends on
 /// the definition and not the other way round.
@@ -278,7 +281,7 @@ pub fn definition() -> StateMachine {
     );
 
     let mut labels = asl::BranchBuilder::new();
-    let detect_labels = labels.declare("DetectLabels");
+    let detect_labels = labels.declare(DETECT_LABELS);
     let store_labels = labels.declare("StoreLabels");
     labels.define(
         detect_labels,

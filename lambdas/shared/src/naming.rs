@@ -78,7 +78,11 @@ pub fn execution_name(bucket: &str, key: &str, revision: Revision<'_>) -> String
 /// The ARN Step Functions gives an execution named `name` of a standard
 /// state machine, for reporting a duplicate without another API call.
 pub fn execution_arn(state_machine_arn: &str, name: &str) -> Option<String> {
-    // arn:partition:states:region:account:stateMachine:Name[:version-or-alias]
+    // arn:partition:states:region:account:stateMachine:Name[:version-or-alias],
+    // with Step Functions Local's `#TestCase` suffix on emulators.
+    let state_machine_arn = state_machine_arn
+        .split_once('#')
+        .map_or(state_machine_arn, |(arn, _test_case)| arn);
     let parts: Vec<&str> = state_machine_arn.split(':').collect();
     match parts.as_slice() {
         [
@@ -183,6 +187,14 @@ mod tests {
             )
             .as_deref(),
             Some("arn:aws-cn:states:cn-north-1:1:execution:Images:n")
+        );
+        assert_eq!(
+            execution_arn(
+                "arn:aws:states:us-east-1:000000000000:stateMachine:Images#MockedLabels",
+                "n"
+            )
+            .as_deref(),
+            Some("arn:aws:states:us-east-1:000000000000:execution:Images:n")
         );
         assert_eq!(execution_arn("not-an-arn", "n"), None);
     }
