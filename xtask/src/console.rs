@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use axum::Router;
@@ -25,10 +25,14 @@ use serde_json::{Value, json};
 
 use crate::build::{self, Arch};
 use crate::deploy::{self, Deployment, Target, explain};
-use crate::localstack::{self, LABELS_SOURCE};
+use crate::engine::{Engine, Prepared};
+use crate::localstack;
 use crate::observe::{self, Event, Executions, Upload};
 
 const PAGE: &str = include_str!("console/index.html");
+/// Where labels come from on AWS.
+const REKOGNITION: &str = "Amazon Rekognition DetectLabels";
+
 /// The container the console keeps LocalStack in between runs.
 pub const LOCALSTACK_CONTAINER: &str = "photopipe-console";
 
@@ -49,6 +53,10 @@ pub struct Args {
     /// Largest upload accepted, in MiB.
     #[arg(long, default_value_t = 20)]
     pub max_upload_mib: u64,
+    /// The local engine (default: LocalStack, kept in its container).
+    /// MiniStack runs as long as the console, and its state goes with it.
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -64,29 +72,45 @@ pub fn run(args: Args) -> Result<()> {
     let local = args.target.region.is_none()
         && args.target.profile.is_none()
         && args.target.endpoint_url.is_none();
+    if !local && args.engine.is_some() {
+        bail!(
+            "--engine picks a local engine; it does not go with --region, --profile or --endpoint-url"
+        );
+    }
     let local = if local {
         let functions = build::run(build::Args {
             arm64: false,
             packages: Vec::new(),
         })?;
-        Some((functions, localstack::select_image()?))
+        Some((functions, args.engine.unwrap_or_default().prepare()?))
     } else {
         None
     };
     deploy::runtime()?.block_on(async {
-        let (config, deployment) = match &local {
-            Some((functions, image)) => {
-                let endpoint = localstack::start_kept(image, LOCALSTACK_CONTAINER).await?;
+        // Held until the console stops: dropping it stops MiniStack.
+        let mut engine = None;
+        let (config, deployment, labels_source) = match local {
+            Some((functions, Prepared::LocalStack(image))) => {
+                let endpoint = localstack::start_kept(&image, LOCALSTACK_CONTAINER).await?;
                 let config = localstack::target(&endpoint).sdk_config().await;
                 let deployment =
-                    deploy::deploy(&config, &args.stack_name, functions, Arch::X86_64, None)
+                    deploy::deploy(&config, &args.stack_name, &functions, Arch::X86_64, None)
                         .await?;
-                (config, deployment)
+                (config, deployment, localstack::LABELS_SOURCE)
+            }
+            Some((functions, prepared)) => {
+                let running = engine.insert(prepared.start().await?);
+                let config = running.target().sdk_config().await;
+                let deployment =
+                    deploy::deploy(&config, &args.stack_name, &functions, Arch::X86_64, None)
+                        .await?;
+                running.prepare_deployment(&config, &deployment).await?;
+                (config, deployment, running.labels_source())
             }
             None => {
                 let config = args.target.sdk_config().await;
                 let deployment = deploy::deployed(&config, &args.stack_name).await?;
-                (config, deployment)
+                (config, deployment, REKOGNITION)
             }
         };
         let listener = tokio::net::TcpListener::from_std(listener)
@@ -102,14 +126,17 @@ pub fn run(args: Args) -> Result<()> {
                 std::future::pending::<()>().await;
             }
         };
-        serve(
+        let served = serve(
             &config,
             &deployment,
+            labels_source,
             listener,
             args.max_upload_mib * 1024 * 1024,
             shutdown,
         )
-        .await
+        .await;
+        drop(engine);
+        served
     })
 }
 
@@ -163,11 +190,12 @@ fn describe_endpoint(config: &SdkConfig) -> String {
 pub async fn serve(
     config: &SdkConfig,
     deployment: &Deployment,
+    labels_source: &'static str,
     listener: tokio::net::TcpListener,
     max_upload: u64,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let console = Arc::new(Console::new(config, deployment, max_upload)?);
+    let console = Arc::new(Console::new(config, deployment, labels_source, max_upload)?);
     let limit = usize::try_from(max_upload).unwrap_or(usize::MAX);
     let port = listener
         .local_addr()
@@ -209,7 +237,12 @@ struct Console {
 }
 
 impl Console {
-    fn new(config: &SdkConfig, deployment: &Deployment, max_upload: u64) -> Result<Console> {
+    fn new(
+        config: &SdkConfig,
+        deployment: &Deployment,
+        labels_source: &'static str,
+        max_upload: u64,
+    ) -> Result<Console> {
         let definition = infra::pipeline::definition();
         let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
         let table = deployment.output(infra::stack::outputs::METADATA_TABLE)?;
@@ -223,11 +256,7 @@ impl Console {
             "stateMachine": state_machine,
             "incomingPrefix": INCOMING_PREFIX,
             "maxUploadBytes": max_upload,
-            "labelsSource": if config.endpoint_url().is_some() {
-                LABELS_SOURCE
-            } else {
-                "Amazon Rekognition DetectLabels"
-            },
+            "labelsSource": labels_source,
         });
         let sfn = aws_sdk_sfn::Client::new(config);
         Ok(Console {

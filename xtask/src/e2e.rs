@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::build::{self, Arch};
 use crate::deploy::{self, Deployment, explain};
-use crate::localstack::{self, LABELS_SOURCE, LocalStack};
+use crate::engine::Engine;
 use crate::observe::{self, Execution, Executions, Upload};
 use crate::project_root;
 
@@ -27,6 +27,9 @@ pub struct Args {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The local engine to run on.
+    #[arg(long, value_enum, default_value_t)]
+    pub engine: Engine,
 }
 
 /// What the pipeline should do with an image, predicted by running the
@@ -55,6 +58,8 @@ pub struct ImageReport {
     pub height: Option<u64>,
     pub labels: Vec<String>,
     pub thumbnail: Option<Value>,
+    /// How many events the execution's history holds.
+    pub events: usize,
 }
 
 impl ImageReport {
@@ -82,7 +87,12 @@ pub fn matches(expected: &Expected, execution: &Execution) -> bool {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Report<'a> {
-    localstack_image: String,
+    engine: Engine,
+    /// The engine's image or version.
+    engine_description: &'a str,
+    /// The same, for LocalStack runs, as earlier reports named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    localstack_image: Option<&'a str>,
     labels_source: &'static str,
     stack: &'a str,
     images: &'a [ImageReport],
@@ -94,11 +104,13 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| project_root().join("integration-tests/images"));
     let files = image_files(&dir)?;
-    let reports = on_local_deployment("photopipe", async |local| {
+    let reports = on_local_deployment("photopipe", args.engine, async |local| {
         let reports = process(&local.config, &local.deployment, &files).await?;
         let report = Report {
-            localstack_image: local.image.clone(),
-            labels_source: LABELS_SOURCE,
+            engine: local.engine,
+            engine_description: &local.description,
+            localstack_image: (local.engine == Engine::Localstack).then_some(&*local.description),
+            labels_source: local.labels_source,
             stack: &local.deployment.stack_name,
             images: &reports,
         };
@@ -134,38 +146,46 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// A fresh LocalStack with the stack deployed on it.
+/// A fresh local engine with the stack deployed on it.
 #[derive(Debug)]
 pub struct Local {
     pub config: SdkConfig,
     pub deployment: Deployment,
-    /// The LocalStack image, as the report names it.
-    pub image: String,
+    pub engine: Engine,
+    /// The engine's image or version, as the report names it.
+    pub description: String,
+    pub labels_source: &'static str,
 }
 
-/// Builds the functions, starts LocalStack, deploys `stack` and runs `work`
-/// on it; when `work` fails, LocalStack's log goes to stderr with the error.
+/// Builds the functions, starts `engine`, deploys `stack` and runs `work`
+/// on it; when `work` fails, the engine's log goes to stderr with the error.
 pub fn on_local_deployment<T>(
     stack: &str,
+    engine: Engine,
     work: impl AsyncFnOnce(&Local) -> Result<T>,
 ) -> Result<T> {
     let functions = build::run(build::Args {
         arm64: false,
         packages: Vec::new(),
     })?;
-    let image = localstack::select_image()?;
+    let prepared = engine.prepare()?;
     deploy::runtime()?.block_on(async {
-        let localstack = LocalStack::start(image).await?;
-        let config = localstack.target().sdk_config().await;
+        let running = prepared.start().await?;
+        let config = running.target().sdk_config().await;
         let deployment = deploy::deploy(&config, stack, &functions, Arch::X86_64, None).await?;
+        running.prepare_deployment(&config, &deployment).await?;
         let local = Local {
             config,
             deployment,
-            image: localstack.image.to_string(),
+            engine,
+            description: running.describe(),
+            labels_source: running.labels_source(),
         };
-        let result = work(&local).await;
+        let result = work(&local)
+            .await
+            .and_then(|value| running.check().map(|()| value));
         if result.is_err() {
-            eprintln!("{}", localstack.logs().await);
+            eprintln!("{}", running.logs().await);
         }
         result
     })
@@ -315,12 +335,13 @@ impl Observer {
             height: item["height"].as_u64(),
             labels: observe::labels(&item["labels"]),
             thumbnail: Some(item["thumbnail"].clone()).filter(|t| !t.is_null()),
+            events: events.len(),
         })
     }
 }
 
 fn print_table(report: &Report<'_>) {
-    println!("LocalStack: {}", report.localstack_image);
+    println!("engine: {} ({})", report.engine, report.engine_description);
     println!("labels: {}", report.labels_source);
     println!();
     println!(

@@ -9,14 +9,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use aws_config::SdkConfig;
 use infra::pipeline::status;
 use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX, thumbnail_key};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::deploy::{self, Deployment, explain};
+use crate::deploy::{self, explain};
 use crate::e2e::{self, Expected, Observer};
+use crate::engine::Engine;
 use crate::observe::{self, Execution, Executions, Unfinished, Upload};
 
 #[derive(Debug, clap::Args)]
@@ -31,6 +31,9 @@ pub struct Args {
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The local engine to run on.
+    #[arg(long, value_enum, default_value_t)]
+    pub engine: Engine,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -61,7 +64,12 @@ impl Percentiles {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    pub localstack_image: String,
+    pub engine: Engine,
+    /// The engine's image or version.
+    pub engine_description: String,
+    /// The same, for LocalStack runs, as earlier reports named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub localstack_image: Option<String>,
     pub uploads: usize,
     /// From the first upload to the last execution's end (or to giving up).
     pub wall_seconds: f64,
@@ -98,15 +106,8 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| crate::project_root().join("integration-tests/images"));
     let files = e2e::image_files(&dir)?;
-    let report = e2e::on_local_deployment("photopipe-load", async |local| {
-        load(
-            &local.config,
-            &local.deployment,
-            &files,
-            args.uploads,
-            &local.image,
-        )
-        .await
+    let report = e2e::on_local_deployment("photopipe-load", args.engine, async |local| {
+        load(local, &files, args.uploads).await
     })?;
     if args.json {
         println!(
@@ -134,13 +135,8 @@ struct Sample {
 }
 
 /// Uploads `uploads` images at once, cycling through `files`, and reports.
-pub async fn load(
-    config: &SdkConfig,
-    deployment: &Deployment,
-    files: &[PathBuf],
-    uploads: usize,
-    image: &str,
-) -> Result<Report> {
+pub async fn load(local: &e2e::Local, files: &[PathBuf], uploads: usize) -> Result<Report> {
+    let (config, deployment) = (&local.config, &local.deployment);
     let samples = files
         .iter()
         .map(|file| {
@@ -206,7 +202,9 @@ pub async fn load(
     let wall = started.elapsed();
 
     let mut report = Report {
-        localstack_image: image.to_owned(),
+        engine: local.engine,
+        engine_description: local.description.clone(),
+        localstack_image: (local.engine == Engine::Localstack).then(|| local.description.clone()),
         uploads,
         wall_seconds: wall.as_secs_f64(),
         images_per_second: executions.len() as f64 / wall.as_secs_f64(),
@@ -382,7 +380,7 @@ async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<Str
 }
 
 fn print_report(report: &Report) {
-    println!("LocalStack: {}", report.localstack_image);
+    println!("engine: {} ({})", report.engine, report.engine_description);
     println!(
         "{} uploads, {} ended in {:.1} s: {:.2} images/s",
         report.uploads,

@@ -354,17 +354,35 @@ pub async fn faults(endpoint: &str) -> Result<serde_json::Value> {
 /// One HTTP/1.1 request to the plugin's route: small enough not to need an
 /// HTTP client crate.
 async fn faults_request(endpoint: &str, method: &str, body: &str) -> Result<serde_json::Value> {
+    let (status, payload) = http(endpoint, method, "/_photopipe/faults", body).await?;
+    if status != "200" {
+        bail!(
+            "{method} /_photopipe/faults answered {status}: {payload} (is this our LocalStack image, with the photopipe plugin?)"
+        );
+    }
+    serde_json::from_str(&payload)
+        .with_context(|| format!("the fault rules are not JSON: {payload}"))
+}
+
+/// One HTTP/1.1 request to an engine's own routes, answered with the status
+/// code and the body: small enough not to need an HTTP client crate.
+pub async fn http(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<(String, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let address = endpoint
         .strip_prefix("http://")
-        .with_context(|| format!("fault injection needs an http:// endpoint, not {endpoint}"))?
+        .with_context(|| format!("{path} needs an http:// endpoint, not {endpoint}"))?
         .trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
-        .with_context(|| format!("failed to connect to LocalStack at {address}"))?;
+        .with_context(|| format!("failed to connect to {address}"))?;
     let request = format!(
-        "{method} /_photopipe/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -374,13 +392,8 @@ async fn faults_request(endpoint: &str, method: &str, body: &str) -> Result<serd
     let response = String::from_utf8_lossy(&response);
     let (head, payload) = response
         .split_once("\r\n\r\n")
-        .with_context(|| format!("LocalStack's answer is not HTTP: {response}"))?;
-    let status = head.split(' ').nth(1).unwrap_or_default();
-    if status != "200" {
-        bail!(
-            "{method} /_photopipe/faults answered {status}: {payload} (is this our LocalStack image, with the photopipe plugin?)"
-        );
-    }
+        .with_context(|| format!("the answer to {method} {path} is not HTTP: {response}"))?;
+    let status = head.split(' ').nth(1).unwrap_or_default().to_owned();
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
@@ -389,8 +402,7 @@ async fn faults_request(endpoint: &str, method: &str, body: &str) -> Result<serd
     } else {
         payload.to_owned()
     };
-    serde_json::from_str(&payload)
-        .with_context(|| format!("the fault rules are not JSON: {payload}"))
+    Ok((status, payload))
 }
 
 /// The body of a `Transfer-Encoding: chunked` message.

@@ -3,7 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    asl_cmd, build, ci, console, deploy, e2e, images, lint, load, localstack_image, redrive, synth,
+    asl_cmd, build, ci, console, deploy, e2e, engines, images, lint, load, localstack_image,
+    redrive, synth,
 };
 
 #[derive(Debug, Parser)]
@@ -24,8 +25,10 @@ enum Command {
     Deploy(deploy::DeployArgs),
     /// Delete the stack; --delete-data also deletes the bucket and table it retains.
     Destroy(deploy::DestroyArgs),
-    /// The whole pipeline on a local LocalStack: build, deploy, upload, report.
+    /// The whole pipeline on a local engine (LocalStack by default): build, deploy, upload, report.
     E2e(e2e::Args),
+    /// The sample set on LocalStack and MiniStack, and where the two disagree.
+    Engines(engines::Args),
     /// Upload many images at once into a local deployment; report throughput,
     /// latencies, outcomes and a reconciliation that proves nothing was lost.
     Load(load::Args),
@@ -60,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         Command::Deploy(args) => deploy::run_deploy(args),
         Command::Destroy(args) => deploy::run_destroy(args),
         Command::E2e(args) => e2e::run(args),
+        Command::Engines(args) => engines::run(args),
         Command::Load(args) => load::run(args),
         Command::Redrive(args) => redrive::run(args),
         Command::Console(args) => console::run(args),

@@ -514,6 +514,7 @@ pub fn normalise(
     // events (`ParallelStateSucceeded`, ...) follow whichever branch ended
     // last, so they are attributed to the state, not to that branch.
     let mut containers: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
     let mut out: Vec<(Option<usize>, usize, Event)> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let kind = e.r#type().as_str();
@@ -531,13 +532,23 @@ pub fn normalise(
                 _ => {}
             }
         }
-        let state = named.or_else(|| {
+        let state = named.clone().or_else(|| {
             if is_container_event {
                 containers.last().cloned()
             } else {
-                state_of.get(&e.previous_event_id()).cloned().flatten()
+                state_of
+                    .get(&e.previous_event_id())
+                    .cloned()
+                    // MiniStack leaves out previousEventId: an event then
+                    // belongs to the state entered last and not yet left.
+                    .unwrap_or_else(|| current.clone())
             }
         });
+        if kind.ends_with("StateEntered") {
+            current = named;
+        } else if kind.ends_with("StateExited") {
+            current = containers.last().cloned();
+        }
         state_of.insert(e.id(), state.clone());
         let (error, cause) = failure(e);
         let event = Event {
@@ -678,6 +689,15 @@ pub fn path(events: &[Event]) -> Vec<String> {
         .iter()
         .filter(|e| e.kind.ends_with("StateEntered"))
         .filter_map(|e| e.state.clone())
+        .collect()
+}
+
+/// The states of `path` outside Parallel branches (`branches`), which
+/// every engine records; MiniStack records none inside them.
+pub fn top_level(path: &[String], branches: &BTreeMap<String, usize>) -> Vec<String> {
+    path.iter()
+        .filter(|state| !branches.contains_key(*state))
+        .cloned()
         .collect()
 }
 

@@ -25,6 +25,116 @@ pub const CARGO_LAMBDA: PythonTool = PythonTool {
     bin: "cargo-lambda",
 };
 
+/// MiniStack, the second engine, from its hash-locked requirements.
+pub const MINISTACK: LockedTool = LockedTool {
+    name: "ministack",
+    lock: "integration-tests/ministack/requirements.lock",
+    bin: "ministack",
+    python: (3, 10),
+};
+
+/// A Python tool installed from a lock of pinned, hashed requirements into a
+/// virtualenv of its own (`.tools/<name>`), because its pins clash with the
+/// other tools'.
+#[derive(Debug, Clone, Copy)]
+pub struct LockedTool {
+    pub name: &'static str,
+    /// Relative to the workspace root.
+    pub lock: &'static str,
+    pub bin: &'static str,
+    /// The oldest Python it runs on.
+    pub python: (u32, u32),
+}
+
+/// Returns the path of `tool`'s executable, installing it from its lock
+/// when it is missing or the lock changed.
+pub fn ensure_locked(tool: &LockedTool) -> Result<PathBuf> {
+    use sha2::Digest;
+
+    let venv = project_root().join(".tools").join(tool.name);
+    let bin = venv.join("bin").join(tool.bin);
+    let lock = project_root().join(tool.lock);
+    let locked =
+        std::fs::read(&lock).with_context(|| format!("failed to read {}", lock.display()))?;
+    let digest: String = sha2::Sha256::digest(&locked)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stamp = venv.join(format!(".lock-{digest}"));
+    if bin.exists() && stamp.exists() {
+        return Ok(bin);
+    }
+    let python3 = python3()?;
+    check_python(&python3, tool)?;
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)
+            .with_context(|| format!("failed to remove the stale {}", venv.display()))?;
+    }
+    eprintln!(
+        "xtask: installing {} from {} into {}",
+        tool.name,
+        tool.lock,
+        venv.display()
+    );
+    run_checked(
+        Command::new(&python3).args(["-m", "venv"]).arg(&venv),
+        &format!(
+            "python3 -m venv {} failed; on Debian install it with `apt-get install python3-venv`",
+            venv.display()
+        ),
+    )?;
+    run_checked(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--require-hashes",
+                "--no-deps",
+                "-r",
+            ])
+            .arg(&lock),
+        &format!(
+            "pip could not install {} from {}; check that the Python package index is reachable",
+            tool.name, tool.lock
+        ),
+    )?;
+    std::fs::write(&stamp, "").with_context(|| format!("failed to write {}", stamp.display()))?;
+    Ok(bin)
+}
+
+fn check_python(python3: &std::path::Path, tool: &LockedTool) -> Result<()> {
+    let output = Command::new(python3)
+        .args(["-c", "import sys; print(*sys.version_info[:2])"])
+        .output()
+        .context("failed to run python3")?;
+    let version: Vec<u32> = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let (major, minor) = tool.python;
+    if version.as_slice() < [major, minor].as_slice() {
+        bail!(
+            "{} needs Python {major}.{minor} or later, and python3 is {version:?}: install a newer Python 3 (Debian 12 and later ship one)",
+            tool.name
+        );
+    }
+    Ok(())
+}
+
+fn run_checked(command: &mut Command, failure: &str) -> Result<()> {
+    let status = command
+        .stdout(std::io::stderr())
+        .status()
+        .with_context(|| format!("failed to run {command:?}"))?;
+    if !status.success() {
+        bail!("{failure}");
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct PythonTool {
     pub package: &'static str,

@@ -36,9 +36,16 @@ impl Console {
         let (stop, stopped) = oneshot::channel::<()>();
         let (config, deployment) = (config.clone(), deployment.clone());
         let task = tokio::spawn(async move {
-            xtask::console::serve(&config, &deployment, listener, MAX_UPLOAD, async {
-                stopped.await.ok();
-            })
+            xtask::console::serve(
+                &config,
+                &deployment,
+                xtask::localstack::LABELS_SOURCE,
+                listener,
+                MAX_UPLOAD,
+                async {
+                    stopped.await.ok();
+                },
+            )
             .await
         });
         Ok(Console {
