@@ -515,7 +515,7 @@ pub fn normalise(
     // last, so they are attributed to the state, not to that branch.
     let mut containers: Vec<String> = Vec::new();
     let mut current: Option<String> = None;
-    let mut out: Vec<(Option<usize>, usize, Event)> = Vec::new();
+    let mut out: Vec<(Option<usize>, (String, usize), Event)> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let kind = e.r#type().as_str();
         let is_container_event = kind.starts_with("ParallelState") || kind.starts_with("MapState");
@@ -532,16 +532,21 @@ pub fn normalise(
                 _ => {}
             }
         }
+        // MiniStack leaves out previousEventId: an event then belongs to the
+        // state entered last and not yet left. Inside a Parallel state whose
+        // branches record no StateEntered, that is the Parallel state, and the
+        // branches' events arrive in any order: they are put in order by type.
+        let previous = state_of.get(&e.previous_event_id()).cloned();
+        let unplaced = named.is_none()
+            && !is_container_event
+            && previous.is_none()
+            && current.is_some()
+            && current.as_ref() == containers.last();
         let state = named.clone().or_else(|| {
             if is_container_event {
                 containers.last().cloned()
             } else {
-                state_of
-                    .get(&e.previous_event_id())
-                    .cloned()
-                    // MiniStack leaves out previousEventId: an event then
-                    // belongs to the state entered last and not yet left.
-                    .unwrap_or_else(|| current.clone())
+                previous.unwrap_or_else(|| current.clone())
             }
         });
         if kind.ends_with("StateEntered") {
@@ -565,23 +570,31 @@ pub fn normalise(
             cause: cause.map(|c| redact_json(&c, bucket)),
             state: state.clone(),
         };
-        out.push((state.as_deref().and_then(branch_of), i, event));
+        if unplaced {
+            out.push((Some(usize::MAX), (event.kind.clone(), 0), event));
+        } else {
+            out.push((
+                state.as_deref().and_then(branch_of),
+                (String::new(), i),
+                event,
+            ));
+        }
     }
     // Within each run of branch events, order by branch, keeping each
     // branch's own order.
     let mut result = Vec::with_capacity(out.len());
-    let mut run: Vec<(usize, usize, Event)> = Vec::new();
+    let mut run: Vec<(usize, (String, usize), Event)> = Vec::new();
     for (branch, i, event) in out {
         match branch {
             Some(b) => run.push((b, i, event)),
             None => {
-                run.sort_by_key(|(b, i, _)| (*b, *i));
+                run.sort_by(|(b, i, _), (c, j, _)| (b, i).cmp(&(c, j)));
                 result.extend(run.drain(..).map(|(_, _, e)| e));
                 result.push(event);
             }
         }
     }
-    run.sort_by_key(|(b, i, _)| (*b, *i));
+    run.sort_by(|(b, i, _), (c, j, _)| (b, i).cmp(&(c, j)));
     result.extend(run.into_iter().map(|(_, _, e)| e));
     result
 }
@@ -768,6 +781,7 @@ pub fn branches(definition: &asl::StateMachine) -> BTreeMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_sfn::types::HistoryEventType;
 
     fn upload(key: &str) -> Upload {
         Upload {
@@ -802,5 +816,81 @@ mod tests {
             unfinished.to_string(),
             "1 of 2 uploads have no outcome (incoming/a.jpg): LocalStack restarted"
         );
+    }
+
+    /// A history as MiniStack writes it: no previousEventId, and the tasks
+    /// of Parallel branches without their states, in any order.
+    fn ministack_history(branch_events: [HistoryEventType; 4]) -> Vec<HistoryEvent> {
+        use aws_sdk_sfn::types::{StateEnteredEventDetails, StateExitedEventDetails};
+        let at = aws_smithy_types::DateTime::from_secs(0);
+        let event = |id: i64, kind: HistoryEventType| {
+            HistoryEvent::builder().id(id).timestamp(at).r#type(kind)
+        };
+        let entered = |id, kind, name: &str| {
+            event(id, kind)
+                .state_entered_event_details(
+                    StateEnteredEventDetails::builder()
+                        .name(name)
+                        .build()
+                        .expect("a name"),
+                )
+                .build()
+                .expect("a history event")
+        };
+        let exited = |id, kind, name: &str| {
+            event(id, kind)
+                .state_exited_event_details(
+                    StateExitedEventDetails::builder()
+                        .name(name)
+                        .build()
+                        .expect("a name"),
+                )
+                .build()
+                .expect("a history event")
+        };
+        let mut events = vec![
+            event(1, HistoryEventType::ExecutionStarted)
+                .build()
+                .expect("an event"),
+            entered(2, HistoryEventType::TaskStateEntered, "Extract"),
+            event(3, HistoryEventType::TaskScheduled)
+                .build()
+                .expect("an event"),
+            exited(4, HistoryEventType::TaskStateExited, "Extract"),
+            entered(5, HistoryEventType::ParallelStateEntered, "Process"),
+        ];
+        for (i, kind) in branch_events.into_iter().enumerate() {
+            events.push(event(6 + i as i64, kind).build().expect("an event"));
+        }
+        events.push(exited(10, HistoryEventType::ParallelStateExited, "Process"));
+        events
+    }
+
+    #[test]
+    fn events_without_previous_ids_belong_to_the_open_state_in_a_stable_order() {
+        use HistoryEventType::{TaskScheduled as S, TaskSucceeded as D};
+        let one = normalise(&ministack_history([S, D, S, D]), &|_| None, "b");
+        let other = normalise(&ministack_history([S, S, D, D]), &|_| None, "b");
+        let states: Vec<_> = one
+            .iter()
+            .map(|e| (e.kind.as_str(), e.state.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("ExecutionStarted", None),
+                ("TaskStateEntered", Some("Extract")),
+                ("TaskScheduled", Some("Extract")),
+                ("TaskStateExited", Some("Extract")),
+                ("ParallelStateEntered", Some("Process")),
+                ("TaskScheduled", Some("Process")),
+                ("TaskScheduled", Some("Process")),
+                ("TaskSucceeded", Some("Process")),
+                ("TaskSucceeded", Some("Process")),
+                ("ParallelStateExited", Some("Process")),
+            ]
+        );
+        let kinds = |events: &[Event]| events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>();
+        assert_eq!(kinds(&one), kinds(&other));
     }
 }
