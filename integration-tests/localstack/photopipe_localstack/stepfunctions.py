@@ -44,6 +44,13 @@ the waste out (LocalStack's CPU per execution of ``concurrency.py``'s state mach
    ``ExecutionState._evaluate_with_timeout`` came out under a DynamoDB error name
    with an empty cause. That is what made issue 10 look like a DynamoDB bug.
 
+5. **An indefinite JSONPath gives a list**, as on AWS. ``extract_json`` returns
+   the value of a single match itself whatever the path, so the pipeline's
+   ``"labels.$": "$.Labels[*].Name"`` gave ``"Mobile Phone"`` where AWS (and
+   MiniStack) give ``["Mobile Phone"]``; ``cargo xtask engines`` found it. A path
+   with a wildcard, a filter, a slice, a union or ``..`` now always gives the list
+   of its matches, empty when nothing matches.
+
 Caches are single-flight: at the start of a burst, 200 executions miss together, and
 they wait for one parse (or one AssumeRole) instead of each doing it.
 
@@ -62,6 +69,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -102,6 +110,7 @@ def photopipe_stepfunctions_patches() -> None:
             ("definitions parsed once", _parse_each_definition_once),
             ("assumed-role clients reused", _reuse_assumed_role_clients),
             ("DynamoDB task timeouts are States.Timeout", _dynamodb_task_timeout_is_states_timeout),
+            ("indefinite JSONPaths give lists", _indefinite_paths_give_lists),
         )
         if apply()
     ]
@@ -260,4 +269,33 @@ def _dynamodb_task_timeout_is_states_timeout() -> bool:
         return original(self, env, ex)
 
     Patch(task_class, "_from_error", _from_error).apply()
+    return True
+
+
+# A wildcard (``[*]``, ``.*``), a filter (``[?``), a slice (``[1:]``, ``[:2]``), a
+# union of indices (``[0,1]``) or a deep scan (``..``).
+_INDEFINITE = re.compile(r"\[\s*[*?]|\.\*|\[\s*-?\d*\s*:|\[\s*-?\d+\s*,|\.\.")
+
+
+def _indefinite_paths_give_lists() -> bool:
+    import sys
+
+    from localstack.services.stepfunctions.asl.utils import json_path
+    from localstack.utils.patch import Patch
+
+    original = json_path.extract_json
+    if original.__module__ != json_path.__name__:
+        LOG.warning("photopipe: json_path.extract_json is not LocalStack's; left as is")
+        return False
+
+    @functools.wraps(original)
+    def extract_json(path: str, data: Any) -> Any:
+        if not _INDEFINITE.search(path):
+            return original(path, data)
+        return [match.value for match in json_path.parse(path).find(data)]
+
+    # Modules that imported the function by name before now hold the original.
+    for module in list(sys.modules.values()):
+        if module is not None and getattr(module, "extract_json", None) is original:
+            Patch(module, "extract_json", extract_json).apply()
     return True
