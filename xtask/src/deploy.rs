@@ -369,6 +369,27 @@ pub async fn deployed(config: &SdkConfig, stack_name: &str) -> Result<Deployment
 }
 
 /// The physical id (a function's name, a bucket's name) of a resource of the stack.
+/// Replaces a function's environment variables.
+pub async fn set_environment(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    variables: std::collections::HashMap<String, String>,
+) -> Result<()> {
+    lambda
+        .update_function_configuration()
+        .function_name(function)
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .set_variables(Some(variables))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to set the environment of {function}"))?;
+    Ok(())
+}
+
 pub async fn physical_id(config: &SdkConfig, stack_name: &str, logical_id: &str) -> Result<String> {
     let out = Cfn::new(config)
         .describe_stack_resource()

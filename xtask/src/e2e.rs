@@ -99,11 +99,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let dir = args
-        .images
-        .clone()
-        .unwrap_or_else(|| project_root().join("integration-tests/images"));
-    let files = image_files(&dir)?;
+    let files = sample_files(args.images.as_deref())?;
     let reports = on_local_deployment("photopipe", args.engine, async |local| {
         let reports = process(&local.config, &local.deployment, &files).await?;
         let report = Report {
@@ -181,14 +177,24 @@ pub fn on_local_deployment<T>(
             description: running.describe(),
             labels_source: running.labels_source(),
         };
-        let result = work(&local)
-            .await
-            .and_then(|value| running.check().map(|()| value));
+        // Interrupted, the engine is stopped all the same: by dropping it.
+        let result = tokio::select! {
+            result = work(&local) => result.and_then(|value| running.check().map(|()| value)),
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; stopping {}", local.engine)),
+        };
         if result.is_err() {
             eprintln!("{}", running.logs().await);
         }
         result
     })
+}
+
+/// The files of `dir`, or the samples in integration-tests/images.
+pub fn sample_files(dir: Option<&Path>) -> Result<Vec<PathBuf>> {
+    match dir {
+        Some(dir) => image_files(dir),
+        None => image_files(&project_root().join("integration-tests/images")),
+    }
 }
 
 pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -18,7 +18,7 @@ use sha2::Digest;
 
 use crate::e2e::{self, ImageReport, Local};
 use crate::engine::Engine;
-use crate::{deploy, observe, project_root};
+use crate::{deploy, observe};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,10 +78,7 @@ pub struct Report {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let dir = args
-        .images
-        .unwrap_or_else(|| project_root().join("integration-tests/images"));
-    let files = e2e::image_files(&dir)?;
+    let files = e2e::sample_files(args.images.as_deref())?;
     let mut runs = BTreeMap::new();
     let mut engines = BTreeMap::new();
     let mut labels = BTreeMap::new();

@@ -101,11 +101,7 @@ impl Report {
 
 pub fn run(args: Args) -> Result<()> {
     anyhow::ensure!(args.uploads > 0, "--uploads must be at least 1");
-    let dir = args
-        .images
-        .clone()
-        .unwrap_or_else(|| crate::project_root().join("integration-tests/images"));
-    let files = e2e::image_files(&dir)?;
+    let files = e2e::sample_files(args.images.as_deref())?;
     let report = e2e::on_local_deployment("photopipe-load", args.engine, async |local| {
         load(local, &files, args.uploads).await
     })?;

@@ -81,9 +81,12 @@ impl MiniStack {
         // Its own process group, so that stopping it stops the function
         // processes and workers it started too.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        stop_leftovers(&dir);
         let child = command
             .spawn()
             .with_context(|| format!("failed to start {}", bin.display()))?;
+        std::fs::write(pid_file(&dir, child.id()), "")
+            .context("failed to record MiniStack's process id")?;
         let mut ministack = MiniStack {
             child,
             endpoint,
@@ -189,6 +192,9 @@ impl MiniStack {
         }
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
+        if let Some(dir) = self.log.parent() {
+            let _ = std::fs::remove_file(pid_file(dir, self.child.id()));
+        }
     }
 }
 
@@ -249,19 +255,39 @@ async fn point_at_test_case(
         "STATE_MACHINE_ARN".into(),
         format!("{state_machine}#{TEST_CASE}"),
     );
-    lambda
-        .update_function_configuration()
-        .function_name(function)
-        .environment(
-            aws_sdk_lambda::types::Environment::builder()
-                .set_variables(Some(variables))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(explain)
-        .with_context(|| format!("failed to point {function} at the mock test case"))?;
-    Ok(())
+    crate::deploy::set_environment(&lambda, function, variables).await
+}
+
+/// Marks a running MiniStack: `<dir>/<pid>.pid`.
+fn pid_file(dir: &std::path::Path, pid: u32) -> PathBuf {
+    dir.join(format!("{pid}.pid"))
+}
+
+/// Stops the MiniStacks of earlier runs that were killed before they could
+/// stop theirs (a process group's leader, still running our MiniStack).
+fn stop_leftovers(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        let Some(pid) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".pid"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(".tools/ministack"));
+        if ours && process_group(pid) == Some(pid) {
+            eprintln!("ministack: stopping MiniStack {pid}, left running by an earlier run");
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{pid}")])
+                .status();
+        }
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 fn free_port() -> Result<u16> {

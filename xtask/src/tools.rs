@@ -1,7 +1,7 @@
 //! External tools the project installs for itself, into `.tools/` under the
 //! workspace root, so that nobody has to install them by hand.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -76,36 +76,22 @@ pub fn ensure_locked(tool: &LockedTool) -> Result<PathBuf> {
         tool.lock,
         venv.display()
     );
-    run_checked(
-        Command::new(&python3).args(["-m", "venv"]).arg(&venv),
-        &format!(
-            "python3 -m venv {} failed; on Debian install it with `apt-get install python3-venv`",
-            venv.display()
-        ),
-    )?;
-    run_checked(
-        Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--require-hashes",
-                "--no-deps",
-                "-r",
-            ])
-            .arg(&lock),
-        &format!(
-            "pip could not install {} from {}; check that the Python package index is reachable",
-            tool.name, tool.lock
-        ),
+    create_venv(&python3, &venv)?;
+    pip_install(
+        &venv,
+        &[
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            &lock.to_string_lossy(),
+        ],
+        &format!("{} from {}", tool.name, tool.lock),
     )?;
     std::fs::write(&stamp, "").with_context(|| format!("failed to write {}", stamp.display()))?;
     Ok(bin)
 }
 
-fn check_python(python3: &std::path::Path, tool: &LockedTool) -> Result<()> {
+fn check_python(python3: &Path, tool: &LockedTool) -> Result<()> {
     let output = Command::new(python3)
         .args(["-c", "import sys; print(*sys.version_info[:2])"])
         .output()
@@ -124,13 +110,38 @@ fn check_python(python3: &std::path::Path, tool: &LockedTool) -> Result<()> {
     Ok(())
 }
 
-fn run_checked(command: &mut Command, failure: &str) -> Result<()> {
-    let status = command
+fn create_venv(python3: &Path, venv: &Path) -> Result<()> {
+    let status = Command::new(python3)
+        .args(["-m", "venv"])
+        .arg(venv)
         .stdout(std::io::stderr())
         .status()
-        .with_context(|| format!("failed to run {command:?}"))?;
+        .context("failed to run python3 -m venv")?;
     if !status.success() {
-        bail!("{failure}");
+        bail!(
+            "python3 -m venv {} failed; on Debian install it with `apt-get install python3-venv`",
+            venv.display()
+        );
+    }
+    Ok(())
+}
+
+/// `pip install ARGS` in `venv`; `what` names the install in its error.
+fn pip_install(venv: &Path, args: &[&str], what: &str) -> Result<()> {
+    let status = Command::new(venv.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(args)
+        .stdout(std::io::stderr())
+        .status()
+        .with_context(|| format!("failed to run pip to install {what}"))?;
+    if !status.success() {
+        bail!("pip could not install {what}; check that the Python package index is reachable");
     }
     Ok(())
 }
@@ -156,21 +167,9 @@ pub fn ensure(tool: PythonTool) -> Result<PathBuf> {
     if bin.exists() && stamp.exists() {
         return Ok(bin);
     }
-    let python = venv.join("bin/python");
-    if !python.exists() {
+    if !venv.join("bin/python").exists() {
         eprintln!("xtask: creating {}", venv.display());
-        let status = Command::new(python3()?)
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .stdout(std::io::stderr())
-            .status()
-            .context("failed to run python3 -m venv")?;
-        if !status.success() {
-            bail!(
-                "python3 -m venv {} failed; on Debian install it with `apt-get install python3-venv`",
-                venv.display()
-            );
-        }
+        create_venv(&python3()?, &venv)?;
     }
     eprintln!(
         "xtask: installing {}=={} into {}",
@@ -178,25 +177,8 @@ pub fn ensure(tool: PythonTool) -> Result<PathBuf> {
         tool.version,
         venv.display()
     );
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .arg(format!("{}=={}", tool.package, tool.version))
-        .stdout(std::io::stderr())
-        .status()
-        .with_context(|| format!("failed to run pip to install {}", tool.package))?;
-    if !status.success() {
-        bail!(
-            "pip could not install {}=={}; check that the Python package index is reachable",
-            tool.package,
-            tool.version
-        );
-    }
+    let requirement = format!("{}=={}", tool.package, tool.version);
+    pip_install(&venv, &[&requirement], &requirement)?;
     std::fs::write(&stamp, "").with_context(|| format!("failed to write {}", stamp.display()))?;
     Ok(bin)
 }
