@@ -7,7 +7,7 @@
 //! simple case's outcome (status, error, the states outside Parallel
 //! branches, table item, thumbnail) is one snapshot both engines must match;
 //! full histories are snapshotted per engine, since MiniStack records fewer
-//! events (none inside Parallel branches). The cases that need LocalStack
+//! events (no state events inside Parallel branches). The cases that need LocalStack
 //! itself (our plugin's fault injection, a container restart) run on
 //! LocalStack only. Every case uploads through S3 and waits
 //! for the execution the bucket's event started; none calls StartExecution.
@@ -299,14 +299,12 @@ async fn cases(engine: &Running) -> Result<()> {
     crashing_and_hanging_functions_fail_cleanly(&env, &mut uploaded).await?;
     hostile_files_end_as_the_library_says(&env, &mut uploaded).await?;
     thumbnails_start_nothing(&env, &uploaded).await?;
+    browser::console_in_a_browser(&env.config, &env.deployment, &env.s3, engine)
+        .await
+        .context("the console in a browser")?;
     match engine {
-        Running::LocalStack(localstack) => {
-            browser::console_in_a_browser(&env.config, &env.deployment, &env.s3)
-                .await
-                .context("the console in a browser")?;
-            // Last: nothing of the deployment survives it.
-            a_restart_mid_run_is_reported(&env, localstack).await
-        }
+        // Last: nothing of the deployment survives it.
+        Running::LocalStack(localstack) => a_restart_mid_run_is_reported(&env, localstack).await,
         Running::MiniStack(_) => Ok(()),
     }
 }
@@ -629,17 +627,7 @@ impl<'a> StartFunction<'a> {
         &self,
         variables: std::collections::HashMap<String, String>,
     ) -> Result<()> {
-        self.lambda
-            .update_function_configuration()
-            .function_name(&self.function)
-            .environment(
-                aws_sdk_lambda::types::Environment::builder()
-                    .set_variables(Some(variables))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(deploy::explain)?;
+        deploy::set_environment(&self.lambda, &self.function, variables).await?;
         wait_until_updated(&self.lambda, &self.function).await?;
         // LocalStack 4.14 stops the old version's poller of asynchronous
         // events while its 2 s long poll may still take one; that event

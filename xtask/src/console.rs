@@ -411,6 +411,14 @@ fn states(events: &[Event]) -> BTreeMap<String, Value> {
         let state = states
             .entry(name.clone())
             .or_insert_with(|| json!({ "status": "entered", "attempts": 0 }));
+        let container = |k: &str| k.starts_with("ParallelState") || k.starts_with("MapState");
+        if kind.ends_with("StateEntered") {
+            state["container"] = json!(container(kind));
+        } else if state["container"] == true && !container(kind) {
+            // A task of one of its branches, where the engine (MiniStack)
+            // records them without their states: not the container's own.
+            continue;
+        }
         if kind.ends_with("StateEntered") {
             state["status"] = json!(if kind == "FailStateEntered" {
                 "failed"
@@ -434,6 +442,11 @@ fn states(events: &[Event]) -> BTreeMap<String, Value> {
         if event.error.is_some() {
             state["error"] = json!(event.error);
             state["cause"] = json!(event.cause);
+        }
+    }
+    for state in states.values_mut() {
+        if let Some(state) = state.as_object_mut() {
+            state.remove("container");
         }
     }
     states
@@ -562,6 +575,30 @@ mod tests {
         events.push(event("TaskSucceeded", "Extract", None));
         events.push(event("TaskStateExited", "Extract", None));
         assert_eq!(states(&events)["Extract"]["status"], "succeeded");
+    }
+
+    /// MiniStack records the tasks of Parallel branches without their
+    /// states: they are not the Parallel state's own attempts or failures.
+    #[test]
+    fn branch_tasks_attributed_to_their_parallel_state_do_not_colour_it() {
+        let events = vec![
+            event("ParallelStateEntered", "Process", None),
+            event("TaskScheduled", "Process", None),
+            event("TaskScheduled", "Process", None),
+            event(
+                "TaskFailed",
+                "Process",
+                Some("Rekognition.ThrottlingException"),
+            ),
+            event("TaskScheduled", "Process", None),
+            event("TaskSucceeded", "Process", None),
+        ];
+        let running = states(&events);
+        assert_eq!(running["Process"]["status"], "entered");
+        assert_eq!(running["Process"]["attempts"], 0);
+        let mut events = events;
+        events.push(event("ParallelStateExited", "Process", None));
+        assert_eq!(states(&events)["Process"]["status"], "succeeded");
     }
 
     #[test]
