@@ -190,7 +190,11 @@ impl MiniStack {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        // Usually gone by now; the KILL is for what ignored the TERM.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.wait();
         if let Some(dir) = self.log.parent() {
             let _ = std::fs::remove_file(pid_file(dir, self.child.id()));
