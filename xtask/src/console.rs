@@ -405,16 +405,18 @@ async fn progress(
 /// `failed`, with the attempts its task made and the last error and cause.
 fn states(events: &[Event]) -> BTreeMap<String, Value> {
     let mut states: BTreeMap<String, Value> = BTreeMap::new();
+    // Parallel and Map states entered so far.
+    let mut containers = std::collections::HashSet::new();
     for event in events {
         let Some(name) = &event.state else { continue };
         let kind = event.kind.as_str();
         let state = states
             .entry(name.clone())
             .or_insert_with(|| json!({ "status": "entered", "attempts": 0 }));
-        let container = |k: &str| k.starts_with("ParallelState") || k.starts_with("MapState");
-        if kind.ends_with("StateEntered") {
-            state["container"] = json!(container(kind));
-        } else if state["container"] == true && !container(kind) {
+        let own = |k: &str| k.starts_with("ParallelState") || k.starts_with("MapState");
+        if kind.ends_with("StateEntered") && own(kind) {
+            containers.insert(name.as_str());
+        } else if containers.contains(name.as_str()) && !own(kind) {
             // A task of one of its branches, where the engine (MiniStack)
             // records them without their states: not the container's own.
             continue;
@@ -442,11 +444,6 @@ fn states(events: &[Event]) -> BTreeMap<String, Value> {
         if event.error.is_some() {
             state["error"] = json!(event.error);
             state["cause"] = json!(event.cause);
-        }
-    }
-    for state in states.values_mut() {
-        if let Some(state) = state.as_object_mut() {
-            state.remove("container");
         }
     }
     states

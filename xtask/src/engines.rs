@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::Digest;
 
 use crate::e2e::{self, ImageReport, Local};
 use crate::engine::Engine;
@@ -82,6 +81,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut runs = BTreeMap::new();
     let mut engines = BTreeMap::new();
     let mut labels = BTreeMap::new();
+    let branches = observe::branches(&infra::pipeline::definition());
     for engine in Engine::ALL {
         eprintln!("engines: the sample set on {engine}");
         let (description, labels_source, results) =
@@ -89,7 +89,7 @@ pub fn run(args: Args) -> Result<()> {
                 let reports = e2e::process(&local.config, &local.deployment, &files).await?;
                 let mut results = Vec::new();
                 for report in reports {
-                    results.push(gather(local, report).await?);
+                    results.push(gather(local, &branches, report).await?);
                 }
                 Ok((local.description.clone(), local.labels_source, results))
             })?;
@@ -133,7 +133,11 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// Reads back what one execution left behind.
-async fn gather(local: &Local, report: ImageReport) -> Result<(String, Run)> {
+async fn gather(
+    local: &Local,
+    branches: &BTreeMap<String, usize>,
+    report: ImageReport,
+) -> Result<(String, Run)> {
     let bucket = local
         .deployment
         .output(infra::stack::outputs::PHOTO_BUCKET)?;
@@ -160,16 +164,12 @@ async fn gather(local: &Local, report: ImageReport) -> Result<(String, Run)> {
                 .await
                 .context("failed to read a thumbnail")?
                 .into_bytes();
-            let sha256: String = sha2::Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let sha256 = crate::build::hex_sha256(&bytes);
             Some(json!({ "sha256": sha256, "size": bytes.len() }))
         }
         Err(_) => None,
     };
-    let branches = observe::branches(&infra::pipeline::definition());
-    let top_level_path = observe::top_level(&report.path, &branches);
+    let top_level_path = observe::top_level(&report.path, branches);
     Ok((
         report.file,
         Run {

@@ -49,17 +49,12 @@ pub struct LockedTool {
 /// Returns the path of `tool`'s executable, installing it from its lock
 /// when it is missing or the lock changed.
 pub fn ensure_locked(tool: &LockedTool) -> Result<PathBuf> {
-    use sha2::Digest;
-
     let venv = project_root().join(".tools").join(tool.name);
     let bin = venv.join("bin").join(tool.bin);
     let lock = project_root().join(tool.lock);
     let locked =
         std::fs::read(&lock).with_context(|| format!("failed to read {}", lock.display()))?;
-    let digest: String = sha2::Sha256::digest(&locked)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = crate::build::hex_sha256(&locked);
     let stamp = venv.join(format!(".lock-{digest}"));
     if bin.exists() && stamp.exists() {
         return Ok(bin);
