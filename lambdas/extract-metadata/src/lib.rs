@@ -7,7 +7,8 @@
 use lambda_runtime::LambdaEvent;
 use photopipe_shared::{ImageMetadata, ObjectRef};
 
-pub use photopipe_s3::{Chunk, Failure, ObjectSource, StoreError};
+pub use photopipe_s3::{Chunk, ObjectSource, StoreError};
+pub use photopipe_shared::Failure;
 
 /// The first fetch. Covers the EXIF segment (at most 64 KiB) and the frame
 /// header of nearly every JPEG; longer headers cost a second, larger fetch.

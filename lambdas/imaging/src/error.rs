@@ -53,3 +53,25 @@ impl Error {
         }
     }
 }
+
+/// How a function answers with this error.
+impl From<Error> for photopipe_shared::Failure {
+    fn from(e: Error) -> Self {
+        photopipe_shared::Failure {
+            name: e.name(),
+            message: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_image_error_fails_under_its_name_with_its_message() {
+        let failure = photopipe_shared::Failure::from(super::Error::EmptyObject);
+        assert_eq!(
+            failure.to_string(),
+            "EmptyObject: the object is empty (0 bytes)"
+        );
+    }
+}

@@ -1,7 +1,6 @@
-//! Errors as the state machine sees them: an [`ErrorName`] and a message.
+//! S3's errors, and their names as the state machine sees them.
 
-use lambda_runtime::Diagnostic;
-use photopipe_shared::ErrorName;
+use photopipe_shared::{ErrorName, Failure};
 
 /// Why an S3 call failed, as far as a retry is concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,25 +16,6 @@ pub enum StoreError {
     Permanent(String),
 }
 
-/// A failed invocation; becomes the function's `Diagnostic`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name}: {message}")]
-pub struct Failure {
-    pub name: ErrorName,
-    pub message: String,
-}
-
-// Both functions that use the store fail with `imaging`'s errors too, and
-// `?` needs this conversion where `Failure` is defined.
-impl From<imaging::Error> for Failure {
-    fn from(e: imaging::Error) -> Self {
-        Failure {
-            name: e.name(),
-            message: e.to_string(),
-        }
-    }
-}
-
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         let (name, message) = match e {
@@ -48,22 +28,13 @@ impl From<StoreError> for Failure {
     }
 }
 
-impl From<Failure> for Diagnostic {
-    fn from(failure: Failure) -> Self {
-        Diagnostic {
-            error_type: failure.name.as_str().to_owned(),
-            error_message: failure.message,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn store_errors_keep_the_names_the_state_machine_matches() {
-        let diagnostic = |e: StoreError| Diagnostic::from(Failure::from(e));
+        let failure = |e: StoreError| Failure::from(e);
         let cases = [
             (StoreError::NotFound("gone".to_owned()), "ObjectNotFound"),
             (StoreError::Superseded("newer".to_owned()), "Superseded"),
@@ -75,13 +46,8 @@ mod tests {
         ];
         for (error, name) in cases {
             let message = error.to_string();
-            let d = diagnostic(error);
-            assert_eq!((d.error_type.as_str(), d.error_message), (name, message));
+            let f = failure(error);
+            assert_eq!((f.name.as_str(), f.message), (name, message));
         }
-        let failure = Failure::from(imaging::Error::EmptyObject);
-        assert_eq!(
-            failure.to_string(),
-            "EmptyObject: the object is empty (0 bytes)"
-        );
     }
 }

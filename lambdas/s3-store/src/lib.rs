@@ -4,8 +4,9 @@
 //! [`ObjectSource`] (ranged reads) and [`ObjectStore`] (whole reads and
 //! writes) so their tests run on bytes held in memory; both are implemented
 //! for the S3 client from [`s3_client`], which xtask uses too. S3 errors
-//! become a [`StoreError`] and, in the function's answer, a [`Failure`] named
-//! by `photopipe_shared::ErrorName`, which the state machine matches on.
+//! become a [`StoreError`] and, in the function's answer, a
+//! `photopipe_shared::Failure` named by its `ErrorName`, which the state
+//! machine matches on.
 
 mod client;
 mod failure;
@@ -16,7 +17,7 @@ use std::ops::Range;
 use photopipe_shared::ObjectRef;
 
 pub use client::s3_client;
-pub use failure::{Failure, StoreError};
+pub use failure::StoreError;
 
 /// A byte range of an object and the object's full size.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,12 +6,16 @@
 //! error names from here when it writes JSONPath and `ErrorEquals`, so a rename
 //! on one side cannot silently break the other.
 //!
-//! This crate depends on `serde` and `sha2` alone: `infra` is a pure data
+//! This crate depends on `serde` and `sha2` alone (and, with the `lambda`
+//! feature the functions enable, `lambda_runtime`): `infra` is a pure data
 //! crate and must not pull the AWS SDK in through it.
 
 use serde::{Deserialize, Serialize};
 
+mod failure;
 pub mod naming;
+
+pub use failure::Failure;
 
 /// Input of an `ImageProcessing` execution, written by `start-execution`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,8 @@ use imaging::ThumbnailOptions;
 use lambda_runtime::LambdaEvent;
 use photopipe_shared::{ObjectRef, Thumbnail, thumbnail_key};
 
-pub use photopipe_s3::{Failure, ObjectStore, StoreError};
+pub use photopipe_s3::{ObjectStore, StoreError};
+pub use photopipe_shared::Failure;
 
 /// Reads `THUMBNAIL_SIZE` and `MAX_PIXELS` through `var`, with the defaults
 /// for those not set.
