@@ -365,9 +365,11 @@ impl Template {
 
     pub fn add<R: Resource>(&mut self, id: &str, resource: R) -> Handle<R> {
         self.claim(id);
-        // Serializing our own property structs into JSON cannot fail: they
-        // hold only strings, numbers, maps with string keys and `Expr`s.
-        let properties = serde_json::to_value(&resource).unwrap_or(Value::Null);
+        // A resource without its properties must never reach a template,
+        // and our property structs hold only strings, numbers, maps with
+        // string keys and `Expr`s, so a failure here is a bug in this crate.
+        let properties = serde_json::to_value(&resource)
+            .expect("resource properties serialize to JSON (strings, numbers, maps, Exprs)");
         self.resources.insert(
             id.to_owned(),
             ResourceEntry {
