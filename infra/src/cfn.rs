@@ -29,8 +29,6 @@ pub enum TemplateError {
     DuplicateLogicalId(String),
     #[error("the logical id `{0}` must be alphanumeric")]
     InvalidLogicalId(String),
-    #[error("the template cannot be written as YAML: {0}")]
-    Yaml(String),
     /// Never deploy an empty state machine in place of one that would not
     /// serialize.
     #[error("the state machine `{name}` cannot be written as JSON: {reason}")]
@@ -440,7 +438,7 @@ impl Template {
     /// The template as YAML, after checking every reference in it.
     pub fn to_yaml(&self) -> Result<String, Vec<TemplateError>> {
         let json = self.to_json()?;
-        serde_norway::to_string(&json).map_err(|e| vec![TemplateError::Yaml(e.to_string())])
+        Ok(crate::yaml::to_string(&json))
     }
 
     /// Logical ids of the resources, in template order.

@@ -33,6 +33,9 @@ pub const EXTRACT_METADATA_ARN: &str = "ExtractMetadataFunctionArn";
 pub const THUMBNAIL_ARN: &str = "ThumbnailFunctionArn";
 pub const TABLE_NAME: &str = "ImageMetadataTableName";
 
+/// The state machine's name in messages about its definition.
+pub const STATE_MACHINE_NAME: &str = "ImageProcessing";
+
 /// The state that calls Rekognition; emulators without it mock this state.
 pub const DETECT_LABELS: &str = "DetectLabels";
 

@@ -197,7 +197,7 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
     let definition = pipeline::definition();
     let unwritable = |e: serde_json::Error| {
         vec![TemplateError::Definition {
-            name: "ImageProcessing".into(),
+            name: pipeline::STATE_MACHINE_NAME.into(),
             reason: e.to_string(),
         }]
     };
