@@ -87,7 +87,7 @@ fn inline(out: &mut String, value: &Value, indent: usize) {
 fn quoted_or_plain(out: &mut String, s: &str) {
     if is_plain_safe(s) {
         out.push_str(s);
-    } else if s.chars().all(|c| !c.is_control()) {
+    } else if s.chars().all(printable) {
         out.push('\'');
         out.push_str(&s.replace('\'', "''"));
         out.push('\'');
@@ -96,20 +96,26 @@ fn quoted_or_plain(out: &mut String, s: &str) {
     }
 }
 
-/// Escapes every character YAML does not take as printable.
+/// Escapes every character that is not [`printable`].
 fn double_quoted(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}') => {
+            c if !printable(c) => {
                 out.push_str(&format!("\\u{:04X}", u32::from(c)));
             }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// What YAML takes as printable, less the line and paragraph separators,
+/// which YAML 1.1 reads as line breaks.
+fn printable(c: char) -> bool {
+    !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Words, spaces and punctuation that is no YAML indicator, starting with a
@@ -126,13 +132,13 @@ fn is_plain_safe(s: &str) -> bool {
     starts_with_letter && simple && !reserved && !s.ends_with([' ', ':']) && !s.contains(": ")
 }
 
-/// A literal block keeps every character but a few: no control characters
-/// but newlines, and a first line that does not start with a space, which
-/// would change the block's detected indentation.
+/// A literal block keeps every character but a few: nothing but newlines
+/// that is not [`printable`], and a first line that does not start with a
+/// space, which would change the block's detected indentation.
 fn literal_block_fits(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\n'])
-        && s.chars().all(|c| c == '\n' || !c.is_control())
+        && s.chars().all(|c| c == '\n' || printable(c))
         && !s.lines().any(|line| line.ends_with(' '))
 }
 
@@ -243,6 +249,9 @@ mod tests {
             "del\u{7f}",
             "nel\u{85}",
             "bom\u{feff}",
+            "ls\u{2028}ps\u{2029}",
+            "two\nls\u{2028}lines",
+            "nonchar\u{fffe}",
             "q\"\\",
             "AWS::S3::Bucket",
             "a:",
@@ -302,5 +311,7 @@ mod tests {
              Tags:\n\
              - Key: k\n  Value: v\n"
         );
+        // YAML 1.1 takes U+2028 for a line break, which quotes would fold.
+        assert_eq!(to_string(&json!("a\u{2028}b")), "\"a\\u2028b\"\n");
     }
 }
