@@ -29,12 +29,7 @@ pub const DIAGRAM_PATH: &str = "infra/generated/image-processing.mmd";
 pub fn artifacts() -> Result<Vec<Artifact>, Vec<TemplateError>> {
     let template = stack::template()?.to_yaml()?;
     let definition = pipeline::definition();
-    let mut json = serde_json::to_string_pretty(&definition).map_err(|e| {
-        vec![TemplateError::Definition {
-            name: pipeline::STATE_MACHINE_NAME.to_owned(),
-            reason: e.to_string(),
-        }]
-    })?;
+    let mut json = serde_json::to_string_pretty(&definition).map_err(pipeline::unwritable)?;
     json.push('\n');
     Ok(vec![
         Artifact {

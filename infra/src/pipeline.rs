@@ -28,13 +28,23 @@ use asl::{Condition, JitterStrategy, Retrier, StateMachine};
 use photopipe_shared::{ErrorName, ImageFormat};
 use serde_json::{Value, json};
 
+use crate::TemplateError;
+
 /// Placeholders the definition uses for values that exist only once the stack does.
 pub const EXTRACT_METADATA_ARN: &str = "ExtractMetadataFunctionArn";
 pub const THUMBNAIL_ARN: &str = "ThumbnailFunctionArn";
 pub const TABLE_NAME: &str = "ImageMetadataTableName";
 
-/// The state machine's name in messages about its definition.
+/// The state machine's logical id in the template.
 pub const STATE_MACHINE_NAME: &str = "ImageProcessing";
+
+/// Why the definition could not be written as JSON.
+pub(crate) fn unwritable(e: serde_json::Error) -> Vec<TemplateError> {
+    vec![TemplateError::Definition {
+        name: STATE_MACHINE_NAME.to_owned(),
+        reason: e.to_string(),
+    }]
+}
 
 /// The state that calls Rekognition; emulators without it mock this state.
 pub const DETECT_LABELS: &str = "DetectLabels";

@@ -195,14 +195,9 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         Placeholder::table(pipeline::TABLE_NAME, table.r#ref(), table.arn()),
     ];
     let definition = pipeline::definition();
-    let unwritable = |e: serde_json::Error| {
-        vec![TemplateError::Definition {
-            name: pipeline::STATE_MACHINE_NAME.into(),
-            reason: e.to_string(),
-        }]
-    };
-    let definition_json = serde_json::to_value(&definition).map_err(unwritable)?;
-    let definition_string = serde_json::to_string_pretty(&definition_json).map_err(unwritable)?;
+    let definition_json = serde_json::to_value(&definition).map_err(pipeline::unwritable)?;
+    let definition_string =
+        serde_json::to_string_pretty(&definition_json).map_err(pipeline::unwritable)?;
     let mut sm_statements = permissions::state_machine_statements(
         &definition_json,
         &placeholders,
@@ -240,13 +235,13 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
                 "states.amazonaws.com",
             )]),
             policies: vec![InlinePolicy {
-                policy_name: "ImageProcessing".into(),
+                policy_name: pipeline::STATE_MACHINE_NAME.into(),
                 policy_document: PolicyDocument::new(sm_statements),
             }],
         },
     );
     let state_machine = t.add(
-        "ImageProcessing",
+        pipeline::STATE_MACHINE_NAME,
         StateMachine {
             state_machine_type: "STANDARD",
             definition_string,
