@@ -34,7 +34,6 @@ mod tests {
 
     #[test]
     fn store_errors_keep_the_names_the_state_machine_matches() {
-        let failure = |e: StoreError| Failure::from(e);
         let cases = [
             (StoreError::NotFound("gone".to_owned()), "ObjectNotFound"),
             (StoreError::Superseded("newer".to_owned()), "Superseded"),
@@ -46,7 +45,7 @@ mod tests {
         ];
         for (error, name) in cases {
             let message = error.to_string();
-            let f = failure(error);
+            let f = Failure::from(error);
             assert_eq!((f.name.as_str(), f.message), (name, message));
         }
     }
