@@ -116,12 +116,13 @@ impl Env {
         .map(|i| observe::redact(i, &self.bucket));
         if !execution.succeeded() && observe::path(&history).iter().any(|s| s == "ProcessImage") {
             // When one branch of ProcessImage fails, how far the other got is
-            // a race: keep only what is certain.
+            // a race: keep only what is certain. The other branch may record
+            // errors of its own as it is stopped, so the failed branch is the
+            // one that failed with the execution's error.
             let failed_branch = history
                 .iter()
-                .find(|e| e.error.is_some())
-                .and_then(|e| e.state.as_deref())
-                .and_then(|s| branches.get(s).copied());
+                .filter(|e| e.error.is_some() && e.error == execution.error)
+                .find_map(|e| e.state.as_deref().and_then(|s| branches.get(s).copied()));
             history.retain(|e| {
                 let branch = e.state.as_deref().and_then(|s| branches.get(s).copied());
                 branch.is_none() || branch == failed_branch
