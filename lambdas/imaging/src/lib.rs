@@ -32,8 +32,6 @@ pub use exif::{INVALID_EXIF, PARTIAL_EXIF};
 pub use header::{Probe, metadata, probe};
 pub use thumbnail::{EncodedThumbnail, ThumbnailOptions, make_thumbnail};
 
-/// Default bound on the pixels the functions decode (`MAX_PIXELS`).
-pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
-
-/// Default edge of the square thumbnails fit into (`THUMBNAIL_SIZE`).
-pub const DEFAULT_THUMBNAIL_SIZE: u32 = 250;
+// Defined beside the other contracts, so that xtask's flags show them
+// without linking the image code.
+pub use photopipe_shared::{DEFAULT_MAX_PIXELS, DEFAULT_THUMBNAIL_SIZE};

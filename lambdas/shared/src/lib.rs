@@ -17,6 +17,12 @@ pub mod naming;
 
 pub use failure::Failure;
 
+/// Default bound on the pixels the functions decode (`MAX_PIXELS`).
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+/// Default edge of the square thumbnails fit into (`THUMBNAIL_SIZE`).
+pub const DEFAULT_THUMBNAIL_SIZE: u32 = 250;
+
 /// Input of an `ImageProcessing` execution, written by `start-execution`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
