@@ -24,11 +24,11 @@ use anyhow::{Context, Result, bail, ensure};
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
 use xtask::build::{self, Arch};
-use xtask::deploy::{self, Deployment};
-use xtask::engine::{Engine, Running};
-use xtask::localstack::{self, LocalStack};
-use xtask::ministack::MiniStack;
-use xtask::observe::{self, Executions, Upload};
+use xtask_aws::deploy::{self, Deployment};
+use xtask_aws::engine::{Engine, Running};
+use xtask_aws::localstack::{self, LocalStack};
+use xtask_aws::ministack::MiniStack;
+use xtask_aws::observe::{self, Executions, Upload};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -60,7 +60,7 @@ impl Env {
             arm64: false,
             packages: Vec::new(),
         })?;
-        let config = engine.target().sdk_config().await;
+        let config = deploy::sdk_config(&engine.target()).await;
         let deployment =
             deploy::deploy(&config, "photopipe-test", &functions, Arch::X86_64, None).await?;
         engine.prepare_deployment(&config, &deployment).await?;
@@ -695,7 +695,7 @@ async fn failed_starts_are_queued_and_redriven(
     );
 
     starts.repair().await?;
-    let first = xtask::redrive::redrive(&env.config, &env.deployment).await?;
+    let first = xtask_aws::redrive::redrive(&env.config, &env.deployment).await?;
     ensure!(
         first.handled.len() == 1 && first.failed.is_empty(),
         "the redrive did not handle the queued event: {first:?}"
@@ -705,7 +705,7 @@ async fn failed_starts_are_queued_and_redriven(
         execution.succeeded(),
         "the redriven upload failed: {execution:?}"
     );
-    let again = xtask::redrive::redrive(&env.config, &env.deployment).await?;
+    let again = xtask_aws::redrive::redrive(&env.config, &env.deployment).await?;
     ensure!(
         again.handled.is_empty() && again.failed.is_empty(),
         "a second redrive found work: {again:?}"
@@ -762,10 +762,10 @@ async fn versions_of_one_key(env: &Env, uploaded: &mut Vec<String>) -> Result<()
     starts.wait_queued(uploads.len() as u32).await?;
     starts.repair().await?;
 
-    let queue = xtask::redrive::StartFailures::new(&env.config, &env.deployment).await?;
+    let queue = xtask_aws::redrive::StartFailures::new(&env.config, &env.deployment).await?;
     let mut queued = queue.receive().await?;
     ensure!(queued.len() == uploads.len(), "queued: {queued:?}");
-    let object = |q: &xtask::redrive::Queued, field: &str| {
+    let object = |q: &xtask_aws::redrive::Queued, field: &str| {
         q.event["Records"][0]["s3"]["object"][field]
             .as_str()
             .unwrap_or_default()
@@ -1040,7 +1040,7 @@ async fn hostile_files_end_as_the_library_says(
         .map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<_>>()?;
     files.sort();
-    let reports = xtask::e2e::process(&env.config, &env.deployment, &files).await?;
+    let reports = xtask_aws::e2e::process(&env.config, &env.deployment, &files).await?;
     uploaded.extend(reports.iter().map(|r| r.key.clone()));
     let wrong: Vec<String> = reports
         .iter()

@@ -11,7 +11,7 @@ use photopipe_shared::{Exif, ImageFormat};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::tools;
+use xtask::tools;
 
 /// The fields compared, as extract-metadata names them.
 const FIELDS: [&str; 5] = ["dateTimeOriginal", "make", "model", "orientation", "gps"];

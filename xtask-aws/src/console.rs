@@ -23,11 +23,12 @@ use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::build::{self, Arch};
-use crate::deploy::{self, Deployment, Target, explain};
-use crate::engine::{Engine, Prepared};
+use crate::deploy::{self, Deployment, explain};
+use crate::engine::{self, Prepared};
 use crate::localstack;
 use crate::observe::{self, Event, Executions, Upload};
+use xtask::build::{self, Arch};
+use xtask::cli::ConsoleArgs;
 
 const PAGE: &str = include_str!("console/index.html");
 /// Where labels come from on AWS.
@@ -36,30 +37,7 @@ const REKOGNITION: &str = "Amazon Rekognition DetectLabels";
 /// The container the console keeps LocalStack in between runs.
 pub const LOCALSTACK_CONTAINER: &str = "photopipe-console";
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Use the stack deployed at this target instead of a local LocalStack.
-    /// Without any of --region, --profile or --endpoint-url, the console
-    /// starts (or reuses) LocalStack in the container `photopipe-console`
-    /// and deploys the stack there.
-    #[command(flatten)]
-    pub target: Target,
-    /// Name of the CloudFormation stack.
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
-    /// Port to serve the page on (127.0.0.1 only).
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
-    /// Largest upload accepted, in MiB.
-    #[arg(long, default_value_t = 20)]
-    pub max_upload_mib: u64,
-    /// The local engine (default: LocalStack, kept in its container).
-    /// MiniStack runs as long as the console, and its state goes with it.
-    #[arg(long, value_enum)]
-    pub engine: Option<Engine>,
-}
-
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: ConsoleArgs) -> Result<()> {
     // Taken first, so that a busy port fails before minutes of building.
     let address = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = std::net::TcpListener::bind(address)
@@ -82,7 +60,7 @@ pub fn run(args: Args) -> Result<()> {
             arm64: false,
             packages: Vec::new(),
         })?;
-        Some((functions, args.engine.unwrap_or_default().prepare()?))
+        Some((functions, engine::prepare(args.engine.unwrap_or_default())?))
     } else {
         None
     };
@@ -92,7 +70,7 @@ pub fn run(args: Args) -> Result<()> {
         let (config, deployment, labels_source) = match local {
             Some((functions, Prepared::LocalStack(image))) => {
                 let endpoint = localstack::start_kept(&image, LOCALSTACK_CONTAINER).await?;
-                let config = localstack::target(&endpoint).sdk_config().await;
+                let config = deploy::sdk_config(&localstack::target(&endpoint)).await;
                 let deployment =
                     deploy::deploy(&config, &args.stack_name, &functions, Arch::X86_64, None)
                         .await?;
@@ -100,7 +78,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             Some((functions, prepared)) => {
                 let running = engine.insert(prepared.start().await?);
-                let config = running.target().sdk_config().await;
+                let config = deploy::sdk_config(&running.target()).await;
                 let deployment =
                     deploy::deploy(&config, &args.stack_name, &functions, Arch::X86_64, None)
                         .await?;
@@ -108,7 +86,7 @@ pub fn run(args: Args) -> Result<()> {
                 (config, deployment, running.labels_source())
             }
             None => {
-                let config = args.target.sdk_config().await;
+                let config = deploy::sdk_config(&args.target).await;
                 let deployment = deploy::deployed(&config, &args.stack_name).await?;
                 (config, deployment, REKOGNITION)
             }

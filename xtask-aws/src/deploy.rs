@@ -15,90 +15,47 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use infra::stack::{self, LAMBDAS};
 
-use crate::build::{self, Arch, BuiltFunction};
+use xtask::build::{self, Arch, BuiltFunction};
+pub use xtask::cli::{DeployArgs, DestroyArgs, Target};
 
-/// Where to deploy: the standard aws-config chain, optionally pointed at
-/// LocalStack.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct Target {
-    /// AWS region (default: from the profile or `AWS_REGION`, else us-east-1).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Named profile from ~/.aws/config.
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Endpoint for every AWS service, e.g. http://localhost:4566 for LocalStack.
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-}
-
-impl Target {
-    pub async fn sdk_config(&self) -> SdkConfig {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(profile) = &self.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &self.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &self.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-            // LocalStack accepts any credentials; don't make people invent some.
-            let has_credentials = self.profile.is_some()
-                || std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
-                || std::env::var_os("AWS_PROFILE").is_some();
-            if !has_credentials {
-                loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "test",
-                    "test",
-                    None,
-                    None,
-                    "localstack",
-                ));
-            }
-        }
-        let config = loader.load().await;
-        if config.region().is_none() {
-            return config
-                .into_builder()
-                .region(Region::from_static("us-east-1"))
-                .build();
-        }
-        config
+/// The SDK configuration for `target`.
+pub async fn sdk_config(target: &Target) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &target.profile {
+        loader = loader.profile_name(profile);
     }
+    if let Some(region) = &target.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &target.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+        // LocalStack accepts any credentials; don't make people invent some.
+        let has_credentials = target.profile.is_some()
+            || std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+            || std::env::var_os("AWS_PROFILE").is_some();
+        if !has_credentials {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "localstack",
+            ));
+        }
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return config
+            .into_builder()
+            .region(Region::from_static("us-east-1"))
+            .build();
+    }
+    config
 }
 
 // The functions' client, so that xtask and the functions agree on addressing;
 // the integration tests reach it through here.
 pub use photopipe_s3::s3_client;
-
-#[derive(Debug, clap::Args)]
-pub struct DeployArgs {
-    #[command(flatten)]
-    pub target: Target,
-    /// Name of the CloudFormation stack.
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
-    /// Build the functions for arm64 (Graviton) instead of x86_64.
-    #[arg(long)]
-    pub arm64: bool,
-    /// Reserve this many concurrent executions for each function (and cap it
-    /// there); by default nothing is reserved, which new accounts' quota of 10 needs.
-    #[arg(long)]
-    pub reserved_concurrency: Option<u32>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct DestroyArgs {
-    #[command(flatten)]
-    pub target: Target,
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
-    /// Also delete the photo bucket (with every object) and the ImageMetadata table,
-    /// which the stack retains on deletion.
-    #[arg(long)]
-    pub delete_data: bool,
-}
 
 /// A deployed stack.
 #[derive(Debug, Clone)]
@@ -129,7 +86,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         Arch::X86_64
     };
     runtime()?.block_on(async {
-        let config = args.target.sdk_config().await;
+        let config = sdk_config(&args.target).await;
         let deployment = deploy(
             &config,
             &args.stack_name,
@@ -145,7 +102,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
 
 pub fn run_destroy(args: DestroyArgs) -> Result<()> {
     runtime()?.block_on(async {
-        let config = args.target.sdk_config().await;
+        let config = sdk_config(&args.target).await;
         destroy(&config, &args.stack_name, args.delete_data).await
     })
 }

@@ -12,25 +12,12 @@ use photopipe_shared::{ErrorName, INCOMING_PREFIX, ImageFormat};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::build::{self, Arch};
 use crate::deploy::{self, Deployment, explain};
-use crate::engine::Engine;
+use crate::engine::{self, Engine};
 use crate::observe::{self, Execution, Executions, Upload};
-use crate::project_root;
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Upload the images in this directory instead of the samples in
-    /// integration-tests/images.
-    #[arg(long)]
-    pub images: Option<PathBuf>,
-    /// Print the report as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// The local engine to run on.
-    #[arg(long, value_enum, default_value_t)]
-    pub engine: Engine,
-}
+use xtask::build::{self, Arch};
+use xtask::cli::E2eArgs;
+use xtask::project_root;
 
 /// What the pipeline should do with an image, predicted by running the
 /// functions' own library code on it locally.
@@ -98,7 +85,7 @@ struct Report<'a> {
     images: &'a [ImageReport],
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: E2eArgs) -> Result<()> {
     let files = sample_files(args.images.as_deref())?;
     let reports = on_local_deployment("photopipe", args.engine, async |local| {
         let reports = process(&local.config, &local.deployment, &files).await?;
@@ -164,10 +151,10 @@ pub fn on_local_deployment<T>(
         arm64: false,
         packages: Vec::new(),
     })?;
-    let prepared = engine.prepare()?;
+    let prepared = engine::prepare(engine)?;
     deploy::runtime()?.block_on(async {
         let running = prepared.start().await?;
-        let config = running.target().sdk_config().await;
+        let config = deploy::sdk_config(&running.target()).await;
         let deployment = deploy::deploy(&config, stack, &functions, Arch::X86_64, None).await?;
         running.prepare_deployment(&config, &deployment).await?;
         let local = Local {

@@ -9,42 +9,15 @@ use crate::deploy::{Deployment, Target};
 use crate::localstack::{self, LocalStack, LocalStackImage};
 use crate::ministack::{self, MiniStack};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, clap::ValueEnum, serde::Serialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// LocalStack in a container (the reference engine).
-    #[default]
-    Localstack,
-    /// MiniStack as host processes on a loopback port.
-    Ministack,
-}
+pub use xtask::cli::Engine;
 
-impl Engine {
-    pub const ALL: [Engine; 2] = [Engine::Localstack, Engine::Ministack];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Localstack => "localstack",
-            Engine::Ministack => "ministack",
-        }
-    }
-
-    /// What has to happen before the async runtime starts: choosing (and
-    /// perhaps building) the LocalStack image.
-    pub fn prepare(self) -> Result<Prepared> {
-        Ok(match self {
-            Engine::Localstack => Prepared::LocalStack(localstack::select_image()?),
-            Engine::Ministack => Prepared::MiniStack,
-        })
-    }
-}
-
-impl std::fmt::Display for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
+/// What has to happen before the async runtime starts: choosing (and
+/// perhaps building) the LocalStack image.
+pub fn prepare(engine: Engine) -> Result<Prepared> {
+    Ok(match engine {
+        Engine::Localstack => Prepared::LocalStack(localstack::select_image()?),
+        Engine::Ministack => Prepared::MiniStack,
+    })
 }
 
 /// An engine ready to start.

@@ -9,7 +9,6 @@
 //! differences are listed, not failed on.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -18,17 +17,7 @@ use serde_json::{Value, json};
 use crate::e2e::{self, ImageReport, Local};
 use crate::engine::Engine;
 use crate::{deploy, observe};
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Upload the images in this directory instead of the samples in
-    /// integration-tests/images.
-    #[arg(long)]
-    pub images: Option<PathBuf>,
-    /// Print the report as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
+use xtask::cli::EnginesArgs;
 
 /// What one engine did with one image, as compared.
 #[derive(Debug, Clone, Serialize)]
@@ -76,7 +65,7 @@ pub struct Report {
     pub disagreements: usize,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: EnginesArgs) -> Result<()> {
     let files = e2e::sample_files(args.images.as_deref())?;
     let mut runs = BTreeMap::new();
     let mut engines = BTreeMap::new();
@@ -164,7 +153,7 @@ async fn gather(
                 .await
                 .context("failed to read a thumbnail")?
                 .into_bytes();
-            let sha256 = crate::build::hex_sha256(&bytes);
+            let sha256 = xtask::build::hex_sha256(&bytes);
             Some(json!({ "sha256": sha256, "size": bytes.len() }))
         }
         Err(_) => None,

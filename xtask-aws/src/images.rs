@@ -3,41 +3,11 @@
 //! results and the same error names (`inspect --compare-exiftool` is in
 //! `conformance.rs`).
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail};
 use imaging::ThumbnailOptions;
 use photopipe_shared::ErrorName;
 use serde_json::{Value, json};
-
-#[derive(Debug, clap::Args)]
-pub struct InspectArgs {
-    /// Image files to read.
-    #[arg(required_unless_present = "compare_exiftool")]
-    images: Vec<PathBuf>,
-    /// Instead, compare capture time, camera, orientation and GPS with
-    /// exiftool's for every file under DIR: the agreement per field and
-    /// every difference (non-zero exit when there is one).
-    #[arg(long, value_name = "DIR", conflicts_with = "images")]
-    compare_exiftool: Option<PathBuf>,
-    /// Print the comparison as JSON (a plain `inspect` always prints JSON).
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ThumbnailArgs {
-    /// The image to shrink.
-    image: PathBuf,
-    /// Where to write the thumbnail (JPEG for a JPEG, PNG for a PNG).
-    out: PathBuf,
-    /// Edge of the square the thumbnail fits in, as `THUMBNAIL_SIZE`.
-    #[arg(long, default_value_t = imaging::DEFAULT_THUMBNAIL_SIZE)]
-    size: u32,
-    /// Largest image decoded, as `MAX_PIXELS`.
-    #[arg(long, default_value_t = imaging::DEFAULT_MAX_PIXELS)]
-    max_pixels: u64,
-}
+use xtask::cli::{InspectArgs, ThumbnailArgs};
 
 /// Prints what `extract-metadata` returns for each file: one JSON object for
 /// one file, an array for several. Fails when any file did.

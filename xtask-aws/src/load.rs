@@ -18,23 +18,7 @@ use crate::deploy::{self, explain};
 use crate::e2e::{self, Expected, Observer};
 use crate::engine::Engine;
 use crate::observe::{self, Execution, Executions, Unfinished, Upload};
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// How many uploads to make at once.
-    #[arg(long, default_value_t = 200)]
-    pub uploads: usize,
-    /// Cycle through the images in this directory instead of the samples in
-    /// integration-tests/images.
-    #[arg(long)]
-    pub images: Option<PathBuf>,
-    /// Print the report as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// The local engine to run on.
-    #[arg(long, value_enum, default_value_t)]
-    pub engine: Engine,
-}
+use xtask::cli::LoadArgs;
 
 /// Latency percentiles, in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -99,7 +83,7 @@ impl Report {
     }
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: LoadArgs) -> Result<()> {
     anyhow::ensure!(args.uploads > 0, "--uploads must be at least 1");
     let files = e2e::sample_files(args.images.as_deref())?;
     let report = e2e::on_local_deployment("photopipe-load", args.engine, async |local| {

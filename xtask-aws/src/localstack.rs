@@ -16,11 +16,9 @@ use testcontainers::core::{ContainerPort, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, Image};
 
-use crate::deploy::Target;
-use crate::{localstack_image, project_root};
+use crate::deploy::{self, Target};
+use xtask::{localstack_image, project_root};
 
-/// The last token-free official release.
-pub const OFFICIAL_IMAGE: (&str, &str) = ("localstack/localstack", "4.14.0");
 const PORT: ContainerPort = ContainerPort::Tcp(4566);
 
 /// Where the labels of `DetectLabels` come from on each kind of image.
@@ -88,21 +86,7 @@ impl Image for LocalStackImage {
 
 /// Picks the image, building the offline one when nothing else is there.
 pub fn select_image() -> Result<LocalStackImage> {
-    check_docker()?;
-    let (name, tag) = match std::env::var("PHOTOPIPE_LOCALSTACK_IMAGE") {
-        Ok(image) if !image.is_empty() => {
-            let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
-            (name.to_owned(), tag.to_owned())
-        }
-        _ if image_exists(&format!("{}:{}", OFFICIAL_IMAGE.0, OFFICIAL_IMAGE.1)) => {
-            (OFFICIAL_IMAGE.0.to_owned(), OFFICIAL_IMAGE.1.to_owned())
-        }
-        _ => {
-            let image = localstack_image::run(crate::default_args())?;
-            let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
-            (name.to_owned(), tag.to_owned())
-        }
-    };
+    let (name, tag) = localstack_image::select()?;
     let flavor = if name.starts_with("localstack/") {
         Flavor::Official
     } else {
@@ -152,30 +136,6 @@ fn path_str(path: &Path) -> Result<String> {
     path.to_str()
         .map(str::to_owned)
         .with_context(|| format!("{} is not valid UTF-8", path.display()))
-}
-
-fn image_exists(image: &str) -> bool {
-    Command::new("docker")
-        .args(["image", "inspect", "--format", "{{.Id}}", image])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Fails with instructions when there is no usable Docker daemon.
-pub fn check_docker() -> Result<()> {
-    let output = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output();
-    match output {
-        Err(_) => bail!(
-            "docker is not installed: install Docker Engine (Debian: `apt-get install docker.io`) and start it"
-        ),
-        Ok(o) if !o.status.success() => bail!(
-            "the Docker daemon is not running: start it (`dockerd &`, or `systemctl start docker`)\n{}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        ),
-        Ok(_) => Ok(()),
-    }
 }
 
 /// A running LocalStack. Dropping it removes the container.
@@ -304,7 +264,7 @@ pub async fn start_kept(image: &LocalStackImage, name: &str) -> Result<String> {
 
 /// Waits until LocalStack answers CloudFormation, which it serves last.
 async fn wait_until_ready(endpoint: &str, name: &str) -> Result<()> {
-    let config = target(endpoint).sdk_config().await;
+    let config = deploy::sdk_config(&target(endpoint)).await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
     loop {
@@ -312,7 +272,7 @@ async fn wait_until_ready(endpoint: &str, name: &str) -> Result<()> {
             Ok(_) => return Ok(()),
             Err(e) if std::time::Instant::now() > deadline => {
                 let logs = docker(&["logs", "--tail", "50", name]).unwrap_or_default();
-                return Err(crate::deploy::explain(e)).with_context(|| {
+                return Err(deploy::explain(e)).with_context(|| {
                     format!("LocalStack in container {name} did not become ready within 3 minutes; its last log lines:\n{logs}")
                 });
             }

@@ -17,7 +17,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use crate::deploy::{Deployment, Target, explain};
-use crate::{localstack, project_root, tools};
+use crate::localstack;
+use xtask::{project_root, tools};
 
 /// The version the lock pins, as the reports name it.
 pub const VERSION: &str = "1.5.33";

@@ -12,18 +12,8 @@ use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::deploy::{self, Deployment, Target, explain};
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub target: Target,
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
+use crate::deploy::{self, Deployment, explain};
+use xtask::cli::RedriveArgs;
 
 /// What one redrive did.
 #[derive(Debug, Default, Serialize)]
@@ -35,9 +25,9 @@ pub struct Redriven {
     pub failed: Vec<Value>,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: RedriveArgs) -> Result<()> {
     let redriven = deploy::runtime()?.block_on(async {
-        let config = args.target.sdk_config().await;
+        let config = deploy::sdk_config(&args.target).await;
         let deployment = deploy::deployed(&config, &args.stack_name).await?;
         redrive(&config, &deployment).await
     })?;

@@ -372,7 +372,7 @@ fn write_zip(bootstrap: &Path, zip: &Path) -> Result<Vec<u8>> {
 }
 
 /// The SHA-256 of `bytes` in lower-case hex.
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+pub fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))

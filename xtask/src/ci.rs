@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{build, cargo_command, lint, localstack, project_root, synth};
+use crate::{build, cargo_command, lint, localstack_image, project_root, synth};
 
 /// cargo-insta, pinned to the insta version of the workspace.
 const CARGO_INSTA_VERSION: &str = "1.49.0";
@@ -31,8 +31,8 @@ pub fn run() -> Result<()> {
         arm64: false,
         packages: Vec::new(),
     })?;
-    let image = localstack::select_image()?;
-    eprintln!("ci: the end-to-end test will use {image}");
+    let (name, tag) = localstack_image::select()?;
+    eprintln!("ci: the end-to-end test will use {name}:{tag}");
     let insta = cargo_insta()?;
     // `--check` fails on any snapshot that differs, `--unreferenced=reject` on
     // snapshot files no test uses any more.

@@ -1,23 +1,15 @@
-//! The tasks behind `cargo xtask`, as a library so that the integration tests
-//! deploy and observe the stack through exactly the code users run.
+//! `cargo xtask`: the commands that need neither the AWS SDK nor Docker's
+//! client library nor the image code (synth, lint, asl, build, ci, tools, the
+//! offline LocalStack image) and every command's flags (`cli`). The others
+//! live in `xtask-aws`, which the `xtask` binary runs for them, so that
+//! `cargo xtask synth` does not compile the SDK.
 
 pub mod asl_cmd;
 pub mod build;
 pub mod ci;
-pub mod conformance;
-pub mod console;
-pub mod deploy;
-pub mod e2e;
-pub mod engine;
-pub mod engines;
-pub mod images;
+pub mod cli;
 pub mod lint;
-pub mod load;
-pub mod localstack;
 pub mod localstack_image;
-pub mod ministack;
-pub mod observe;
-pub mod redrive;
 pub mod synth;
 pub mod tools;
 

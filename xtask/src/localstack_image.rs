@@ -100,6 +100,32 @@ pub struct Args {
     smoke_zip: Option<PathBuf>,
 }
 
+/// The last token-free official release.
+pub const OFFICIAL_IMAGE: (&str, &str) = ("localstack/localstack", "4.14.0");
+
+/// The LocalStack image to run, as name and tag: `PHOTOPIPE_LOCALSTACK_IMAGE`
+/// when set; else the official image when Docker already has it; else the
+/// offline one, built when missing or stale.
+pub fn select() -> Result<(String, String)> {
+    check_docker()?;
+    let image = match std::env::var("PHOTOPIPE_LOCALSTACK_IMAGE") {
+        Ok(image) if !image.is_empty() => image,
+        _ if image_exists(&format!("{}:{}", OFFICIAL_IMAGE.0, OFFICIAL_IMAGE.1)) => {
+            format!("{}:{}", OFFICIAL_IMAGE.0, OFFICIAL_IMAGE.1)
+        }
+        _ => run(crate::default_args())?,
+    };
+    let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
+    Ok((name.to_owned(), tag.to_owned()))
+}
+
+fn image_exists(image: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Builds (or reuses) the offline image and returns its tag.
 pub fn run(args: Args) -> Result<String> {
     let dir = project_root().join("integration-tests/localstack");
@@ -278,17 +304,21 @@ fn package_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn check_docker() -> Result<()> {
-    let out = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .context("docker not found: install Debian's docker.io (apt-get install docker.io) and start dockerd")?;
-    ensure!(
-        out.status.success(),
-        "the docker daemon does not answer: start dockerd (or `service docker start`); docker said: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
+/// Fails with instructions when there is no usable Docker daemon.
+pub fn check_docker() -> Result<()> {
+    let output = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    match output {
+        Err(_) => bail!(
+            "docker is not installed: install Docker Engine (Debian: `apt-get install docker.io`) and start it"
+        ),
+        Ok(o) if !o.status.success() => bail!(
+            "the Docker daemon is not running: start it (`dockerd &`, or `systemctl start docker`)\n{}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// The `photopipe.inputs` label of an existing image, if there is one.

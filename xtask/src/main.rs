@@ -1,78 +1,43 @@
 //! `cargo xtask`: the one entry point for building, synthesizing, deploying
-//! and testing photopipe. Each subcommand lives in its own module with a `run`.
+//! and testing photopipe. Commands that talk to AWS, Docker or decode images
+//! run in `xtask-aws`, built on first use.
 
-use clap::{Parser, Subcommand};
-use xtask::{
-    asl_cmd, build, ci, console, deploy, e2e, engines, images, lint, load, localstack_image,
-    redrive, synth,
-};
+use std::process::ExitCode;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "cargo xtask",
-    about = "Build, synthesize, deploy and test photopipe"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use anyhow::Context;
+use clap::Parser;
+use xtask::cli::{Cli, Command};
+use xtask::{asl_cmd, build, cargo_command, ci, lint, localstack_image, project_root, synth};
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Build every Lambda with cargo-lambda into one zip per function.
-    Build(build::Args),
-    /// Build, upload and deploy the stack (to AWS, or LocalStack with --endpoint-url).
-    Deploy(deploy::DeployArgs),
-    /// Delete the stack; --delete-data also deletes the bucket and table it retains.
-    Destroy(deploy::DestroyArgs),
-    /// The whole pipeline on a local engine (LocalStack by default): build, deploy, upload, report.
-    E2e(e2e::Args),
-    /// The sample set on LocalStack and MiniStack, and where the two disagree.
-    Engines(engines::Args),
-    /// Upload many images at once into a local deployment; report throughput,
-    /// latencies, outcomes and a reconciliation that proves nothing was lost.
-    Load(load::Args),
-    /// Replay the S3 events whose execution could not be started (the start-failures queue).
-    Redrive(redrive::Args),
-    /// Serve a web page to upload photos and watch them go through the pipeline.
-    Console(console::Args),
-    /// Write the CloudFormation template, state machine definition and diagram.
-    Synth(synth::Args),
-    /// Run cfn-lint on the generated template; any finding fails.
-    Lint,
-    /// Everything CI checks: fmt, clippy, synth --check, cfn-lint, all tests.
-    Ci,
-    /// Check or format Amazon States Language files.
-    Asl(asl_cmd::Args),
-    /// Print, as JSON, what extract-metadata returns for local image files.
-    Inspect(images::InspectArgs),
-    /// Write the thumbnail the thumbnail function would write for a local file.
-    Thumbnail(images::ThumbnailArgs),
-    /// Build the offline LocalStack image from the package registries.
-    LocalstackImage(localstack_image::Args),
-}
-
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Build(args) => {
             for function in build::run(args)? {
                 println!("{function}");
             }
-            Ok(())
         }
-        Command::Deploy(args) => deploy::run_deploy(args),
-        Command::Destroy(args) => deploy::run_destroy(args),
-        Command::E2e(args) => e2e::run(args),
-        Command::Engines(args) => engines::run(args),
-        Command::Load(args) => load::run(args),
-        Command::Redrive(args) => redrive::run(args),
-        Command::Console(args) => console::run(args),
-        Command::Synth(args) => synth::run(args),
-        Command::Lint => lint::run(),
-        Command::Ci => ci::run(),
-        Command::Asl(args) => asl_cmd::run(args),
-        Command::Inspect(args) => images::inspect(args),
-        Command::Thumbnail(args) => images::thumbnail(args),
-        Command::LocalstackImage(args) => localstack_image::run(args).map(drop),
+        Command::Synth(args) => synth::run(args)?,
+        Command::Lint => lint::run()?,
+        Command::Ci => ci::run()?,
+        Command::Asl(args) => asl_cmd::run(args)?,
+        Command::LocalstackImage(args) => localstack_image::run(args).map(drop)?,
+        _ => return in_xtask_aws(),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the same command line in `xtask-aws`, which parses it again with the
+/// same definitions, and exits as it did.
+fn in_xtask_aws() -> anyhow::Result<ExitCode> {
+    let status = cargo_command(env!("CARGO"))
+        .args(["run", "--package", "xtask-aws", "--"])
+        .args(std::env::args_os().skip(1))
+        .current_dir(project_root())
+        .status()
+        .context("failed to run cargo for xtask-aws")?;
+    Ok(match status.code() {
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        // Killed by a signal: the signal said what happened.
+        None => ExitCode::FAILURE,
+    })
 }

@@ -15,8 +15,8 @@ use aws_config::SdkConfig;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use xtask::deploy::Deployment;
-use xtask::engine::Running;
+use xtask_aws::deploy::Deployment;
+use xtask_aws::engine::Running;
 
 const MAX_UPLOAD: u64 = 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -41,7 +41,7 @@ impl Console {
         let (stop, stopped) = oneshot::channel::<()>();
         let (config, deployment) = (config.clone(), deployment.clone());
         let task = tokio::spawn(async move {
-            xtask::console::serve(
+            xtask_aws::console::serve(
                 &config,
                 &deployment,
                 labels_source,

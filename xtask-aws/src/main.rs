@@ -1,0 +1,22 @@
+//! The `cargo xtask` commands that need the AWS SDK, Docker or the image
+//! code. `cargo xtask` runs this binary for them with its own command line.
+
+use anyhow::bail;
+use clap::Parser;
+use xtask::cli::{Cli, Command};
+use xtask_aws::{console, deploy, e2e, engines, images, load, redrive};
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Deploy(args) => deploy::run_deploy(args),
+        Command::Destroy(args) => deploy::run_destroy(args),
+        Command::E2e(args) => e2e::run(args),
+        Command::Engines(args) => engines::run(args),
+        Command::Load(args) => load::run(args),
+        Command::Redrive(args) => redrive::run(args),
+        Command::Console(args) => console::run(args),
+        Command::Inspect(args) => images::inspect(args),
+        Command::Thumbnail(args) => images::thumbnail(args),
+        command => bail!("{command:?} runs in xtask itself: use `cargo xtask`"),
+    }
+}

@@ -1,0 +1,234 @@
+//! Every `cargo xtask` command and flag, in one place. The commands that need
+//! the AWS SDK, Docker or the image code run in `xtask-aws`, which parses the
+//! same definitions; keeping them here lets `cargo xtask --help` list
+//! everything without compiling that crate.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::{asl_cmd, build, localstack_image, synth};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, synthesize, deploy and test photopipe"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build every Lambda with cargo-lambda into one zip per function.
+    Build(build::Args),
+    /// Build, upload and deploy the stack (to AWS, or LocalStack with --endpoint-url).
+    Deploy(DeployArgs),
+    /// Delete the stack; --delete-data also deletes the bucket and table it retains.
+    Destroy(DestroyArgs),
+    /// The whole pipeline on a local engine (LocalStack by default): build, deploy, upload, report.
+    E2e(E2eArgs),
+    /// The sample set on LocalStack and MiniStack, and where the two disagree.
+    Engines(EnginesArgs),
+    /// Upload many images at once into a local deployment; report throughput,
+    /// latencies, outcomes and a reconciliation that proves nothing was lost.
+    Load(LoadArgs),
+    /// Replay the S3 events whose execution could not be started (the start-failures queue).
+    Redrive(RedriveArgs),
+    /// Serve a web page to upload photos and watch them go through the pipeline.
+    Console(ConsoleArgs),
+    /// Write the CloudFormation template, state machine definition and diagram.
+    Synth(synth::Args),
+    /// Run cfn-lint on the generated template; any finding fails.
+    Lint,
+    /// Everything CI checks: fmt, clippy, synth --check, cfn-lint, all tests.
+    Ci,
+    /// Check or format Amazon States Language files.
+    Asl(asl_cmd::Args),
+    /// Print, as JSON, what extract-metadata returns for local image files.
+    Inspect(InspectArgs),
+    /// Write the thumbnail the thumbnail function would write for a local file.
+    Thumbnail(ThumbnailArgs),
+    /// Build the offline LocalStack image from the package registries.
+    LocalstackImage(localstack_image::Args),
+}
+
+/// Where to deploy: the standard aws-config chain, optionally pointed at
+/// LocalStack.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Target {
+    /// AWS region (default: from the profile or `AWS_REGION`, else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Endpoint for every AWS service, e.g. http://localhost:4566 for LocalStack.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Name of the CloudFormation stack.
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Build the functions for arm64 (Graviton) instead of x86_64.
+    #[arg(long)]
+    pub arm64: bool,
+    /// Reserve this many concurrent executions for each function (and cap it
+    /// there); by default nothing is reserved, which new accounts' quota of 10 needs.
+    #[arg(long)]
+    pub reserved_concurrency: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Also delete the photo bucket (with every object) and the ImageMetadata table,
+    /// which the stack retains on deletion.
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+/// The local engines the pipeline runs on: `--engine` picks one for `e2e`,
+/// `load`, `console` and `engines`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, clap::ValueEnum, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// LocalStack in a container (the reference engine).
+    #[default]
+    Localstack,
+    /// MiniStack as host processes on a loopback port.
+    Ministack,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 2] = [Engine::Localstack, Engine::Ministack];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Localstack => "localstack",
+            Engine::Ministack => "ministack",
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct E2eArgs {
+    /// Upload the images in this directory instead of the samples in
+    /// integration-tests/images.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The local engine to run on.
+    #[arg(long, value_enum, default_value_t)]
+    pub engine: Engine,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnginesArgs {
+    /// Upload the images in this directory instead of the samples in
+    /// integration-tests/images.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// How many uploads to make at once.
+    #[arg(long, default_value_t = 200)]
+    pub uploads: usize,
+    /// Cycle through the images in this directory instead of the samples in
+    /// integration-tests/images.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The local engine to run on.
+    #[arg(long, value_enum, default_value_t)]
+    pub engine: Engine,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RedriveArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConsoleArgs {
+    /// Use the stack deployed at this target instead of a local LocalStack.
+    /// Without any of --region, --profile or --endpoint-url, the console
+    /// starts (or reuses) LocalStack in the container `photopipe-console`
+    /// and deploys the stack there.
+    #[command(flatten)]
+    pub target: Target,
+    /// Name of the CloudFormation stack.
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Port to serve the page on (127.0.0.1 only).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Largest upload accepted, in MiB.
+    #[arg(long, default_value_t = 20)]
+    pub max_upload_mib: u64,
+    /// The local engine (default: LocalStack, kept in its container).
+    /// MiniStack runs as long as the console, and its state goes with it.
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Image files to read.
+    #[arg(required_unless_present = "compare_exiftool")]
+    pub images: Vec<PathBuf>,
+    /// Instead, compare capture time, camera, orientation and GPS with
+    /// exiftool's for every file under DIR: the agreement per field and
+    /// every difference (non-zero exit when there is one).
+    #[arg(long, value_name = "DIR", conflicts_with = "images")]
+    pub compare_exiftool: Option<PathBuf>,
+    /// Print the comparison as JSON (a plain `inspect` always prints JSON).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ThumbnailArgs {
+    /// The image to shrink.
+    pub image: PathBuf,
+    /// Where to write the thumbnail (JPEG for a JPEG, PNG for a PNG).
+    pub out: PathBuf,
+    /// Edge of the square the thumbnail fits in, as `THUMBNAIL_SIZE`.
+    #[arg(long, default_value_t = photopipe_shared::DEFAULT_THUMBNAIL_SIZE)]
+    pub size: u32,
+    /// Largest image decoded, as `MAX_PIXELS`.
+    #[arg(long, default_value_t = photopipe_shared::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+}
