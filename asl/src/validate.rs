@@ -28,6 +28,7 @@ use crate::paths::{
 };
 use crate::resources::resource_problem;
 use crate::types::{MAX_NAME_LEN, State, StateMachine};
+use crate::walk::{self, Scope};
 
 /// One broken rule, at `path`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -549,14 +550,6 @@ struct Validator {
     top: Language,
 }
 
-/// A sub-machine: the document itself, a Parallel branch or a Map processor.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    Root,
-    Branch,
-    Processor,
-}
-
 impl Validator {
     fn run(document: &Value) -> Vec<Problem> {
         let mut everywhere = HashSet::new();
@@ -744,6 +737,16 @@ impl Validator {
             Rule::UnknownTarget {
                 field: field.into(),
                 target: target.into(),
+            }
+        }
+    }
+
+    /// Checks the sub-machines of a `scope` kind that `state` holds.
+    fn nested(&mut self, state: &Value, path: &str, scope: Scope) {
+        for nested in walk::nested(state) {
+            if nested.scope == scope {
+                let at = format!("{path}.{}", nested.field);
+                self.scope(nested.machine, &at, scope, self.top);
             }
         }
     }
@@ -1049,16 +1052,7 @@ impl Validator {
                 Some(Value::Array(branches)) if branches.is_empty() => {
                     self.report(path, Rule::Empty { field: "Branches" })
                 }
-                Some(Value::Array(branches)) => {
-                    for (i, branch) in branches.iter().enumerate() {
-                        self.scope(
-                            branch,
-                            &format!("{path}.Branches[{i}]"),
-                            Scope::Branch,
-                            self.top,
-                        );
-                    }
-                }
+                Some(Value::Array(_)) => self.nested(state, path, Scope::Branch),
                 Some(_) => self.report(
                     path,
                     Rule::WrongType {
@@ -1077,19 +1071,9 @@ impl Validator {
                         },
                     ),
                     (None, None) => self.report(path, Rule::NoProcessor),
-                    (Some(processor), None) => self.scope(
-                        processor,
-                        &format!("{path}.ItemProcessor"),
-                        Scope::Processor,
-                        self.top,
-                    ),
-                    // The legacy name of the same thing, `ProcessorConfig` and all.
-                    (None, Some(iterator)) => self.scope(
-                        iterator,
-                        &format!("{path}.Iterator"),
-                        Scope::Processor,
-                        self.top,
-                    ),
+                    // `Iterator` is the legacy name of the same thing,
+                    // `ProcessorConfig` and all.
+                    _ => self.nested(state, path, Scope::Processor),
                 }
                 for (field, sub) in [("ItemReader", true), ("ResultWriter", false)] {
                     if let Some(Value::Object(inner)) = object.get(field) {
@@ -1824,15 +1808,8 @@ fn collect_names(scope: &Value, names: &mut HashSet<String>) {
     };
     for (name, state) in states {
         names.insert(name.clone());
-        if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
-            for branch in branches {
-                collect_names(branch, names);
-            }
-        }
-        for field in ["ItemProcessor", "Iterator"] {
-            if let Some(processor) = state.get(field) {
-                collect_names(processor, names);
-            }
+        for nested in walk::nested(state) {
+            collect_names(nested.machine, names);
         }
     }
 }
