@@ -195,11 +195,10 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         Placeholder::table(pipeline::TABLE_NAME, table.r#ref(), table.arn()),
     ];
     let definition = pipeline::definition();
-    let definition_json = serde_json::to_value(&definition).map_err(pipeline::unwritable)?;
     let definition_string =
-        serde_json::to_string_pretty(&definition_json).map_err(pipeline::unwritable)?;
+        serde_json::to_string_pretty(&definition).map_err(pipeline::unwritable)?;
     let mut sm_statements = permissions::state_machine_statements(
-        &definition_json,
+        &definition,
         &placeholders,
         &objects(INCOMING_PREFIX),
     )
