@@ -3,7 +3,7 @@
 //!
 //! Two walks of the same tree, one per representation:
 //! [`StateMachine::all_states`] over the typed model, for whoever holds a
-//! parsed or built machine, and [`nested`] over raw JSON for the validator,
+//! parsed or built machine, and `nested` over raw JSON for the validator,
 //! whose documents may not parse. Both name a state's place the way the
 //! validator reports it: `States.Process.Branches[0].States.Resize`.
 
