@@ -172,7 +172,7 @@ impl BranchBuilder {
         path: &str,
         seen: &mut HashSet<String>,
         errors: &mut Vec<BuildError>,
-    ) -> (Option<String>, String, IndexMap<String, State>) {
+    ) -> Finished {
         let at = |name: &str| join(path, name);
         for misuse in &self.errors {
             errors.push(match misuse {
@@ -217,8 +217,19 @@ impl BranchBuilder {
             let state = def.resolve(&resolver, &here, seen, errors);
             states.insert(name.clone(), state);
         }
-        (self.comment, start, states)
+        Finished {
+            comment: self.comment,
+            start_at: start,
+            states,
+        }
     }
+}
+
+/// A finished machine, branch or processor: its fields in the document.
+struct Finished {
+    comment: Option<String>,
+    start_at: String,
+    states: IndexMap<String, State>,
 }
 
 /// Builds a whole state machine; see the crate docs for an example.
@@ -282,15 +293,15 @@ impl StateMachineBuilder {
     pub fn build(self) -> Result<StateMachine, BuildErrors> {
         let mut errors = Vec::new();
         let mut seen = HashSet::new();
-        let (comment, start_at, states) = self.states.finish("States", &mut seen, &mut errors);
+        let finished = self.states.finish("States", &mut seen, &mut errors);
         if !errors.is_empty() {
             return Err(BuildErrors(errors));
         }
         let machine = StateMachine {
-            comment,
+            comment: finished.comment,
             query_language: self.query_language,
-            start_at,
-            states,
+            start_at: finished.start_at,
+            states: finished.states,
             version: self.version,
             timeout_seconds: self.timeout_seconds,
         };
@@ -405,11 +416,11 @@ impl StateDef {
                     .enumerate()
                     .map(|(i, branch)| {
                         let branch_path = format!("{path}.Branches[{i}].States");
-                        let (comment, start_at, states) = branch.finish(&branch_path, seen, errors);
+                        let finished = branch.finish(&branch_path, seen, errors);
                         types::Branch {
-                            comment,
-                            start_at,
-                            states,
+                            comment: finished.comment,
+                            start_at: finished.start_at,
+                            states: finished.states,
                         }
                     })
                     .collect();
@@ -419,12 +430,12 @@ impl StateDef {
                 (s.inner.next, s.inner.end) = transition(s.transition, resolver, path, errors);
                 s.inner.catch = catch(s.catch, errors);
                 let processor_path = format!("{path}.ItemProcessor.States");
-                let (comment, start_at, states) = s.processor.finish(&processor_path, seen, errors);
+                let finished = s.processor.finish(&processor_path, seen, errors);
                 s.inner.item_processor = Some(types::ItemProcessor {
-                    comment,
+                    comment: finished.comment,
                     processor_config: s.processor_config,
-                    start_at,
-                    states,
+                    start_at: finished.start_at,
+                    states: finished.states,
                 });
                 State::Map(Box::new(s.inner))
             }

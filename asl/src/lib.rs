@@ -12,6 +12,9 @@
 //!   then yields the typed [`StateMachine`].
 //! - [`to_mermaid`] draws a machine as a Mermaid `flowchart TD` with node ids
 //!   derived from state names, so diagrams stay stable across regenerations.
+//! - [`StateMachine::all_states`] visits every state, those of Parallel
+//!   branches and Map processors too, with its path and enclosing branch
+//!   ([`walk`]).
 //! - [`to_svg`] draws the same graph laid out as a standalone SVG for a web
 //!   page to inline: each state is a `<g class="state" data-state="…">` that
 //!   the page's CSS can colour (see [`svg`] for the whole contract).
@@ -102,6 +105,7 @@ mod resources;
 pub mod svg;
 pub mod types;
 pub mod validate;
+pub mod walk;
 
 pub use builder::{BranchBuilder, BuildError, BuildErrors, StateId, StateMachineBuilder};
 pub use choice::COMPARISON_OPERATORS;
@@ -109,3 +113,4 @@ pub use mermaid::to_mermaid;
 pub use svg::to_svg;
 pub use types::*;
 pub use validate::{Problem, Rule, ValidationErrors, parse, problems, validate};
+pub use walk::{Location, StateRef};

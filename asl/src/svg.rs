@@ -105,8 +105,15 @@ struct Node<'a> {
     y: i32,
     w: i32,
     h: i32,
-    /// Branches (or a Map's processor) with their x offset in the node.
-    inner: Vec<(i32, Layout<'a>)>,
+    /// Branches (or a Map's processor), placed in the node.
+    inner: Vec<Inner<'a>>,
+}
+
+/// A branch or processor inside a container node.
+struct Inner<'a> {
+    /// Its offset from the node's left edge.
+    x: i32,
+    layout: Layout<'a>,
 }
 
 enum Label {
@@ -206,23 +213,29 @@ impl<'a> Layout<'a> {
     }
 
     fn arrange(&mut self) {
-        let (rank, order) = ranks(self.nodes.len(), &self.edges);
-        let rows_n = rank.iter().max().map_or(0, |r| r + 1);
-        let mut rows: Vec<Vec<usize>> = vec![Vec::new(); rows_n];
-        for (i, &r) in rank.iter().enumerate() {
-            rows[r].push(i);
+        let ranks = ranks(self.nodes.len(), &self.edges);
+        let lanes = self.assign_lanes(&ranks.rank);
+        let rows = self.place_rows(&ranks, &lanes);
+        let frame = self.place_in_rows(&rows, &lanes);
+        self.route_edges(&ranks.rank, &lanes, &rows, &frame);
+        // Labels of exits near the right edge reach past it.
+        for edge in &self.edges {
+            if let Some(label) = label(edge) {
+                self.w = self.w.max(label.x + small_width(&label.text));
+            }
         }
-        for row in &mut rows {
-            row.sort_by_key(|&i| order[i]);
-        }
+    }
 
-        // Lane edges: each gets its own lane, and its place among its
-        // source's lane edges on that side fixes where it leaves the source.
-        // Lower sources take the inner lanes, so their lines out do not cross
-        // the lanes of edges from above.
-        let mut lanes = (0, 0);
-        let mut slot = vec![(0, 0); self.edges.len()]; // (lane, k-th of its source's side)
-        let mut per_side = vec![(0, 0); self.nodes.len()]; // (left, right) counts
+    /// Lane edges: each gets its own lane, and its place among its source's
+    /// lane edges on that side fixes where it leaves the source. Lower
+    /// sources take the inner lanes, so their lines out do not cross the
+    /// lanes of edges from above.
+    fn assign_lanes(&mut self, rank: &[usize]) -> Lanes {
+        let mut lanes = Lanes {
+            used: Sides::default(),
+            slot: vec![Slot::default(); self.edges.len()],
+            exits: vec![Sides::default(); self.nodes.len()],
+        };
         let mut by_row: Vec<usize> = (0..self.edges.len()).collect();
         by_row.sort_by_key(|&e| std::cmp::Reverse(rank[self.edges[e].from]));
         for e in by_row {
@@ -231,30 +244,53 @@ impl<'a> Layout<'a> {
             if !edge.lane {
                 continue;
             }
-            let (count, lane) = if edge.is_catch() {
-                (&mut per_side[edge.from].1, &mut lanes.1)
-            } else {
-                (&mut per_side[edge.from].0, &mut lanes.0)
+            let right = edge.is_catch();
+            let exit = lanes.exits[edge.from].side(right);
+            let lane = lanes.used.side(right);
+            lanes.slot[e] = Slot {
+                lane: *lane,
+                exit: *exit,
             };
-            slot[e] = (*lane, *count);
-            *count += 1;
+            *exit += 1;
             *lane += 1;
         }
+        lanes
+    }
 
-        let mut row_top = Vec::with_capacity(rows_n);
-        let mut row_bottom = Vec::with_capacity(rows_n);
+    /// The states of each row, in discovery order, and each row's height:
+    /// the tallest state, then room for its lane exits and the edges in.
+    fn place_rows(&self, ranks: &Ranks, lanes: &Lanes) -> Rows {
+        let count = ranks.rank.iter().max().map_or(0, |r| r + 1);
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); count];
+        for (i, &r) in ranks.rank.iter().enumerate() {
+            members[r].push(i);
+        }
+        for row in &mut members {
+            row.sort_by_key(|&i| ranks.order[i]);
+        }
+        let mut rows = Rows {
+            top: Vec::with_capacity(count),
+            bottom: Vec::with_capacity(count),
+            members,
+        };
         let mut y = 0;
-        for row in &rows {
+        for row in &rows.members {
             let exits = row
                 .iter()
-                .map(|&i| per_side[i].0.max(per_side[i].1))
+                .map(|&i| lanes.exits[i].left.max(lanes.exits[i].right))
                 .max()
                 .unwrap_or(0);
             let height = row.iter().map(|&i| self.nodes[i].h).max().unwrap_or(0);
-            row_top.push(y);
-            row_bottom.push(y + height);
+            rows.top.push(y);
+            rows.bottom.push(y + height);
             y += height + exits * EXIT_STEP + 12 + ENTER;
         }
+        rows
+    }
+
+    /// Places the states along their rows, each row centred between the
+    /// lanes, and sizes the layout.
+    fn place_in_rows(&mut self, rows: &Rows, lanes: &Lanes) -> Frame {
         // A label beside an edge into a state must not run into the next
         // state's edge, so its width pushes that state along.
         let mut reach = vec![0; self.nodes.len()];
@@ -263,185 +299,301 @@ impl<'a> Layout<'a> {
                 reach[edge.to] = reach[edge.to].max(small_width(&text) + 14);
             }
         }
-        let mut widths = Vec::with_capacity(rows_n);
-        for (r, row) in rows.iter().enumerate() {
+        let mut widths = Vec::with_capacity(rows.members.len());
+        for (r, row) in rows.members.iter().enumerate() {
             let mut x = 0;
             let mut reached = 0;
             for &i in row {
                 let node = &mut self.nodes[i];
                 x = x.max(reached - node.w / 2);
                 node.x = x;
-                node.y = row_top[r];
+                node.y = rows.top[r];
                 reached = x + node.w / 2 + reach[i];
                 x += node.w + NODE_GAP;
             }
             widths.push(x - NODE_GAP);
         }
-        let content = widths.iter().copied().max().unwrap_or(0);
-        let left = if lanes.0 > 0 {
-            LANE_GAP + LANE_STEP * (lanes.0 - 1) + 4
-        } else {
-            0
+        let frame = Frame {
+            left: lanes_width(lanes.used.left),
+            content: widths.iter().copied().max().unwrap_or(0),
         };
-        for (r, row) in rows.iter().enumerate() {
+        for (r, row) in rows.members.iter().enumerate() {
             for &i in row {
-                self.nodes[i].x += left + (content - widths[r]) / 2;
+                self.nodes[i].x += frame.left + (frame.content - widths[r]) / 2;
             }
         }
-        self.w = left + content;
-        if lanes.1 > 0 {
-            self.w += LANE_GAP + LANE_STEP * (lanes.1 - 1) + 4;
-        }
-        self.h = row_bottom.last().copied().unwrap_or(0);
+        self.w = frame.left + frame.content + lanes_width(lanes.used.right);
+        self.h = rows.bottom.last().copied().unwrap_or(0);
+        frame
+    }
 
+    /// The points of every edge: straight down to the next row, or out to
+    /// its lane and along it.
+    fn route_edges(&mut self, rank: &[usize], lanes: &Lanes, rows: &Rows, frame: &Frame) {
         for (e, edge) in self.edges.iter_mut().enumerate() {
             let (s, t) = (&self.nodes[edge.from], &self.nodes[edge.to]);
-            let (rs, rt) = (rank[edge.from], rank[edge.to]);
-            let (tx, top) = (t.x + t.w / 2, t.y);
-            let sx = s.x + s.w / 2;
-            edge.points = if !edge.lane && (sx - tx).abs() < 4 {
-                // Centres rounded apart by a pixel or two: a jog would show.
-                vec![(sx, s.y + s.h), (sx, top)]
-            } else if !edge.lane {
-                let turn = top - ENTER;
-                vec![(sx, s.y + s.h), (sx, turn), (tx, turn), (tx, top)]
-            } else {
-                let (lane, k) = slot[e];
-                let (m, lane_x, sign) = if edge.is_catch() {
-                    let x = left + content + LANE_GAP + LANE_STEP * lane;
-                    (per_side[edge.from].1, x, 1)
-                } else {
-                    let x = left - LANE_GAP - LANE_STEP * lane;
-                    (per_side[edge.from].0, x, -1)
+            edge.points = if edge.lane {
+                let right = edge.is_catch();
+                let lane = LaneRoute {
+                    slot: lanes.slot[e],
+                    exits: if right {
+                        lanes.exits[edge.from].right
+                    } else {
+                        lanes.exits[edge.from].left
+                    },
+                    right,
+                    below: rows.bottom[rank[edge.from]],
+                    above: rows.top[rank[edge.to]],
                 };
-                let dx = (k + 1) * (s.w / 2) / (m + 1);
-                let out_x = sx + sign * dx;
-                // The outermost exit turns highest, so no exit crosses
-                // another's line or label.
-                let turn = row_bottom[rs] + 6 + EXIT_STEP * (m - 1 - k);
-                let enter = row_top[rt] - 10;
-                vec![
-                    (out_x, s.bottom_at(dx)),
-                    (out_x, turn),
-                    (lane_x, turn),
-                    (lane_x, enter),
-                    (tx, enter),
-                    (tx, top),
-                ]
+                lane.points(s, t, frame)
+            } else {
+                next_row_points(s, t)
             };
             edge.points.dedup();
-        }
-        // Labels of exits near the right edge reach past it.
-        for edge in &self.edges {
-            if let Some((x, _, text)) = label(edge) {
-                self.w = self.w.max(x + small_width(&text));
-            }
         }
     }
 
     fn render(&self, out: &mut String, ox: i32, oy: i32) {
-        let name = |i: usize| match self.nodes[i].what {
-            What::State(name, _) => Some(name),
-            _ => None,
-        };
         for edge in &self.edges {
-            let mut d = String::new();
-            for (x, y) in &edge.points {
-                let command = if d.is_empty() { "M" } else { " L" };
-                let _ = write!(d, "{command}{},{}", x + ox, y + oy);
-            }
-            let class = if edge.is_catch() {
-                "edge edge-catch"
-            } else {
-                "edge"
-            };
-            let mut ends = String::new();
-            if let Some(from) = name(edge.from) {
-                let _ = write!(ends, " data-from=\"{}\"", escape(from));
-            }
-            if let Some(to) = name(edge.to) {
-                let _ = write!(ends, " data-to=\"{}\"", escape(to));
-            }
-            let title = match &edge.label {
-                Label::Condition(condition) => format!("<title>{}</title>", escape(condition)),
-                Label::Catch(errors) => format!("<title>{}</title>", escape(&errors.join(", "))),
-                Label::None | Label::Default => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "<path class=\"{class}\"{ends} d=\"{d}\" marker-end=\"url(#asl-arrow)\">{title}</path>"
-            );
-            if let Some((x, y, text)) = label(edge) {
-                let _ = writeln!(
-                    out,
-                    "<text class=\"edge-label\" x=\"{}\" y=\"{}\">{}{title}</text>",
-                    x + ox,
-                    y + oy,
-                    escape(&text)
-                );
-            }
+            self.render_edge(out, edge, ox, oy);
         }
         for node in &self.nodes {
-            let (x, y, w, h) = (node.x + ox, node.y + oy, node.w, node.h);
-            let (cx, cy) = (x + w / 2, y + h / 2);
-            let (name, state) = match node.what {
-                What::Start | What::End => {
-                    let which = if matches!(node.what, What::Start) {
-                        "start"
-                    } else {
-                        "end"
-                    };
-                    let _ = writeln!(
-                        out,
-                        "<circle class=\"terminal terminal-{which}\" cx=\"{cx}\" cy=\"{cy}\" r=\"{RADIUS}\"/>"
-                    );
-                    continue;
-                }
-                What::State(name, state) => (escape(name), state),
-            };
-            let kind = state.kind().to_ascii_lowercase();
-            let _ = writeln!(
-                out,
-                "<g class=\"state\" data-state=\"{name}\" data-kind=\"{kind}\">"
-            );
-            let rect = |class: &str, rx: i32| {
-                format!(
-                    "<rect class=\"{class}\" x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"{rx}\"/>"
-                )
-            };
-            let shape = match state {
-                State::Choice(_) => format!(
-                    "<polygon class=\"shape shape-choice\" points=\"{cx},{y} {},{cy} {cx},{} {x},{cy}\"/>",
-                    x + w,
-                    y + h
-                ),
-                State::Succeed(_) => rect("shape shape-succeed", h / 2),
-                State::Fail(_) => rect("shape shape-fail", h / 2),
-                State::Parallel(_) | State::Map(_) => rect("shape shape-container", 6),
-                _ => rect("shape", 4),
-            };
-            let text_y = if node.inner.is_empty() {
-                cy + 4
-            } else {
-                y + 19
-            };
-            let _ = writeln!(
-                out,
-                "{shape}\n<text x=\"{cx}\" y=\"{text_y}\">{name}</text>\n</g>"
-            );
-            for (i, (bx, branch)) in node.inner.iter().enumerate() {
-                let (bx, by) = (x + bx, y + HEADER);
-                let _ = writeln!(
-                    out,
-                    "<g class=\"branch\" data-parent=\"{name}\" data-branch=\"{i}\">\n\
-                     <rect class=\"branch-box\" x=\"{bx}\" y=\"{by}\" width=\"{}\" height=\"{}\" rx=\"4\"/>",
-                    branch.w + 2 * PAD,
-                    branch.h + 2 * PAD
-                );
-                branch.render(out, bx + PAD, by + PAD);
-                out.push_str("</g>\n");
+            match node.what {
+                What::Start | What::End => render_terminal(out, node, ox, oy),
+                What::State(name, state) => render_state(out, node, name, state, ox, oy),
             }
         }
+    }
+
+    fn name(&self, i: usize) -> Option<&str> {
+        match self.nodes[i].what {
+            What::State(name, _) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// An edge's `path`, and its label's `text` if it has one.
+    fn render_edge(&self, out: &mut String, edge: &Edge, ox: i32, oy: i32) {
+        let mut d = String::new();
+        for (x, y) in &edge.points {
+            let command = if d.is_empty() { "M" } else { " L" };
+            let _ = write!(d, "{command}{},{}", x + ox, y + oy);
+        }
+        let class = if edge.is_catch() {
+            "edge edge-catch"
+        } else {
+            "edge"
+        };
+        let mut ends = String::new();
+        if let Some(from) = self.name(edge.from) {
+            let _ = write!(ends, " data-from=\"{}\"", escape(from));
+        }
+        if let Some(to) = self.name(edge.to) {
+            let _ = write!(ends, " data-to=\"{}\"", escape(to));
+        }
+        let title = match &edge.label {
+            Label::Condition(condition) => format!("<title>{}</title>", escape(condition)),
+            Label::Catch(errors) => format!("<title>{}</title>", escape(&errors.join(", "))),
+            Label::None | Label::Default => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "<path class=\"{class}\"{ends} d=\"{d}\" marker-end=\"url(#asl-arrow)\">{title}</path>"
+        );
+        if let Some(label) = label(edge) {
+            let _ = writeln!(
+                out,
+                "<text class=\"edge-label\" x=\"{}\" y=\"{}\">{}{title}</text>",
+                label.x + ox,
+                label.y + oy,
+                escape(&label.text)
+            );
+        }
+    }
+}
+
+/// A start or end marker.
+fn render_terminal(out: &mut String, node: &Node<'_>, ox: i32, oy: i32) {
+    let (cx, cy) = (node.x + ox + node.w / 2, node.y + oy + node.h / 2);
+    let which = if matches!(node.what, What::Start) {
+        "start"
+    } else {
+        "end"
+    };
+    let _ = writeln!(
+        out,
+        "<circle class=\"terminal terminal-{which}\" cx=\"{cx}\" cy=\"{cy}\" r=\"{RADIUS}\"/>"
+    );
+}
+
+/// A state's `g` with its shape and name, then the branches inside it.
+fn render_state(out: &mut String, node: &Node<'_>, name: &str, state: &State, ox: i32, oy: i32) {
+    let (x, y, w, h) = (node.x + ox, node.y + oy, node.w, node.h);
+    let (cx, cy) = (x + w / 2, y + h / 2);
+    let name = escape(name);
+    let kind = state.kind().to_ascii_lowercase();
+    let _ = writeln!(
+        out,
+        "<g class=\"state\" data-state=\"{name}\" data-kind=\"{kind}\">"
+    );
+    let rect = |class: &str, rx: i32| {
+        format!(
+            "<rect class=\"{class}\" x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"{rx}\"/>"
+        )
+    };
+    let shape = match state {
+        State::Choice(_) => format!(
+            "<polygon class=\"shape shape-choice\" points=\"{cx},{y} {},{cy} {cx},{} {x},{cy}\"/>",
+            x + w,
+            y + h
+        ),
+        State::Succeed(_) => rect("shape shape-succeed", h / 2),
+        State::Fail(_) => rect("shape shape-fail", h / 2),
+        State::Parallel(_) | State::Map(_) => rect("shape shape-container", 6),
+        _ => rect("shape", 4),
+    };
+    let text_y = if node.inner.is_empty() {
+        cy + 4
+    } else {
+        y + 19
+    };
+    let _ = writeln!(
+        out,
+        "{shape}\n<text x=\"{cx}\" y=\"{text_y}\">{name}</text>\n</g>"
+    );
+    for (i, inner) in node.inner.iter().enumerate() {
+        let (bx, by) = (x + inner.x, y + HEADER);
+        let branch = &inner.layout;
+        let _ = writeln!(
+            out,
+            "<g class=\"branch\" data-parent=\"{name}\" data-branch=\"{i}\">\n\
+             <rect class=\"branch-box\" x=\"{bx}\" y=\"{by}\" width=\"{}\" height=\"{}\" rx=\"4\"/>",
+            branch.w + 2 * PAD,
+            branch.h + 2 * PAD
+        );
+        branch.render(out, bx + PAD, by + PAD);
+        out.push_str("</g>\n");
+    }
+}
+
+/// Each node's row (`rank`), and its discovery `order` for sorting within a row.
+struct Ranks {
+    rank: Vec<usize>,
+    order: Vec<usize>,
+}
+
+/// A count for each side of the rows: loops and skips on the left, catches
+/// on the right.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sides {
+    left: i32,
+    right: i32,
+}
+
+impl Sides {
+    fn side(&mut self, right: bool) -> &mut i32 {
+        if right {
+            &mut self.right
+        } else {
+            &mut self.left
+        }
+    }
+}
+
+/// A lane edge's lane on its side, and which of its source's exits on that
+/// side it leaves by.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    lane: i32,
+    exit: i32,
+}
+
+/// The lanes beside the rows.
+struct Lanes {
+    /// How many lanes each side has.
+    used: Sides,
+    /// Per edge (a lane edge's; the rest stay zero).
+    slot: Vec<Slot>,
+    /// Per node: how many lane edges leave it on each side.
+    exits: Vec<Sides>,
+}
+
+/// The rows, top to bottom.
+struct Rows {
+    /// The nodes of each row, left to right.
+    members: Vec<Vec<usize>>,
+    top: Vec<i32>,
+    bottom: Vec<i32>,
+}
+
+/// Where the rows lie across the layout.
+struct Frame {
+    /// The width of the left lanes, where the rows begin.
+    left: i32,
+    /// The width of the widest row.
+    content: i32,
+}
+
+/// The width the lanes of one side take, `count` of them.
+fn lanes_width(count: i32) -> i32 {
+    if count > 0 {
+        LANE_GAP + LANE_STEP * (count - 1) + 4
+    } else {
+        0
+    }
+}
+
+/// An edge into the next row: down from the source, across the gap above
+/// the target, down into it.
+fn next_row_points(s: &Node<'_>, t: &Node<'_>) -> Vec<(i32, i32)> {
+    let (sx, tx, top) = (s.x + s.w / 2, t.x + t.w / 2, t.y);
+    if (sx - tx).abs() < 4 {
+        // Centres rounded apart by a pixel or two: a jog would show.
+        vec![(sx, s.y + s.h), (sx, top)]
+    } else {
+        let turn = top - ENTER;
+        vec![(sx, s.y + s.h), (sx, turn), (tx, turn), (tx, top)]
+    }
+}
+
+/// How a lane edge runs: out of its source, along its lane, into its target.
+struct LaneRoute {
+    slot: Slot,
+    /// How many lane edges leave the source on this edge's side.
+    exits: i32,
+    /// On the right (a catch), else on the left.
+    right: bool,
+    /// The bottom of the source's row.
+    below: i32,
+    /// The top of the target's row.
+    above: i32,
+}
+
+impl LaneRoute {
+    fn points(&self, s: &Node<'_>, t: &Node<'_>, frame: &Frame) -> Vec<(i32, i32)> {
+        let Slot { lane, exit } = self.slot;
+        let (lane_x, sign) = if self.right {
+            let x = frame.left + frame.content + LANE_GAP + LANE_STEP * lane;
+            (x, 1)
+        } else {
+            (frame.left - LANE_GAP - LANE_STEP * lane, -1)
+        };
+        let m = self.exits;
+        let dx = (exit + 1) * (s.w / 2) / (m + 1);
+        let out_x = s.x + s.w / 2 + sign * dx;
+        // The outermost exit turns highest, so no exit crosses
+        // another's line or label.
+        let turn = self.below + 6 + EXIT_STEP * (m - 1 - exit);
+        let enter = self.above - 10;
+        let (tx, top) = (t.x + t.w / 2, t.y);
+        vec![
+            (out_x, s.bottom_at(dx)),
+            (out_x, turn),
+            (lane_x, turn),
+            (lane_x, enter),
+            (tx, enter),
+            (tx, top),
+        ]
     }
 }
 
@@ -470,13 +622,19 @@ fn node(what: What<'_>) -> Node<'_> {
                     inner = parallel
                         .branches
                         .iter()
-                        .map(|b| (0, Layout::scope(&b.states, &b.start_at)))
+                        .map(|b| Inner {
+                            x: 0,
+                            layout: Layout::scope(&b.states, &b.start_at),
+                        })
                         .collect();
                     container(text, &mut inner)
                 }
                 State::Map(map) => {
                     if let Some(p) = map.processor() {
-                        inner.push((0, Layout::scope(&p.states, &p.start_at)));
+                        inner.push(Inner {
+                            x: 0,
+                            layout: Layout::scope(&p.states, &p.start_at),
+                        });
                     }
                     container(text, &mut inner)
                 }
@@ -495,22 +653,22 @@ fn node(what: What<'_>) -> Node<'_> {
 }
 
 /// The size of a container, placing its branches side by side and centred.
-fn container(text: i32, inner: &mut [(i32, Layout<'_>)]) -> (i32, i32) {
-    let branches = inner.iter().map(|(_, b)| b.w + 2 * PAD).sum::<i32>()
+fn container(text: i32, inner: &mut [Inner<'_>]) -> (i32, i32) {
+    let branches = inner.iter().map(|b| b.layout.w + 2 * PAD).sum::<i32>()
         + NODE_GAP * (inner.len().max(1) as i32 - 1);
     let w = (branches + 2 * PAD).max(text + 40);
     let mut x = (w - branches) / 2;
     let mut h = 0;
-    for (bx, branch) in inner.iter_mut() {
-        *bx = x;
-        x += branch.w + 2 * PAD + NODE_GAP;
-        h = h.max(branch.h + 2 * PAD);
+    for branch in inner.iter_mut() {
+        branch.x = x;
+        x += branch.layout.w + 2 * PAD + NODE_GAP;
+        h = h.max(branch.layout.h + 2 * PAD);
     }
     (w, HEADER + h + PAD)
 }
 
 /// Each node's row, and its discovery order for sorting within a row.
-fn ranks(n: usize, edges: &[Edge]) -> (Vec<usize>, Vec<usize>) {
+fn ranks(n: usize, edges: &[Edge]) -> Ranks {
     let mut normal: Vec<Vec<usize>> = vec![Vec::new(); n];
     for edge in edges.iter().filter(|e| !e.is_catch()) {
         normal[edge.from].push(edge.to);
@@ -550,7 +708,7 @@ fn ranks(n: usize, edges: &[Edge]) -> (Vec<usize>, Vec<usize>) {
             rank[v] = rank[v].max(rank[u] + 1);
         }
     }
-    (rank, order)
+    Ranks { rank, order }
 }
 
 /// A depth-first walk that tells loops apart from other edges.
@@ -607,8 +765,15 @@ fn label_text(edge: &Edge) -> Option<String> {
     }
 }
 
+/// An edge's label: where it goes and what it says.
+struct EdgeLabel {
+    x: i32,
+    y: i32,
+    text: String,
+}
+
 /// Where an edge's label goes, and what it says.
-fn label(edge: &Edge) -> Option<(i32, i32, String)> {
+fn label(edge: &Edge) -> Option<EdgeLabel> {
     let text = label_text(edge)?;
     let (x, y) = if edge.lane {
         // Below the line leaving the source, before it reaches its lane.
@@ -619,7 +784,7 @@ fn label(edge: &Edge) -> Option<(i32, i32, String)> {
         let (x, y) = edge.points[edge.points.len() - 1];
         (x + 5, y - 6)
     };
-    Some((x, y, text))
+    Some(EdgeLabel { x, y, text })
 }
 
 fn truncate(text: &str) -> String {

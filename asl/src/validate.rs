@@ -28,6 +28,7 @@ use crate::paths::{
 };
 use crate::resources::resource_problem;
 use crate::types::{MAX_NAME_LEN, State, StateMachine};
+use crate::walk::{self, Scope};
 
 /// One broken rule, at `path`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -549,12 +550,38 @@ struct Validator {
     top: Language,
 }
 
-/// A sub-machine: the document itself, a Parallel branch or a Map processor.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    Root,
-    Branch,
-    Processor,
+/// A sub-machine being checked: the document, a branch or a processor.
+struct SubMachine<'a> {
+    object: &'a Map<String, Value>,
+    /// Its path, empty for the document itself.
+    prefix: &'a str,
+    /// Its path in problems: `(root)` for the document itself.
+    here: &'a str,
+    kind: Scope,
+}
+
+/// A state being checked, once its `Type` is known.
+struct StateAt<'a, 'p> {
+    state: &'a Value,
+    object: &'a Map<String, Value>,
+    kind: Kind<'a>,
+    path: &'p str,
+    language: Language,
+}
+
+/// A state's `Type`, when it is one, and the fields that type allows.
+#[derive(Clone, Copy)]
+struct Kind<'a> {
+    name: &'a str,
+    fields: &'static [&'static str],
+}
+
+/// Where a state's transitions may go: the states of its own sub-machine.
+struct Transitions<'a, 's> {
+    local: &'s HashSet<&'a str>,
+    scope: Scope,
+    /// The local states the transitions name.
+    found: Vec<&'a str>,
 }
 
 impl Validator {
@@ -598,7 +625,32 @@ impl Validator {
             self.report(here, Rule::NotAnObject);
             return;
         };
-        let allowed: &[&str] = match kind {
+        let sub = SubMachine {
+            object,
+            prefix,
+            here,
+            kind,
+        };
+        self.scope_fields(&sub);
+        let states = self.scope_states(&sub);
+        let local: HashSet<&str> = states
+            .map(|s| s.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let start = self.start_at(&sub, states.map(|_| &local));
+        let Some(states) = states else {
+            return;
+        };
+        let states_path = join(prefix, "States");
+        let edges = self.states(states, &states_path, &local, kind, language);
+        if let Some(start) = start {
+            self.unreachable(states, &states_path, start, &edges);
+        }
+    }
+
+    /// The fields of a sub-machine besides `States` and `StartAt`.
+    fn scope_fields(&mut self, sub: &SubMachine<'_>) {
+        let here = sub.here;
+        let allowed: &[&str] = match sub.kind {
             Scope::Root => &[
                 "Comment",
                 "StartAt",
@@ -610,57 +662,43 @@ impl Validator {
             Scope::Branch => &["Comment", "StartAt", "States"],
             Scope::Processor => &["Comment", "StartAt", "States", "ProcessorConfig"],
         };
-        for key in object.keys() {
+        for key in sub.object.keys() {
             if !allowed.contains(&key.as_str()) {
                 self.report(here, Rule::UnknownField { field: key.clone() });
             }
         }
-        if kind == Scope::Root {
-            if object.get("Version").is_some_and(|v| !v.is_string()) {
-                self.report(
-                    here,
-                    Rule::WrongType {
-                        field: "Version".into(),
-                        expected: "a string",
-                    },
-                );
+        let wrong_type = |v: &mut Self, field: &str, ok: fn(&Value) -> bool, expected| {
+            if sub.object.get(field).is_some_and(|value| !ok(value)) {
+                let field = field.into();
+                v.report(here, Rule::WrongType { field, expected });
             }
-            if object.get("TimeoutSeconds").is_some_and(|v| !v.is_u64()) {
-                self.report(
-                    here,
-                    Rule::WrongType {
-                        field: "TimeoutSeconds".into(),
-                        expected: "a positive integer",
-                    },
-                );
-            }
+        };
+        if sub.kind == Scope::Root {
+            wrong_type(self, "Version", Value::is_string, "a string");
+            wrong_type(self, "TimeoutSeconds", Value::is_u64, "a positive integer");
         }
-        if object.get("Comment").is_some_and(|v| !v.is_string()) {
-            self.report(
-                here,
-                Rule::WrongType {
-                    field: "Comment".into(),
-                    expected: "a string",
-                },
-            );
+        wrong_type(self, "Comment", Value::is_string, "a string");
+        if let Some(config) = sub.object.get("ProcessorConfig") {
+            self.processor_config(config, &join(sub.prefix, "ProcessorConfig"));
         }
-        if let Some(config) = object.get("ProcessorConfig") {
-            self.processor_config(config, &join(prefix, "ProcessorConfig"));
-        }
-        let states_path = join(prefix, "States");
-        let states = match object.get("States") {
+    }
+
+    /// The sub-machine's states, if it has any.
+    fn scope_states<'a>(&mut self, sub: &SubMachine<'a>) -> Option<&'a Map<String, Value>> {
+        match sub.object.get("States") {
             None => {
-                self.report(here, Rule::MissingField { field: "States" });
+                self.report(sub.here, Rule::MissingField { field: "States" });
                 None
             }
             Some(Value::Object(states)) if states.is_empty() => {
+                let states_path = join(sub.prefix, "States");
                 self.report(&states_path, Rule::Empty { field: "States" });
                 None
             }
             Some(Value::Object(states)) => Some(states),
             Some(_) => {
                 self.report(
-                    here,
+                    sub.here,
                     Rule::WrongType {
                         field: "States".into(),
                         expected: "an object of named states",
@@ -668,28 +706,32 @@ impl Validator {
                 );
                 None
             }
-        };
-        let local: HashSet<&str> = states
-            .map(|s| s.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        let start_path = join(prefix, "StartAt");
-        let start = match object.get("StartAt") {
+        }
+    }
+
+    /// The sub-machine's `StartAt`, if it names one of its states. `local`
+    /// is `None` when the sub-machine has no states to check it against.
+    fn start_at<'a>(
+        &mut self,
+        sub: &SubMachine<'a>,
+        local: Option<&HashSet<&str>>,
+    ) -> Option<&'a str> {
+        match sub.object.get("StartAt") {
             None => {
-                self.report(here, Rule::MissingField { field: "StartAt" });
+                self.report(sub.here, Rule::MissingField { field: "StartAt" });
                 None
             }
-            Some(Value::String(start)) => {
-                if states.is_some() && !local.contains(start.as_str()) {
-                    let rule = self.target_rule("StartAt", start, kind);
-                    self.report(&start_path, rule);
+            Some(Value::String(start)) => match local {
+                Some(local) if !local.contains(start.as_str()) => {
+                    let rule = self.target_rule("StartAt", start, sub.kind);
+                    self.report(&join(sub.prefix, "StartAt"), rule);
                     None
-                } else {
-                    Some(start.as_str())
                 }
-            }
+                _ => Some(start.as_str()),
+            },
             Some(_) => {
                 self.report(
-                    here,
+                    sub.here,
                     Rule::WrongType {
                         field: "StartAt".into(),
                         expected: "the name of a state",
@@ -697,16 +739,29 @@ impl Validator {
                 );
                 None
             }
-        };
-        let Some(states) = states else {
-            return;
-        };
+        }
+    }
+
+    /// Checks every state of a sub-machine; returns where each can move to.
+    fn states<'a>(
+        &mut self,
+        states: &'a Map<String, Value>,
+        states_path: &str,
+        local: &HashSet<&'a str>,
+        scope: Scope,
+        language: Language,
+    ) -> HashMap<&'a str, Vec<&'a str>> {
         let before = self.problems.len();
-        let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut edges = HashMap::new();
         for (name, state) in states {
             let path = format!("{states_path}.{name}");
-            let targets = self.state(name, state, &path, &local, kind, language);
-            edges.insert(name.as_str(), targets);
+            let mut transitions = Transitions {
+                local,
+                scope,
+                found: Vec::new(),
+            };
+            self.state(name, state, &path, &mut transitions, language);
+            edges.insert(name.as_str(), transitions.found);
         }
         // Only when the states are otherwise sound: a state without a
         // transition, say, is the better explanation.
@@ -714,22 +769,31 @@ impl Validator {
             matches!(state["Type"].as_str(), Some("Succeed" | "Fail")) || state["End"] == true
         };
         if self.problems.len() == before && !states.values().any(ends) {
-            self.report(&states_path, Rule::NoTerminalState);
+            self.report(states_path, Rule::NoTerminalState);
         }
-        if let Some(start) = start {
-            let mut reached = HashSet::from([start]);
-            let mut queue = VecDeque::from([start]);
-            while let Some(name) = queue.pop_front() {
-                for &target in edges.get(name).into_iter().flatten() {
-                    if reached.insert(target) {
-                        queue.push_back(target);
-                    }
+        edges
+    }
+
+    /// Reports the states that no path from `start` reaches.
+    fn unreachable(
+        &mut self,
+        states: &Map<String, Value>,
+        states_path: &str,
+        start: &str,
+        edges: &HashMap<&str, Vec<&str>>,
+    ) {
+        let mut reached = HashSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        while let Some(name) = queue.pop_front() {
+            for &target in edges.get(name).into_iter().flatten() {
+                if reached.insert(target) {
+                    queue.push_back(target);
                 }
             }
-            for name in states.keys() {
-                if !reached.contains(name.as_str()) {
-                    self.report(&format!("{states_path}.{name}"), Rule::Unreachable);
-                }
+        }
+        for name in states.keys() {
+            if !reached.contains(name.as_str()) {
+                self.report(&format!("{states_path}.{name}"), Rule::Unreachable);
             }
         }
     }
@@ -748,17 +812,101 @@ impl Validator {
         }
     }
 
-    /// Checks one state; returns the local states it can move to.
+    /// A transition's target: kept when it is a local state, else reported.
+    fn target<'a>(
+        &mut self,
+        transitions: &mut Transitions<'a, '_>,
+        field: &str,
+        value: &'a Value,
+        at: &str,
+    ) {
+        match value {
+            Value::String(next) if transitions.local.contains(next.as_str()) => {
+                transitions.found.push(next.as_str())
+            }
+            Value::String(next) => {
+                let rule = self.target_rule(field, next, transitions.scope);
+                self.report(at, rule);
+            }
+            _ => self.report(
+                at,
+                Rule::WrongType {
+                    field: field.into(),
+                    expected: "the name of a state",
+                },
+            ),
+        }
+    }
+
+    /// Checks the sub-machines of a `scope` kind that `state` holds.
+    fn nested(&mut self, state: &Value, path: &str, scope: Scope) {
+        for nested in walk::nested(state) {
+            if nested.scope == scope {
+                let at = format!("{path}.{}", nested.field);
+                self.scope(nested.machine, &at, scope, self.top);
+            }
+        }
+    }
+
+    /// Checks one state; the local states it can move to go to `transitions`.
     fn state<'a>(
         &mut self,
         name: &str,
         state: &'a Value,
         path: &str,
-        local: &HashSet<&str>,
-        scope: Scope,
+        transitions: &mut Transitions<'a, '_>,
         inherited: Language,
-    ) -> Vec<&'a str> {
+    ) {
         let before = self.problems.len();
+        self.state_name(name, path);
+        let Some(object) = state.as_object() else {
+            self.report(path, Rule::NotAnObject);
+            return;
+        };
+        let Some(kind) = self.state_kind(object, path) else {
+            return;
+        };
+        let language = self.state_language(object, path, inherited);
+        for field in ["Comment", "Label"] {
+            if object.get(field).is_some_and(|v| !v.is_string()) {
+                self.report(
+                    path,
+                    Rule::WrongType {
+                        field: field.into(),
+                        expected: "a string",
+                    },
+                );
+            }
+        }
+        let shape_ok = self.problems.len() == before;
+        let at = StateAt {
+            state,
+            object,
+            kind,
+            path,
+            language,
+        };
+        self.transition(&at, transitions);
+        for field in ["Retry", "Catch"] {
+            if kind.fields.contains(&field)
+                && let Some(list) = object.get(field)
+            {
+                self.handlers(field, list, &at, transitions);
+            }
+        }
+        match language {
+            Language::JsonPath => self.jsonpath_fields(&at),
+            Language::Jsonata => self.jsonata_fields(&at),
+        }
+        self.number_fields(&at);
+        self.kind_rules(&at, transitions);
+        if shape_ok && self.problems.len() == before {
+            self.schema(object, path);
+        }
+    }
+
+    /// A state name's length, and that no other state has it.
+    fn state_name(&mut self, name: &str, path: &str) {
         if name.chars().count() > MAX_NAME_LEN {
             self.report(
                 path,
@@ -779,10 +927,11 @@ impl Validator {
         } else {
             self.names.insert(name.to_owned(), path.to_owned());
         }
-        let Some(object) = state.as_object() else {
-            self.report(path, Rule::NotAnObject);
-            return Vec::new();
-        };
+    }
+
+    /// The state's `Type` and the fields that type allows, if it is one;
+    /// reports the fields it does not allow.
+    fn state_kind<'a>(&mut self, object: &'a Map<String, Value>, path: &str) -> Option<Kind<'a>> {
         let kind = match object.get("Type") {
             Some(Value::String(kind)) => kind.as_str(),
             Some(_) => {
@@ -793,11 +942,11 @@ impl Validator {
                         expected: "a state type such as \"Task\"",
                     },
                 );
-                return Vec::new();
+                return None;
             }
             None => {
                 self.report(path, Rule::MissingField { field: "Type" });
-                return Vec::new();
+                return None;
             }
         };
         let fields: &[&str] = match kind {
@@ -811,7 +960,7 @@ impl Validator {
             "Fail" => FAIL,
             other => {
                 self.report(path, Rule::UnknownType { kind: other.into() });
-                return Vec::new();
+                return None;
             }
         };
         for key in object.keys() {
@@ -831,6 +980,17 @@ impl Validator {
             };
             self.report(path, rule);
         }
+        Some(Kind { name: kind, fields })
+    }
+
+    /// The state's query language (its own, else `inherited`), and that its
+    /// fields suit it.
+    fn state_language(
+        &mut self,
+        object: &Map<String, Value>,
+        path: &str,
+        inherited: Language,
+    ) -> Language {
         let language = match object.get("QueryLanguage") {
             None => inherited,
             Some(value) => Language::parse(Some(value)).unwrap_or_else(|| {
@@ -850,116 +1010,95 @@ impl Validator {
             self.report(path, Rule::JsonPathUnderJsonata);
         }
         self.language(object, path, language);
-        for field in ["Comment", "Label"] {
-            if object.get(field).is_some_and(|v| !v.is_string()) {
-                self.report(
-                    path,
-                    Rule::WrongType {
-                        field: field.into(),
-                        expected: "a string",
-                    },
-                );
-            }
-        }
-        let shape_ok = self.problems.len() == before;
+        language
+    }
 
-        let mut targets = Vec::new();
-        let mut target = |v: &mut Self, field: &str, value: &'a Value, at: &str| match value {
-            Value::String(next) if local.contains(next.as_str()) => targets.push(next.as_str()),
-            Value::String(next) => {
-                let rule = v.target_rule(field, next, scope);
-                v.report(at, rule);
-            }
-            _ => v.report(
-                at,
+    /// `Next` or `End`, for the states that move on.
+    fn transition<'a>(&mut self, at: &StateAt<'a, '_>, transitions: &mut Transitions<'a, '_>) {
+        if !["Task", "Parallel", "Map", "Pass", "Wait"].contains(&at.kind.name) {
+            return;
+        }
+        let end = at.object.get("End");
+        if end.is_some_and(|e| !e.is_boolean()) {
+            self.report(
+                at.path,
                 Rule::WrongType {
-                    field: field.into(),
-                    expected: "the name of a state",
+                    field: "End".into(),
+                    expected: "true",
                 },
-            ),
-        };
+            );
+        }
+        let ends = end == Some(&Value::Bool(true));
+        match (at.object.get("Next"), ends) {
+            (Some(_), true) => self.report(at.path, Rule::NextAndEnd),
+            (None, false) => self.report(at.path, Rule::NoTransition),
+            (Some(next), false) => self.target(transitions, "Next", next, at.path),
+            (None, true) => {}
+        }
+    }
 
-        if ["Task", "Parallel", "Map", "Pass", "Wait"].contains(&kind) {
-            let end = object.get("End");
-            if end.is_some_and(|e| !e.is_boolean()) {
-                self.report(
-                    path,
-                    Rule::WrongType {
-                        field: "End".into(),
-                        expected: "true",
-                    },
-                );
-            }
-            let ends = end == Some(&Value::Bool(true));
-            match (object.get("Next"), ends) {
-                (Some(_), true) => self.report(path, Rule::NextAndEnd),
-                (None, false) => self.report(path, Rule::NoTransition),
-                (Some(next), false) => target(self, "Next", next, path),
-                (None, true) => {}
+    /// Paths and payload templates of a JSONPath state.
+    fn jsonpath_fields(&mut self, at: &StateAt<'_, '_>) {
+        let (object, path) = (at.object, at.path);
+        for &field in PATH_FIELDS {
+            self.path_field(object, field, path);
+        }
+        if let Some(value) = object.get("ResultPath") {
+            self.reference_path(value, "ResultPath", path);
+        }
+        for field in ["ErrorPath", "CausePath"] {
+            if let Some(value) = object.get(field) {
+                let ok = value
+                    .as_str()
+                    .is_some_and(|s| is_path(s) || is_intrinsic(s));
+                if !ok {
+                    self.invalid_path(field, value, path);
+                }
             }
         }
-        for field in ["Retry", "Catch"] {
-            if fields.contains(&field)
-                && let Some(list) = object.get(field)
+        for field in [
+            "Parameters",
+            "ResultSelector",
+            "ItemSelector",
+            "Assign",
+            "Credentials",
+        ] {
+            if let Some(template) = object.get(field) {
+                self.template(template, &format!("{path}.{field}"));
+            }
+        }
+    }
+
+    /// Templates and expressions of a JSONata state.
+    fn jsonata_fields(&mut self, at: &StateAt<'_, '_>) {
+        for field in [
+            "Arguments",
+            "Output",
+            "Assign",
+            "Items",
+            "ItemSelector",
+            "Credentials",
+        ] {
+            if let Some(template) = at.object.get(field) {
+                self.jsonata_template(template, &format!("{}.{field}", at.path));
+            }
+        }
+        for &field in EXPRESSION_FIELDS {
+            if let Some(Value::String(s)) = at.object.get(field)
+                && looks_like_jsonata(s)
             {
-                self.handlers(field, list, path, language, &mut target);
+                self.jsonata(s, at.path);
             }
         }
+    }
 
-        if language == Language::JsonPath {
-            for &field in PATH_FIELDS {
-                self.path_field(object, field, path);
-            }
-            if let Some(value) = object.get("ResultPath") {
-                self.reference_path(value, "ResultPath", path);
-            }
-            for field in ["ErrorPath", "CausePath"] {
-                if let Some(value) = object.get(field) {
-                    let ok = value
-                        .as_str()
-                        .is_some_and(|s| is_path(s) || is_intrinsic(s));
-                    if !ok {
-                        self.invalid_path(field, value, path);
-                    }
-                }
-            }
-            for field in [
-                "Parameters",
-                "ResultSelector",
-                "ItemSelector",
-                "Assign",
-                "Credentials",
-            ] {
-                if let Some(template) = object.get(field) {
-                    self.template(template, &format!("{path}.{field}"));
-                }
-            }
-        } else {
-            for field in [
-                "Arguments",
-                "Output",
-                "Assign",
-                "Items",
-                "ItemSelector",
-                "Credentials",
-            ] {
-                if let Some(template) = object.get(field) {
-                    self.jsonata_template(template, &format!("{path}.{field}"));
-                }
-            }
-            for &field in EXPRESSION_FIELDS {
-                if let Some(Value::String(s)) = object.get(field)
-                    && looks_like_jsonata(s)
-                {
-                    self.jsonata(s, path);
-                }
-            }
-        }
+    /// The fields that hold a number (or, in JSONata, an expression).
+    fn number_fields(&mut self, at: &StateAt<'_, '_>) {
         for field in NUMBER_FIELDS {
-            let Some(value) = object.get(*field) else {
+            let Some(value) = at.object.get(*field) else {
                 continue;
             };
-            let expected = match (language, value) {
+            let expected = match (at.language, value) {
                 (_, Value::Number(_)) => continue,
                 (Language::Jsonata, Value::String(_)) => continue,
                 (Language::JsonPath, Value::String(s)) if looks_like_jsonata(s) => continue,
@@ -967,156 +1106,148 @@ impl Validator {
                 (Language::Jsonata, _) => "a number or a `{% %}` expression",
             };
             self.report(
-                path,
+                at.path,
                 Rule::WrongType {
                     field: (*field).into(),
                     expected,
                 },
             );
         }
+    }
 
-        match kind {
-            "Task" => {
-                match object.get("Resource") {
-                    None => self.report(path, Rule::MissingField { field: "Resource" }),
-                    Some(Value::String(arn)) => {
-                        if let Some(reason) = resource_problem(arn) {
-                            self.report(path, Rule::InvalidResource { reason });
-                        }
-                    }
-                    Some(_) => self.report(
-                        path,
-                        Rule::WrongType {
-                            field: "Resource".into(),
-                            expected: "an ARN string",
-                        },
-                    ),
-                }
-                self.exclusive(object, path, "TimeoutSeconds", "TimeoutSecondsPath");
-                self.exclusive(object, path, "HeartbeatSeconds", "HeartbeatSecondsPath");
-                if let Some(credentials) = object.get("Credentials") {
-                    self.credentials(credentials, &format!("{path}.Credentials"));
-                }
-                let seconds = |field| object.get(field).and_then(Value::as_u64);
-                if let (Some(heartbeat), Some(timeout)) =
-                    (seconds("HeartbeatSeconds"), seconds("TimeoutSeconds"))
-                    && heartbeat >= timeout
-                {
-                    self.report(path, Rule::HeartbeatNotBelowTimeout { heartbeat, timeout });
-                }
-            }
+    /// The rules of the state's own type.
+    fn kind_rules<'a>(&mut self, at: &StateAt<'a, '_>, transitions: &mut Transitions<'a, '_>) {
+        match at.kind.name {
+            "Task" => self.task(at),
             "Fail" => {
-                self.exclusive(object, path, "Error", "ErrorPath");
-                self.exclusive(object, path, "Cause", "CausePath");
+                self.exclusive(at.object, at.path, "Error", "ErrorPath");
+                self.exclusive(at.object, at.path, "Cause", "CausePath");
             }
             "Wait" => {
                 let count = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
                     .iter()
-                    .filter(|f| object.contains_key(**f))
+                    .filter(|f| at.object.contains_key(**f))
                     .count();
                 if count != 1 {
-                    self.report(path, Rule::WaitDuration);
+                    self.report(at.path, Rule::WaitDuration);
                 }
             }
-            "Choice" => {
-                match object.get("Choices") {
-                    None => self.report(path, Rule::MissingField { field: "Choices" }),
-                    Some(Value::Array(rules)) if rules.is_empty() => {
-                        self.report(path, Rule::Empty { field: "Choices" })
-                    }
-                    Some(Value::Array(rules)) => {
-                        for (i, rule) in rules.iter().enumerate() {
-                            let at = format!("{path}.Choices[{i}]");
-                            if let Some(next) = self.choice_rule(rule, &at, true, language) {
-                                target(self, "Next", next, &at);
-                            }
-                        }
-                    }
-                    Some(_) => self.report(
-                        path,
-                        Rule::WrongType {
-                            field: "Choices".into(),
-                            expected: "an array of rules",
-                        },
-                    ),
-                }
-                if let Some(default) = object.get("Default") {
-                    target(self, "Default", default, path);
-                }
-            }
-            "Parallel" => match object.get("Branches") {
-                None => self.report(path, Rule::MissingField { field: "Branches" }),
-                Some(Value::Array(branches)) if branches.is_empty() => {
-                    self.report(path, Rule::Empty { field: "Branches" })
-                }
-                Some(Value::Array(branches)) => {
-                    for (i, branch) in branches.iter().enumerate() {
-                        self.scope(
-                            branch,
-                            &format!("{path}.Branches[{i}]"),
-                            Scope::Branch,
-                            self.top,
-                        );
-                    }
-                }
-                Some(_) => self.report(
-                    path,
-                    Rule::WrongType {
-                        field: "Branches".into(),
-                        expected: "an array of branches",
-                    },
-                ),
-            },
-            "Map" => {
-                match (object.get("ItemProcessor"), object.get("Iterator")) {
-                    (Some(_), Some(_)) => self.report(
-                        path,
-                        Rule::Exclusive {
-                            first: "ItemProcessor",
-                            second: "Iterator",
-                        },
-                    ),
-                    (None, None) => self.report(path, Rule::NoProcessor),
-                    (Some(processor), None) => self.scope(
-                        processor,
-                        &format!("{path}.ItemProcessor"),
-                        Scope::Processor,
-                        self.top,
-                    ),
-                    // The legacy name of the same thing, `ProcessorConfig` and all.
-                    (None, Some(iterator)) => self.scope(
-                        iterator,
-                        &format!("{path}.Iterator"),
-                        Scope::Processor,
-                        self.top,
-                    ),
-                }
-                for (field, sub) in [("ItemReader", true), ("ResultWriter", false)] {
-                    if let Some(Value::Object(inner)) = object.get(field) {
-                        self.reader_writer(inner, &format!("{path}.{field}"), language, sub);
-                    }
-                }
-                for (first, second) in [
-                    ("MaxConcurrency", "MaxConcurrencyPath"),
-                    (
-                        "ToleratedFailurePercentage",
-                        "ToleratedFailurePercentagePath",
-                    ),
-                    ("ToleratedFailureCount", "ToleratedFailureCountPath"),
-                    ("ItemsPath", "Items"),
-                    ("Parameters", "ItemSelector"),
-                ] {
-                    self.exclusive(object, path, first, second);
-                }
-                self.map_settings(object, path);
-            }
+            "Choice" => self.choice(at, transitions),
+            "Parallel" => self.parallel(at),
+            "Map" => self.map(at),
             _ => {}
         }
+    }
 
-        if shape_ok && self.problems.len() == before {
-            self.schema(object, path);
+    fn task(&mut self, at: &StateAt<'_, '_>) {
+        let (object, path) = (at.object, at.path);
+        match object.get("Resource") {
+            None => self.report(path, Rule::MissingField { field: "Resource" }),
+            Some(Value::String(arn)) => {
+                if let Some(reason) = resource_problem(arn) {
+                    self.report(path, Rule::InvalidResource { reason });
+                }
+            }
+            Some(_) => self.report(
+                path,
+                Rule::WrongType {
+                    field: "Resource".into(),
+                    expected: "an ARN string",
+                },
+            ),
         }
-        targets
+        self.exclusive(object, path, "TimeoutSeconds", "TimeoutSecondsPath");
+        self.exclusive(object, path, "HeartbeatSeconds", "HeartbeatSecondsPath");
+        if let Some(credentials) = object.get("Credentials") {
+            self.credentials(credentials, &format!("{path}.Credentials"));
+        }
+        let seconds = |field| object.get(field).and_then(Value::as_u64);
+        if let (Some(heartbeat), Some(timeout)) =
+            (seconds("HeartbeatSeconds"), seconds("TimeoutSeconds"))
+            && heartbeat >= timeout
+        {
+            self.report(path, Rule::HeartbeatNotBelowTimeout { heartbeat, timeout });
+        }
+    }
+
+    fn choice<'a>(&mut self, at: &StateAt<'a, '_>, transitions: &mut Transitions<'a, '_>) {
+        let path = at.path;
+        match at.object.get("Choices") {
+            None => self.report(path, Rule::MissingField { field: "Choices" }),
+            Some(Value::Array(rules)) if rules.is_empty() => {
+                self.report(path, Rule::Empty { field: "Choices" })
+            }
+            Some(Value::Array(rules)) => {
+                for (i, rule) in rules.iter().enumerate() {
+                    let rule_at = format!("{path}.Choices[{i}]");
+                    if let Some(next) = self.choice_rule(rule, &rule_at, true, at.language) {
+                        self.target(transitions, "Next", next, &rule_at);
+                    }
+                }
+            }
+            Some(_) => self.report(
+                path,
+                Rule::WrongType {
+                    field: "Choices".into(),
+                    expected: "an array of rules",
+                },
+            ),
+        }
+        if let Some(default) = at.object.get("Default") {
+            self.target(transitions, "Default", default, path);
+        }
+    }
+
+    fn parallel(&mut self, at: &StateAt<'_, '_>) {
+        match at.object.get("Branches") {
+            None => self.report(at.path, Rule::MissingField { field: "Branches" }),
+            Some(Value::Array(branches)) if branches.is_empty() => {
+                self.report(at.path, Rule::Empty { field: "Branches" })
+            }
+            Some(Value::Array(_)) => self.nested(at.state, at.path, Scope::Branch),
+            Some(_) => self.report(
+                at.path,
+                Rule::WrongType {
+                    field: "Branches".into(),
+                    expected: "an array of branches",
+                },
+            ),
+        }
+    }
+
+    fn map(&mut self, at: &StateAt<'_, '_>) {
+        let (object, path) = (at.object, at.path);
+        match (object.get("ItemProcessor"), object.get("Iterator")) {
+            (Some(_), Some(_)) => self.report(
+                path,
+                Rule::Exclusive {
+                    first: "ItemProcessor",
+                    second: "Iterator",
+                },
+            ),
+            (None, None) => self.report(path, Rule::NoProcessor),
+            // `Iterator` is the legacy name of the same thing,
+            // `ProcessorConfig` and all.
+            _ => self.nested(at.state, path, Scope::Processor),
+        }
+        for (field, sub) in [("ItemReader", true), ("ResultWriter", false)] {
+            if let Some(Value::Object(inner)) = object.get(field) {
+                self.reader_writer(inner, &format!("{path}.{field}"), at.language, sub);
+            }
+        }
+        for (first, second) in [
+            ("MaxConcurrency", "MaxConcurrencyPath"),
+            (
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+            ),
+            ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+            ("ItemsPath", "Items"),
+            ("Parameters", "ItemSelector"),
+        ] {
+            self.exclusive(object, path, first, second);
+        }
+        self.map_settings(object, path);
     }
 
     /// Parses the state alone (sub-machines and rules emptied, since they are
@@ -1190,13 +1321,12 @@ impl Validator {
         &mut self,
         field: &'static str,
         list: &'a Value,
-        path: &str,
-        language: Language,
-        target: &mut impl FnMut(&mut Self, &str, &'a Value, &str),
+        state: &StateAt<'a, '_>,
+        transitions: &mut Transitions<'a, '_>,
     ) {
         let Some(entries) = list.as_array() else {
             self.report(
-                path,
+                state.path,
                 Rule::WrongType {
                     field: field.into(),
                     expected: "an array",
@@ -1210,7 +1340,7 @@ impl Validator {
             CATCHER_FIELDS
         };
         for (i, entry) in entries.iter().enumerate() {
-            let at = format!("{path}.{field}[{i}]");
+            let at = format!("{}.{field}[{i}]", state.path);
             let Some(entry) = entry.as_object() else {
                 self.report(&at, Rule::NotAnObject);
                 continue;
@@ -1220,76 +1350,100 @@ impl Validator {
                     self.report(&at, Rule::UnknownField { field: key.clone() });
                 }
             }
-            match entry.get("ErrorEquals") {
-                None => self.report(
-                    &at,
-                    Rule::MissingField {
-                        field: "ErrorEquals",
-                    },
-                ),
-                Some(Value::Array(errors)) if errors.is_empty() => self.report(
-                    &at,
-                    Rule::Empty {
-                        field: "ErrorEquals",
-                    },
-                ),
-                Some(Value::Array(errors)) if errors.iter().all(Value::is_string) => {
-                    let all = errors.iter().any(|e| e == "States.ALL");
-                    if all && errors.len() > 1 {
-                        self.report(&at, Rule::StatesAllNotAlone);
-                    }
-                    if all && i + 1 != entries.len() {
-                        self.report(&at, Rule::StatesAllNotLast { field });
-                    }
-                }
-                Some(_) => self.report(
-                    &at,
-                    Rule::WrongType {
-                        field: "ErrorEquals".into(),
-                        expected: "an array of error names",
-                    },
-                ),
-            }
+            let last = i + 1 == entries.len();
+            self.error_equals(entry, &at, field, last);
             if field == "Retry" {
                 self.retrier(entry, &at);
-                continue;
+            } else {
+                self.catcher(entry, &at, state.language, transitions);
             }
-            match entry.get("Next") {
-                None => self.report(&at, Rule::MissingField { field: "Next" }),
-                Some(next) => target(self, "Next", next, &at),
-            }
-            match language {
-                Language::JsonPath => {
-                    if entry.contains_key("Output") {
-                        self.report(
-                            &at,
-                            Rule::JsonataFieldInJsonPath {
-                                field: "Output".into(),
-                                hint: "use `ResultPath`",
-                            },
-                        );
-                    }
-                    if let Some(value) = entry.get("ResultPath") {
-                        self.reference_path(value, "ResultPath", &at);
-                    }
-                    if let Some(assign) = entry.get("Assign") {
-                        self.template(assign, &format!("{at}.Assign"));
-                    }
+        }
+    }
+
+    /// A retrier's or catcher's `ErrorEquals`; `States.ALL` goes alone and
+    /// in the `last` entry of `field`.
+    fn error_equals(
+        &mut self,
+        entry: &Map<String, Value>,
+        at: &str,
+        field: &'static str,
+        last: bool,
+    ) {
+        match entry.get("ErrorEquals") {
+            None => self.report(
+                at,
+                Rule::MissingField {
+                    field: "ErrorEquals",
+                },
+            ),
+            Some(Value::Array(errors)) if errors.is_empty() => self.report(
+                at,
+                Rule::Empty {
+                    field: "ErrorEquals",
+                },
+            ),
+            Some(Value::Array(errors)) if errors.iter().all(Value::is_string) => {
+                let all = errors.iter().any(|e| e == "States.ALL");
+                if all && errors.len() > 1 {
+                    self.report(at, Rule::StatesAllNotAlone);
                 }
-                Language::Jsonata => {
-                    if entry.contains_key("ResultPath") {
-                        self.report(
-                            &at,
-                            Rule::JsonPathFieldInJsonata {
-                                field: "ResultPath".into(),
-                                hint: "use `Output` and `Assign`",
-                            },
-                        );
-                    }
-                    for field in ["Output", "Assign"] {
-                        if let Some(template) = entry.get(field) {
-                            self.jsonata_template(template, &format!("{at}.{field}"));
-                        }
+                if all && !last {
+                    self.report(at, Rule::StatesAllNotLast { field });
+                }
+            }
+            Some(_) => self.report(
+                at,
+                Rule::WrongType {
+                    field: "ErrorEquals".into(),
+                    expected: "an array of error names",
+                },
+            ),
+        }
+    }
+
+    /// A catcher's `Next` and the fields of its state's query language.
+    fn catcher<'a>(
+        &mut self,
+        entry: &'a Map<String, Value>,
+        at: &str,
+        language: Language,
+        transitions: &mut Transitions<'a, '_>,
+    ) {
+        match entry.get("Next") {
+            None => self.report(at, Rule::MissingField { field: "Next" }),
+            Some(next) => self.target(transitions, "Next", next, at),
+        }
+        match language {
+            Language::JsonPath => {
+                if entry.contains_key("Output") {
+                    self.report(
+                        at,
+                        Rule::JsonataFieldInJsonPath {
+                            field: "Output".into(),
+                            hint: "use `ResultPath`",
+                        },
+                    );
+                }
+                if let Some(value) = entry.get("ResultPath") {
+                    self.reference_path(value, "ResultPath", at);
+                }
+                if let Some(assign) = entry.get("Assign") {
+                    self.template(assign, &format!("{at}.Assign"));
+                }
+            }
+            Language::Jsonata => {
+                if entry.contains_key("ResultPath") {
+                    self.report(
+                        at,
+                        Rule::JsonPathFieldInJsonata {
+                            field: "ResultPath".into(),
+                            hint: "use `Output` and `Assign`",
+                        },
+                    );
+                }
+                for field in ["Output", "Assign"] {
+                    if let Some(template) = entry.get(field) {
+                        self.jsonata_template(template, &format!("{at}.{field}"));
                     }
                 }
             }
@@ -1363,6 +1517,49 @@ impl Validator {
             self.report(at, Rule::NotAnObject);
             return None;
         };
+        let operators = self.rule_fields(object, at, top);
+        self.rule_language(object, at, language);
+        if let Some(variable) = object.get("Variable") {
+            self.comparison(object, at, variable, &operators);
+        }
+        for field in ["And", "Or"] {
+            match object.get(field) {
+                None => {}
+                Some(Value::Array(rules)) if !rules.is_empty() => {
+                    for (i, rule) in rules.iter().enumerate() {
+                        self.choice_rule(rule, &format!("{at}.{field}[{i}]"), false, language);
+                    }
+                }
+                Some(_) => self.report(
+                    at,
+                    Rule::WrongType {
+                        field: field.into(),
+                        expected: "a non-empty array of rules",
+                    },
+                ),
+            }
+        }
+        if let Some(rule) = object.get("Not") {
+            self.choice_rule(rule, &format!("{at}.Not"), false, language);
+        }
+        if !top {
+            return None;
+        }
+        let next = object.get("Next");
+        if next.is_none() {
+            self.report(at, Rule::MissingField { field: "Next" });
+        }
+        next
+    }
+
+    /// One condition per rule, and only the fields a rule has (`Next` and
+    /// the rest only at the `top`); returns the comparison operators.
+    fn rule_fields<'a>(
+        &mut self,
+        object: &'a Map<String, Value>,
+        at: &str,
+        top: bool,
+    ) -> Vec<&'a str> {
         let conditions: Vec<&str> = ["And", "Or", "Not", "Variable", "Condition"]
             .into_iter()
             .filter(|key| object.contains_key(*key))
@@ -1404,6 +1601,11 @@ impl Validator {
                 self.report(at, Rule::UnknownField { field: key.clone() });
             }
         }
+        operators
+    }
+
+    /// A rule's fields against its state's query language.
+    fn rule_language(&mut self, object: &Map<String, Value>, at: &str, language: Language) {
         match language {
             Language::JsonPath => {
                 for &(field, hint) in JSONATA_ONLY {
@@ -1443,67 +1645,47 @@ impl Validator {
                 }
             }
         }
-        if let Some(variable) = object.get("Variable") {
-            if operators.len() != 1 {
-                self.report(at, Rule::NoComparison);
-            }
-            if !variable.as_str().is_some_and(is_path) {
-                self.invalid_path("Variable", variable, at);
-            }
-            for operator in &operators {
-                let value = &object[*operator];
-                if operator.ends_with("Path") {
-                    if !value.as_str().is_some_and(is_path) {
-                        self.invalid_path(operator, value, at);
-                    }
-                    continue;
-                }
-                let expected = if operator.starts_with("Numeric") {
-                    value.is_number().then_some(()).ok_or("a number")
-                } else if operator.starts_with("String") || operator.starts_with("Timestamp") {
-                    value.is_string().then_some(()).ok_or("a string")
-                } else {
-                    value.is_boolean().then_some(()).ok_or("true or false")
-                };
-                if let Err(expected) = expected {
-                    self.report(
-                        at,
-                        Rule::WrongType {
-                            field: (*operator).into(),
-                            expected,
-                        },
-                    );
-                }
-            }
+    }
+
+    /// A rule on `Variable`: one operator, and paths and values it can compare.
+    fn comparison(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        variable: &Value,
+        operators: &[&str],
+    ) {
+        if operators.len() != 1 {
+            self.report(at, Rule::NoComparison);
         }
-        for field in ["And", "Or"] {
-            match object.get(field) {
-                None => {}
-                Some(Value::Array(rules)) if !rules.is_empty() => {
-                    for (i, rule) in rules.iter().enumerate() {
-                        self.choice_rule(rule, &format!("{at}.{field}[{i}]"), false, language);
-                    }
+        if !variable.as_str().is_some_and(is_path) {
+            self.invalid_path("Variable", variable, at);
+        }
+        for operator in operators {
+            let value = &object[*operator];
+            if operator.ends_with("Path") {
+                if !value.as_str().is_some_and(is_path) {
+                    self.invalid_path(operator, value, at);
                 }
-                Some(_) => self.report(
+                continue;
+            }
+            let expected = if operator.starts_with("Numeric") {
+                value.is_number().then_some(()).ok_or("a number")
+            } else if operator.starts_with("String") || operator.starts_with("Timestamp") {
+                value.is_string().then_some(()).ok_or("a string")
+            } else {
+                value.is_boolean().then_some(()).ok_or("true or false")
+            };
+            if let Err(expected) = expected {
+                self.report(
                     at,
                     Rule::WrongType {
-                        field: field.into(),
-                        expected: "a non-empty array of rules",
+                        field: (*operator).into(),
+                        expected,
                     },
-                ),
+                );
             }
         }
-        if let Some(rule) = object.get("Not") {
-            self.choice_rule(rule, &format!("{at}.Not"), false, language);
-        }
-        if !top {
-            return None;
-        }
-        let next = object.get("Next");
-        if next.is_none() {
-            self.report(at, Rule::MissingField { field: "Next" });
-        }
-        next
     }
 
     fn processor_config(&mut self, config: &Value, at: &str) {
@@ -1824,15 +2006,8 @@ fn collect_names(scope: &Value, names: &mut HashSet<String>) {
     };
     for (name, state) in states {
         names.insert(name.clone());
-        if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
-            for branch in branches {
-                collect_names(branch, names);
-            }
-        }
-        for field in ["ItemProcessor", "Iterator"] {
-            if let Some(processor) = state.get(field) {
-                collect_names(processor, names);
-            }
+        for nested in walk::nested(state) {
+            collect_names(nested.machine, names);
         }
     }
 }

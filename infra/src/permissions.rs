@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use asl::{State, StateMachine, Task};
 use serde_json::Value;
 
 use crate::cfn::{Expr, TemplateError};
@@ -39,47 +40,64 @@ impl Placeholder {
     }
 }
 
-/// The IAM statements the state machine's Task states need. `input_objects`
-/// is the ARN pattern of the objects executions are started for, which
-/// Rekognition reads with the state machine's credentials.
+/// The IAM statements the state machine's Task states need, those inside
+/// Parallel branches and Map processors too. `input_objects` is the ARN
+/// pattern of the objects executions are started for, which Rekognition
+/// reads with the state machine's credentials.
 pub fn state_machine_statements(
-    definition: &Value,
+    definition: &StateMachine,
     placeholders: &[Placeholder],
     input_objects: &Expr,
 ) -> Result<Vec<Statement>, TemplateError> {
-    let mut tasks = Vec::new();
-    collect_tasks("States", definition, &mut tasks);
+    let mut grants = Grants {
+        placeholders,
+        input_objects,
+        by_action: BTreeMap::new(),
+    };
+    for visited in definition.all_states() {
+        if let State::Task(task) = visited.state {
+            grants.task(&visited.path(), task)?;
+        }
+    }
+    Ok(grants.statements())
+}
 
-    // action -> resources, ordered so the policy is deterministic.
-    let mut grants: BTreeMap<String, Vec<Expr>> = BTreeMap::new();
-    let mut grant = |action: &str, resource: Expr| {
-        let resources = grants.entry(action.to_owned()).or_default();
+/// The actions the Task states need, with what they are needed on.
+struct Grants<'a> {
+    placeholders: &'a [Placeholder],
+    input_objects: &'a Expr,
+    /// Action -> resources, ordered so the policy is deterministic.
+    by_action: BTreeMap<String, Vec<Expr>>,
+}
+
+impl Grants<'_> {
+    fn grant(&mut self, action: &str, resource: Expr) {
+        let resources = self.by_action.entry(action.to_owned()).or_default();
         if !resources.contains(&resource) {
             resources.push(resource);
         }
-    };
-    let lookup = |path: &str, text: Option<&str>| -> Result<Expr, TemplateError> {
-        let text = text.unwrap_or_default();
-        placeholders
-            .iter()
-            .find(|p| text == format!("${{{}}}", p.name))
-            .map(|p| p.arn.clone())
-            .ok_or_else(|| TemplateError::DanglingReference {
-                from: path.to_owned(),
-                target: text.to_owned(),
-            })
-    };
+    }
 
-    for (path, task) in tasks {
-        let resource = task
-            .get("Resource")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let parameters = task.get("Parameters").unwrap_or(&Value::Null);
+    /// What the Task state at `path` calls, on what.
+    fn task(&mut self, path: &str, task: &Task) -> Result<(), TemplateError> {
+        let placeholders = self.placeholders;
+        let lookup = |text: Option<&str>| -> Result<Expr, TemplateError> {
+            let text = text.unwrap_or_default();
+            placeholders
+                .iter()
+                .find(|p| text == format!("${{{}}}", p.name))
+                .map(|p| p.arn.clone())
+                .ok_or_else(|| TemplateError::DanglingReference {
+                    from: path.to_owned(),
+                    target: text.to_owned(),
+                })
+        };
+        let resource = task.resource.as_str();
+        let parameters = task.parameters.as_ref().unwrap_or(&Value::Null);
         match resource {
             "arn:aws:states:::lambda:invoke" => {
                 let function = parameters.get("FunctionName").and_then(Value::as_str);
-                grant("lambda:InvokeFunction", lookup(&path, function)?);
+                self.grant("lambda:InvokeFunction", lookup(function)?);
             }
             "arn:aws:states:::dynamodb:putItem"
             | "arn:aws:states:::dynamodb:updateItem"
@@ -87,35 +105,35 @@ pub fn state_machine_statements(
             | "arn:aws:states:::dynamodb:deleteItem" => {
                 let op = resource.rsplit(':').next().unwrap_or_default();
                 let table = parameters.get("TableName").and_then(Value::as_str);
-                grant(
-                    &format!("dynamodb:{}", upper_first(op)),
-                    lookup(&path, table)?,
-                );
+                self.grant(&format!("dynamodb:{}", upper_first(op)), lookup(table)?);
             }
             "arn:aws:states:::aws-sdk:rekognition:detectLabels" => {
                 // DetectLabels has no resource-level permissions; the object
                 // it reads is authorised separately below.
-                grant("rekognition:DetectLabels", "*".into());
+                self.grant("rekognition:DetectLabels", "*".into());
                 if parameters.pointer("/Image/S3Object").is_some() {
-                    grant("s3:GetObject", input_objects.clone());
+                    self.grant("s3:GetObject", self.input_objects.clone());
                 }
             }
             placeholder if placeholder.starts_with("${") => {
-                grant("lambda:InvokeFunction", lookup(&path, Some(placeholder))?);
+                self.grant("lambda:InvokeFunction", lookup(Some(placeholder))?);
             }
             other => {
                 return Err(TemplateError::DanglingReference {
-                    from: path,
+                    from: path.to_owned(),
                     target: format!("no IAM mapping for Task resource {other}"),
                 });
             }
         }
+        Ok(())
     }
 
-    Ok(grants
-        .into_iter()
-        .map(|(action, resources)| Statement::allow([action.as_str()], resources))
-        .collect())
+    fn statements(self) -> Vec<Statement> {
+        self.by_action
+            .into_iter()
+            .map(|(action, resources)| Statement::allow([action.as_str()], resources))
+            .collect()
+    }
 }
 
 fn upper_first(s: &str) -> String {
@@ -126,42 +144,14 @@ fn upper_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Task states of a definition and of all its Parallel branches and Map processors.
-fn collect_tasks<'a>(path: &str, machine: &'a Value, out: &mut Vec<(String, &'a Value)>) {
-    let Some(states) = machine.get("States").and_then(Value::as_object) else {
-        return;
-    };
-    for (name, state) in states {
-        let here = format!("{path}.{name}");
-        match state.get("Type").and_then(Value::as_str) {
-            Some("Task") => out.push((here, state)),
-            Some("Parallel") => {
-                for (i, branch) in state
-                    .get("Branches")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    collect_tasks(&format!("{here}.Branches[{i}].States"), branch, out);
-                }
-            }
-            Some("Map") => {
-                for key in ["ItemProcessor", "Iterator"] {
-                    if let Some(processor) = state.get(key) {
-                        collect_tasks(&format!("{here}.{key}.States"), processor, out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn machine(definition: Value) -> StateMachine {
+        serde_json::from_value(definition).expect("the test definition parses")
+    }
 
     #[test]
     fn a_task_without_a_known_integration_is_an_error() {
@@ -169,7 +159,8 @@ mod tests {
             "StartAt": "A",
             "States": { "A": { "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true } }
         });
-        let err = state_machine_statements(&definition, &[], &"x".into()).expect_err("unknown");
+        let err =
+            state_machine_statements(&machine(definition), &[], &"x".into()).expect_err("unknown");
         assert!(err.to_string().contains("sqs:sendMessage"), "{err}");
     }
 
@@ -179,7 +170,8 @@ mod tests {
             "StartAt": "A",
             "States": { "A": { "Type": "Task", "Resource": "${Nope}", "End": true } }
         });
-        let err = state_machine_statements(&definition, &[], &"x".into()).expect_err("unknown");
+        let err =
+            state_machine_statements(&machine(definition), &[], &"x".into()).expect_err("unknown");
         assert!(err.to_string().contains("${Nope}"), "{err}");
     }
 
@@ -194,8 +186,8 @@ mod tests {
             ] } }
         });
         let placeholders = [Placeholder::table("Table", "name".into(), "arn".into())];
-        let statements =
-            state_machine_statements(&definition, &placeholders, &"x".into()).expect("derives");
+        let statements = state_machine_statements(&machine(definition), &placeholders, &"x".into())
+            .expect("derives");
         assert_eq!(
             statements,
             vec![Statement::allow(

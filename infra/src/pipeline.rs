@@ -21,8 +21,8 @@
 //! placeholders that the stack fills through `DefinitionSubstitutions`.
 
 use asl::builder::{
-    Catch, ChoiceState, FailState, ParallelState, PassState, StateId, StateMachineBuilder,
-    SucceedState, TaskState,
+    BranchBuilder, Catch, ChoiceState, FailState, ParallelState, PassState, StateId,
+    StateMachineBuilder, SucceedState, TaskState,
 };
 use asl::{Condition, JitterStrategy, Retrier, StateMachine};
 use photopipe_shared::{ErrorName, ImageFormat};
@@ -215,6 +215,40 @@ fn permanent(extra: &[&'static str]) -> Vec<&'static str> {
 /// The item attribute that orders writes (module docs).
 const SEQUENCER: &str = "sequencer";
 
+/// The top-level states, declared in document order so that each can name
+/// the others before it is defined.
+struct Top {
+    extract: StateId,
+    check: StateId,
+    store: StateId,
+    process: StateId,
+    completed: StateId,
+    describe_unsupported: StateId,
+    record_rejection: StateId,
+    not_supported: StateId,
+    record_failure: StateId,
+    failed: StateId,
+    superseded: StateId,
+}
+
+impl Top {
+    fn declare(sm: &mut StateMachineBuilder) -> Top {
+        Top {
+            extract: sm.declare("ExtractMetadata"),
+            check: sm.declare("CheckImageFormat"),
+            store: sm.declare("StoreMetadata"),
+            process: sm.declare("ProcessImage"),
+            completed: sm.declare("MarkCompleted"),
+            describe_unsupported: sm.declare("DescribeUnsupportedFormat"),
+            record_rejection: sm.declare("RecordRejection"),
+            not_supported: sm.declare("NotSupportedImageType"),
+            record_failure: sm.declare("RecordFailure"),
+            failed: sm.declare("ProcessingFailed"),
+            superseded: sm.declare("Superseded"),
+        }
+    }
+}
+
 /// The `ImageProcessing` state machine.
 pub fn definition() -> StateMachine {
     let mut sm = StateMachineBuilder::new();
@@ -223,77 +257,103 @@ pub fn definition() -> StateMachine {
          labels and make a thumbnail in parallel. Every failure is recorded in the table before \
          the execution fails with its error name.",
     );
-    let extract = sm.declare("ExtractMetadata");
-    let check = sm.declare("CheckImageFormat");
-    let store = sm.declare("StoreMetadata");
-    let process = sm.declare("ProcessImage");
-    let completed = sm.declare("MarkCompleted");
-    let describe_unsupported = sm.declare("DescribeUnsupportedFormat");
-    let record_rejection = sm.declare("RecordRejection");
-    let not_supported = sm.declare("NotSupportedImageType");
-    let record_failure = sm.declare("RecordFailure");
-    let failed = sm.declare("ProcessingFailed");
-    let superseded = sm.declare("Superseded");
+    let top = Top::declare(&mut sm);
+    sm.define(top.extract, extract_metadata(&top));
+    sm.define(top.check, check_image_format(&top));
+    sm.define(top.store, store_metadata(&top));
+    sm.define(top.process, process_image(&top));
+    sm.define(top.completed, mark_completed(&top));
+    define_outcomes(&mut sm, &top);
+    match sm.build() {
+        Ok(machine) => machine,
+        // The definition is a constant; the tests exercise this path.
+        Err(errors) => panic!("the ImageProcessing definition is invalid: {errors}"),
+    }
+}
 
-    sm.define(
-        extract,
-        lambda(
-            EXTRACT_METADATA_ARN,
-            &["format", "width", "height", "size", "contentType", "exif"],
+fn extract_metadata(top: &Top) -> TaskState {
+    lambda(
+        EXTRACT_METADATA_ARN,
+        &["format", "width", "height", "size", "contentType", "exif"],
+    )
+    .comment("Format, dimensions, size and EXIF, read from the object's header")
+    .result_path("$.metadata")
+    .timeout_seconds(35)
+    .retry(lambda_retry())
+    .catch(Catch::new([ErrorName::Superseded.as_str()], top.superseded).result_path("$.error"))
+    .catch(
+        Catch::new(
+            [ErrorName::UnknownImageFormat.as_str()],
+            top.record_rejection,
         )
-        .comment("Format, dimensions, size and EXIF, read from the object's header")
-        .result_path("$.metadata")
-        .timeout_seconds(35)
-        .retry(lambda_retry())
-        .catch(Catch::new([ErrorName::Superseded.as_str()], superseded).result_path("$.error"))
-        .catch(
-            Catch::new([ErrorName::UnknownImageFormat.as_str()], record_rejection)
-                .result_path("$.error"),
-        )
-        .catch(Catch::new(permanent(&[]), record_failure).result_path("$.error"))
-        .catch(Catch::new(["States.ALL"], record_failure).result_path("$.error"))
-        .next(check),
-    );
+        .result_path("$.error"),
+    )
+    .catch(Catch::new(permanent(&[]), top.record_failure).result_path("$.error"))
+    .catch(Catch::new(["States.ALL"], top.record_failure).result_path("$.error"))
+    .next(top.check)
+}
 
+fn check_image_format(top: &Top) -> ChoiceState {
     let supported = ImageFormat::SUPPORTED
         .iter()
         .map(|f| Condition::string_equals("$.metadata.format", f.as_str()));
-    sm.define(
-        check,
-        ChoiceState::new()
-            .comment("Only JPEG and PNG go on")
-            .when(Condition::or(supported), store)
-            .otherwise(describe_unsupported),
-    );
+    ChoiceState::new()
+        .comment("Only JPEG and PNG go on")
+        .when(Condition::or(supported), top.store)
+        .otherwise(top.describe_unsupported)
+}
 
-    sm.define(
-        store,
-        dynamodb(
-            "putItem",
-            Owner::Claim,
-            json!({
-                "Item": {
-                    TABLE_KEY: { "S.$": "$.key" },
-                    SEQUENCER: { "S.$": "$.sequencer" },
-                    "bucket": { "S.$": "$.bucket" },
-                    "status": { "S": status::PROCESSING },
-                    "format": { "S.$": "$.metadata.format" },
-                    "width": { "N.$": "States.JsonToString($.metadata.width)" },
-                    "height": { "N.$": "States.JsonToString($.metadata.height)" },
-                    "size": { "N.$": "States.JsonToString($.metadata.size)" },
-                    "contentType": { "S.$": "$.metadata.contentType" },
-                    "exif": { "S.$": "States.JsonToString($.metadata.exif)" },
-                    "uploadedAt": { "S.$": "$$.Execution.StartTime" },
-                    "executionArn": { "S.$": "$$.Execution.Id" },
-                }
-            }),
+fn store_metadata(top: &Top) -> TaskState {
+    dynamodb(
+        "putItem",
+        Owner::Claim,
+        json!({
+            "Item": {
+                TABLE_KEY: { "S.$": "$.key" },
+                SEQUENCER: { "S.$": "$.sequencer" },
+                "bucket": { "S.$": "$.bucket" },
+                "status": { "S": status::PROCESSING },
+                "format": { "S.$": "$.metadata.format" },
+                "width": { "N.$": "States.JsonToString($.metadata.width)" },
+                "height": { "N.$": "States.JsonToString($.metadata.height)" },
+                "size": { "N.$": "States.JsonToString($.metadata.size)" },
+                "contentType": { "S.$": "$.metadata.contentType" },
+                "exif": { "S.$": "States.JsonToString($.metadata.exif)" },
+                "uploadedAt": { "S.$": "$$.Execution.StartTime" },
+                "executionArn": { "S.$": "$$.Execution.Id" },
+            }
+        }),
+    )
+    .comment("The metadata, before the slower steps run")
+    .catch(superseded_by_newer(top.superseded))
+    .next(top.process)
+}
+
+fn process_image(top: &Top) -> ParallelState {
+    ParallelState::new()
+        .comment("Labels and thumbnail are independent")
+        .branch(labels_branch())
+        .branch(thumbnail_branch())
+        .result_selector(json!({ "labels.$": "$[0].labels", "thumbnail.$": "$[1]" }))
+        .result_path("$.results")
+        .catch(
+            Catch::new(
+                [ErrorName::Superseded.as_str(), CONDITIONAL_CHECK_FAILED],
+                top.superseded,
+            )
+            .result_path("$.error"),
         )
-        .comment("The metadata, before the slower steps run")
-        .catch(superseded_by_newer(superseded))
-        .next(process),
-    );
+        .catch(
+            Catch::new(permanent(&REKOGNITION_PERMANENT), top.record_failure)
+                .result_path("$.error"),
+        )
+        .catch(Catch::new(["States.ALL"], top.record_failure).result_path("$.error"))
+        .next(top.completed)
+}
 
-    let mut labels = asl::BranchBuilder::new();
+/// Rekognition's labels, stored on the item.
+fn labels_branch() -> BranchBuilder {
+    let mut labels = BranchBuilder::new();
     let detect_labels = labels.declare(DETECT_LABELS);
     let store_labels = labels.declare("StoreLabels");
     labels.define(
@@ -327,8 +387,12 @@ pub fn definition() -> StateMachine {
         .output_path("$.detected")
         .end(),
     );
+    labels
+}
 
-    let mut thumbnail = asl::BranchBuilder::new();
+/// The thumbnail, made and stored on the item.
+fn thumbnail_branch() -> BranchBuilder {
+    let mut thumbnail = BranchBuilder::new();
     let make_thumbnail = thumbnail.declare("MakeThumbnail");
     let store_thumbnail = thumbnail.declare("StoreThumbnail");
     thumbnail.define(
@@ -365,50 +429,31 @@ pub fn definition() -> StateMachine {
         .output_path("$.thumbnail")
         .end(),
     );
+    thumbnail
+}
 
-    sm.define(
-        process,
-        ParallelState::new()
-            .comment("Labels and thumbnail are independent")
-            .branch(labels)
-            .branch(thumbnail)
-            .result_selector(json!({ "labels.$": "$[0].labels", "thumbnail.$": "$[1]" }))
-            .result_path("$.results")
-            .catch(
-                Catch::new(
-                    [ErrorName::Superseded.as_str(), CONDITIONAL_CHECK_FAILED],
-                    superseded,
-                )
-                .result_path("$.error"),
-            )
-            .catch(
-                Catch::new(permanent(&REKOGNITION_PERMANENT), record_failure)
-                    .result_path("$.error"),
-            )
-            .catch(Catch::new(["States.ALL"], record_failure).result_path("$.error"))
-            .next(completed),
-    );
+fn mark_completed(top: &Top) -> TaskState {
+    dynamodb(
+        "updateItem",
+        Owner::Keep,
+        json!({
+            "UpdateExpression": "SET #status = :status, updatedAt = :now",
+            "ExpressionAttributeNames": { "#status": "status" },
+            "ExpressionAttributeValues": {
+                ":status": { "S": status::COMPLETED },
+                ":now": { "S.$": "$$.State.EnteredTime" },
+            },
+        }),
+    )
+    .catch(superseded_by_newer(top.superseded))
+    .end()
+}
 
+/// The states that end an execution other than by completing it: a
+/// refused format, a failure, a newer upload.
+fn define_outcomes(sm: &mut StateMachineBuilder, top: &Top) {
     sm.define(
-        completed,
-        dynamodb(
-            "updateItem",
-            Owner::Keep,
-            json!({
-                "UpdateExpression": "SET #status = :status, updatedAt = :now",
-                "ExpressionAttributeNames": { "#status": "status" },
-                "ExpressionAttributeValues": {
-                    ":status": { "S": status::COMPLETED },
-                    ":now": { "S.$": "$$.State.EnteredTime" },
-                },
-            }),
-        )
-        .catch(superseded_by_newer(superseded))
-        .end(),
-    );
-
-    sm.define(
-        describe_unsupported,
+        top.describe_unsupported,
         PassState::new()
             .comment("Says which format was refused")
             .parameters(json!({
@@ -416,40 +461,34 @@ pub fn definition() -> StateMachine {
                 "Cause.$": "States.Format('only JPEG and PNG images are processed; this object is {}', $.metadata.format)",
             }))
             .result_path("$.error")
-            .next(record_rejection),
+            .next(top.record_rejection),
     );
     sm.define(
-        record_rejection,
-        record_outcome(status::REJECTED, superseded).next(not_supported),
+        top.record_rejection,
+        record_outcome(status::REJECTED, top.superseded).next(top.not_supported),
     );
     sm.define(
-        not_supported,
+        top.not_supported,
         FailState::new()
             .error(ErrorName::NotSupportedImageType.as_str())
             .cause_path("$.error.Cause"),
     );
     sm.define(
-        record_failure,
-        record_outcome(status::FAILED, superseded).next(failed),
+        top.record_failure,
+        record_outcome(status::FAILED, top.superseded).next(top.failed),
     );
     sm.define(
-        failed,
+        top.failed,
         FailState::new()
             .comment("Fails with the error that was caught")
             .error_path("$.error.Error")
             .cause_path("$.error.Cause"),
     );
     sm.define(
-        superseded,
+        top.superseded,
         SucceedState::new().comment(
             "A newer upload of the key was made before this one was processed; its execution \
              owns the item and the thumbnail",
         ),
     );
-
-    match sm.build() {
-        Ok(machine) => machine,
-        // The definition is a constant; the tests exercise this path.
-        Err(errors) => panic!("the ImageProcessing definition is invalid: {errors}"),
-    }
 }

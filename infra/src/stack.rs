@@ -82,7 +82,38 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         "photopipe: images uploaded under incoming/ are analysed by the ImageProcessing state \
          machine (metadata, labels, thumbnail)",
     );
+    let common = common(&mut t);
+    let table = metadata_table(&mut t);
+    let images = image_functions(&mut t, &common);
+    let state_machine = state_machine(&mut t, &common, &table, &images)?;
+    let start = start_function(&mut t, &common, &state_machine);
+    let bucket = photo_bucket(&mut t, &common, &start);
 
+    t.output(
+        outputs::PHOTO_BUCKET,
+        "Upload images under incoming/ here",
+        bucket.r#ref(),
+    );
+    t.output(
+        outputs::METADATA_TABLE,
+        "Metadata, labels and thumbnails of processed images",
+        table.r#ref(),
+    );
+    t.output(
+        outputs::STATE_MACHINE,
+        "The ImageProcessing state machine",
+        state_machine.arn(),
+    );
+    t.output(
+        outputs::START_FAILURES_QUEUE,
+        "S3 events whose execution could not be started; `cargo xtask redrive` replays them",
+        start.failures.url(),
+    );
+    Ok(t)
+}
+
+/// The template's parameters and what every function derives from them.
+fn common(t: &mut Template) -> Common {
     let artifacts = t.parameter(
         ARTIFACTS_BUCKET_PARAMETER,
         Parameter::string("Bucket that holds the Lambda zips").min_length(3),
@@ -128,13 +159,16 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
             Expr::split_select(2, "/", Expr::pseudo(Pseudo::StackId)),
         ],
     );
-    let objects = |prefix: &str| {
-        Expr::sub_with(
-            format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{prefix}*"),
-            [("Bucket", bucket_name.clone())],
-        )
-    };
+    Common {
+        artifacts,
+        code_keys,
+        architecture,
+        concurrency,
+        bucket_name,
+    }
+}
 
+fn metadata_table(t: &mut Template) -> Handle<Table> {
     let table = t.add(
         "ImageMetadata",
         Table {
@@ -150,17 +184,19 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
     // Data outlives the stack: `cargo xtask destroy --delete-data` removes it.
     t.data_policy(&table, Policy::Retain);
     t.decline(&table, checks::TABLE_CMK, checks::TABLE_CMK_REASON);
+    table
+}
 
-    let common = Common {
-        artifacts,
-        code_keys,
-        architecture,
-        concurrency,
-        objects: &objects,
-    };
+/// The two functions the state machine invokes.
+struct ImageFunctions {
+    extract_metadata: Handle<Function>,
+    thumbnail: Handle<Function>,
+}
+
+fn image_functions(t: &mut Template, common: &Common) -> ImageFunctions {
     let extract_metadata = function(
-        &mut t,
-        &common,
+        t,
+        common,
         FunctionSpec {
             lambda: EXTRACT_METADATA,
             description: "Reads an image's format, dimensions and EXIF without decoding its pixels",
@@ -171,8 +207,8 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         },
     );
     let thumbnail = function(
-        &mut t,
-        &common,
+        t,
+        common,
         FunctionSpec {
             lambda: THUMBNAIL,
             description: "Writes an upright thumbnail that fits 250x250 under thumbnails/",
@@ -185,37 +221,78 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
             env: IndexMap::from([("THUMBNAIL_SIZE".to_owned(), Expr::from("250"))]),
         },
     );
-
     t.decline(&extract_metadata, checks::DLQ, checks::DLQ_SYNC_REASON);
     t.decline(&thumbnail, checks::DLQ, checks::DLQ_SYNC_REASON);
+    ImageFunctions {
+        extract_metadata,
+        thumbnail,
+    }
+}
 
+/// The state machine, with its log group and a role derived from its Task
+/// states.
+fn state_machine(
+    t: &mut Template,
+    common: &Common,
+    table: &Handle<Table>,
+    images: &ImageFunctions,
+) -> Result<Handle<StateMachine>, Vec<TemplateError>> {
     let placeholders = vec![
-        Placeholder::function(pipeline::EXTRACT_METADATA_ARN, extract_metadata.arn()),
-        Placeholder::function(pipeline::THUMBNAIL_ARN, thumbnail.arn()),
+        Placeholder::function(
+            pipeline::EXTRACT_METADATA_ARN,
+            images.extract_metadata.arn(),
+        ),
+        Placeholder::function(pipeline::THUMBNAIL_ARN, images.thumbnail.arn()),
         Placeholder::table(pipeline::TABLE_NAME, table.r#ref(), table.arn()),
     ];
     let definition = pipeline::definition();
-    let definition_json = serde_json::to_value(&definition).map_err(pipeline::unwritable)?;
     let definition_string =
-        serde_json::to_string_pretty(&definition_json).map_err(pipeline::unwritable)?;
-    let mut sm_statements = permissions::state_machine_statements(
-        &definition_json,
+        serde_json::to_string_pretty(&definition).map_err(pipeline::unwritable)?;
+    let mut statements = permissions::state_machine_statements(
+        &definition,
         &placeholders,
-        &objects(INCOMING_PREFIX),
+        &common.objects(INCOMING_PREFIX),
     )
     .map_err(|e| vec![e])?;
 
-    let sm_logs = t.add(
-        "StateMachineLogGroup",
-        LogGroup {
-            retention_in_days: 30,
+    let logs = log_group(t, "StateMachineLogGroup");
+    statements.push(log_delivery());
+    let role = t.add(
+        "StateMachineRole",
+        Role {
+            assume_role_policy_document: PolicyDocument::new(vec![Statement::assume_role(
+                "states.amazonaws.com",
+            )]),
+            policies: vec![InlinePolicy {
+                policy_name: pipeline::STATE_MACHINE_NAME.into(),
+                policy_document: PolicyDocument::new(statements),
+            }],
         },
     );
-    t.data_policy(&sm_logs, Policy::Delete);
-    t.decline(&sm_logs, checks::LOGS_KMS, checks::LOGS_KMS_REASON);
+    Ok(t.add(
+        pipeline::STATE_MACHINE_NAME,
+        StateMachine {
+            state_machine_type: "STANDARD",
+            definition_string,
+            definition_substitutions: placeholders
+                .iter()
+                .map(|p| (p.name.to_owned(), p.value.clone()))
+                .collect(),
+            role_arn: role.arn(),
+            logging_configuration: json!({
+                "Level": "ERROR",
+                "IncludeExecutionData": true,
+                "Destinations": [{ "CloudWatchLogsLogGroup": { "LogGroupArn": logs.arn() } }],
+            }),
+        },
+    ))
+}
+
+/// What the state machine needs to deliver its logs to its log group.
+fn log_delivery() -> Statement {
     // Log delivery actions have no resource-level permissions: `*` is the
     // only resource IAM accepts for them.
-    sm_statements.push(Statement::allow(
+    Statement::allow(
         [
             "logs:CreateLogDelivery",
             "logs:GetLogDelivery",
@@ -227,49 +304,41 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
             "logs:DescribeLogGroups",
         ],
         vec!["*".into()],
-    ));
-    let sm_role = t.add(
-        "StateMachineRole",
-        Role {
-            assume_role_policy_document: PolicyDocument::new(vec![Statement::assume_role(
-                "states.amazonaws.com",
-            )]),
-            policies: vec![InlinePolicy {
-                policy_name: pipeline::STATE_MACHINE_NAME.into(),
-                policy_document: PolicyDocument::new(sm_statements),
-            }],
-        },
-    );
-    let state_machine = t.add(
-        pipeline::STATE_MACHINE_NAME,
-        StateMachine {
-            state_machine_type: "STANDARD",
-            definition_string,
-            definition_substitutions: placeholders
-                .iter()
-                .map(|p| (p.name.to_owned(), p.value.clone()))
-                .collect(),
-            role_arn: sm_role.arn(),
-            logging_configuration: json!({
-                "Level": "ERROR",
-                "IncludeExecutionData": true,
-                "Destinations": [{ "CloudWatchLogsLogGroup": { "LogGroupArn": sm_logs.arn() } }],
-            }),
-        },
-    );
+    )
+}
 
-    // An event the start function still fails on after Lambda's retries
-    // lands here instead of being dropped; `cargo xtask redrive` replays it.
-    let start_failures = t.add(
-        "StartFailuresQueue",
-        Queue {
-            message_retention_period: START_FAILURES_RETENTION_SECONDS,
-            sqs_managed_sse_enabled: true,
+/// A log group that goes with the stack (its logs hold no data worth keeping).
+fn log_group(t: &mut Template, id: &str) -> Handle<LogGroup> {
+    let logs = t.add(
+        id,
+        LogGroup {
+            retention_in_days: 30,
         },
     );
-    let start = function(
-        &mut t,
-        &common,
+    t.data_policy(&logs, Policy::Delete);
+    t.decline(&logs, checks::LOGS_KMS, checks::LOGS_KMS_REASON);
+    logs
+}
+
+/// The function S3 invokes for each upload, with what it needs to be
+/// invoked and where its failures go.
+struct StartFunction {
+    function: Handle<Function>,
+    /// S3's permission to invoke it.
+    permission: Handle<Permission>,
+    /// The events it still failed on after Lambda's retries.
+    failures: Handle<Queue>,
+}
+
+fn start_function(
+    t: &mut Template,
+    common: &Common,
+    state_machine: &Handle<StateMachine>,
+) -> StartFunction {
+    let failures = start_failures_queue(t);
+    let function = function(
+        t,
+        common,
         FunctionSpec {
             lambda: START_EXECUTION,
             description: "Starts ImageProcessing for every image uploaded under incoming/",
@@ -278,26 +347,23 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
             access: vec![
                 Access::StartExecution(state_machine.clone()),
                 // Lambda sends to the on-failure destination with the function's role.
-                Access::SendMessages(start_failures.clone()),
+                Access::SendMessages(failures.clone()),
             ],
             env: IndexMap::from([("STATE_MACHINE_ARN".to_owned(), state_machine.arn())]),
         },
     );
-    // Queued events are work for this stack's functions: they go with it.
-    t.data_policy(&start_failures, Policy::Delete);
-    t.decline(&start, checks::DLQ, checks::DLQ_DESTINATION_REASON);
-    t.decline(&start_failures, checks::QUEUE_KMS, checks::QUEUE_KMS_REASON);
+    t.decline(&function, checks::DLQ, checks::DLQ_DESTINATION_REASON);
     t.add(
         "StartExecutionEventInvokeConfig",
         EventInvokeConfig {
-            function_name: start.r#ref(),
+            function_name: function.r#ref(),
             qualifier: "$LATEST",
             maximum_retry_attempts: 2,
             // Lambda's maximum: a start that fails for hours (the state
             // machine throttled) is retried that long before it is queued.
             maximum_event_age_in_seconds: 6 * 3600,
             destination_config: json!({
-                "OnFailure": { "Destination": start_failures.arn() }
+                "OnFailure": { "Destination": failures.arn() }
             }),
         },
     );
@@ -305,20 +371,45 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         "StartExecutionPermission",
         Permission {
             action: "lambda:InvokeFunction",
-            function_name: start.arn(),
+            function_name: function.arn(),
             principal: "s3.amazonaws.com",
             source_arn: Expr::sub_with(
                 "arn:${AWS::Partition}:s3:::${Bucket}",
-                [("Bucket", bucket_name.clone())],
+                [("Bucket", common.bucket_name.clone())],
             ),
             source_account: Expr::pseudo(Pseudo::AccountId),
         },
     );
+    StartFunction {
+        function,
+        permission,
+        failures,
+    }
+}
 
+/// An event the start function still fails on after Lambda's retries lands
+/// here instead of being dropped; `cargo xtask redrive` replays it.
+fn start_failures_queue(t: &mut Template) -> Handle<Queue> {
+    let queue = t.add(
+        "StartFailuresQueue",
+        Queue {
+            message_retention_period: START_FAILURES_RETENTION_SECONDS,
+            sqs_managed_sse_enabled: true,
+        },
+    );
+    // Queued events are work for this stack's functions: they go with it.
+    t.data_policy(&queue, Policy::Delete);
+    t.decline(&queue, checks::QUEUE_KMS, checks::QUEUE_KMS_REASON);
+    queue
+}
+
+/// The photo bucket, which notifies the start function of uploads, and its
+/// policy.
+fn photo_bucket(t: &mut Template, common: &Common, start: &StartFunction) -> Handle<Bucket> {
     let bucket = t.add(
         "PhotoBucket",
         Bucket {
-            bucket_name: bucket_name.clone(),
+            bucket_name: common.bucket_name.clone(),
             bucket_encryption: json!({
                 "ServerSideEncryptionConfiguration": [
                     { "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }
@@ -354,7 +445,7 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
                     filter: json!({
                         "S3Key": { "Rules": [{ "Name": "prefix", "Value": INCOMING_PREFIX }] }
                     }),
-                    function: start.arn(),
+                    function: start.function.arn(),
                 }],
             }),
         },
@@ -362,7 +453,7 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
     t.data_policy(&bucket, Policy::Retain);
     t.decline(&bucket, checks::ACCESS_LOGS, checks::ACCESS_LOGS_REASON);
     // S3 checks that it may invoke the function when the notification is created.
-    t.depends_on(&bucket, &permission);
+    t.depends_on(&bucket, &start.permission);
     t.add(
         "PhotoBucketPolicy",
         BucketPolicy {
@@ -377,38 +468,27 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
             }]),
         },
     );
-
-    t.output(
-        outputs::PHOTO_BUCKET,
-        "Upload images under incoming/ here",
-        bucket.r#ref(),
-    );
-    t.output(
-        outputs::METADATA_TABLE,
-        "Metadata, labels and thumbnails of processed images",
-        table.r#ref(),
-    );
-    t.output(
-        outputs::STATE_MACHINE,
-        "The ImageProcessing state machine",
-        state_machine.arn(),
-    );
-    t.output(
-        outputs::START_FAILURES_QUEUE,
-        "S3 events whose execution could not be started; `cargo xtask redrive` replays them",
-        start_failures.url(),
-    );
-    Ok(t)
+    bucket
 }
 
 /// What every function of the stack shares: where its code lies, what it
-/// runs on, its concurrency, and the bucket's object ARNs for its policy.
-struct Common<'a> {
+/// runs on, its concurrency, and the bucket whose objects its policy names.
+struct Common {
     artifacts: ParameterHandle,
     code_keys: IndexMap<&'static str, ParameterHandle>,
     architecture: ParameterHandle,
     concurrency: Expr,
-    objects: &'a dyn Fn(&str) -> Expr,
+    bucket_name: Expr,
+}
+
+impl Common {
+    /// The ARN pattern of the bucket's objects under `prefix`.
+    fn objects(&self, prefix: &str) -> Expr {
+        Expr::sub_with(
+            format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{prefix}*"),
+            [("Bucket", self.bucket_name.clone())],
+        )
+    }
 }
 
 /// One function's own settings.
@@ -422,7 +502,7 @@ struct FunctionSpec {
 }
 
 /// A function with its own log group and a role derived from `access`.
-fn function(t: &mut Template, common: &Common<'_>, spec: FunctionSpec) -> Handle<Function> {
+fn function(t: &mut Template, common: &Common, spec: FunctionSpec) -> Handle<Function> {
     let FunctionSpec {
         lambda,
         description,
@@ -431,16 +511,8 @@ fn function(t: &mut Template, common: &Common<'_>, spec: FunctionSpec) -> Handle
         access,
         env,
     } = spec;
-    let objects = common.objects;
     let id = lambda.logical_id;
-    let logs = t.add(
-        &format!("{id}LogGroup"),
-        LogGroup {
-            retention_in_days: 30,
-        },
-    );
-    t.data_policy(&logs, Policy::Delete);
-    t.decline(&logs, checks::LOGS_KMS, checks::LOGS_KMS_REASON);
+    let logs = log_group(t, &format!("{id}LogGroup"));
     let mut statements = vec![Statement::allow(
         ["logs:CreateLogStream", "logs:PutLogEvents"],
         vec![logs.arn()],
@@ -448,10 +520,10 @@ fn function(t: &mut Template, common: &Common<'_>, spec: FunctionSpec) -> Handle
     for a in &access {
         statements.push(match a {
             Access::ReadObjects(prefix) => {
-                Statement::allow(["s3:GetObject"], vec![objects(prefix)])
+                Statement::allow(["s3:GetObject"], vec![common.objects(prefix)])
             }
             Access::WriteObjects(prefix) => {
-                Statement::allow(["s3:PutObject"], vec![objects(prefix)])
+                Statement::allow(["s3:PutObject"], vec![common.objects(prefix)])
             }
             Access::StartExecution(sm) => {
                 Statement::allow(["states:StartExecution"], vec![sm.arn()])

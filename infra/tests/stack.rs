@@ -174,20 +174,21 @@ fn collect_error_names(value: &Value, out: &mut Vec<String>) {
 /// execution in `Superseded`: an older upload never overwrites a newer one.
 #[test]
 fn every_item_write_is_ordered_by_the_sequencer() {
-    let definition = serde_json::to_value(infra::pipeline::definition()).expect("serializes");
-    let mut tasks = Vec::new();
-    collect_tasks(&definition, &mut tasks);
-    let writes: Vec<&(String, Value)> = tasks
-        .iter()
-        .filter(|(_, t)| {
-            t["Resource"]
-                .as_str()
-                .is_some_and(|r| r.contains(":dynamodb:"))
+    let machine = infra::pipeline::definition();
+    let writes: Vec<(&str, &asl::Task)> = machine
+        .all_states()
+        .into_iter()
+        .filter_map(|s| match s.state {
+            asl::State::Task(task) if task.resource.contains(":dynamodb:") => Some((s.name, task)),
+            _ => None,
         })
         .collect();
     assert_eq!(writes.len(), 6, "{writes:?}");
     for (name, task) in writes {
-        let parameters = &task["Parameters"];
+        let parameters = task
+            .parameters
+            .as_ref()
+            .expect("a DynamoDB task has parameters");
         let condition = parameters["ConditionExpression"]
             .as_str()
             .unwrap_or_default();
@@ -209,6 +210,7 @@ fn every_item_write_is_ordered_by_the_sequencer() {
                     .is_some_and(|e| e.contains(&error.into()))
         })
     };
+    let definition = serde_json::to_value(&machine).expect("serializes");
     let states = &definition["States"];
     for state in [
         "StoreMetadata",
@@ -229,18 +231,4 @@ fn every_item_write_is_ordered_by_the_sequencer() {
         );
     }
     assert_eq!(states["Superseded"]["Type"], "Succeed");
-}
-
-/// Every Task state, nested ones included, with its name.
-fn collect_tasks(value: &Value, out: &mut Vec<(String, Value)>) {
-    if let Some(states) = value["States"].as_object() {
-        for (name, state) in states {
-            if state["Type"] == "Task" {
-                out.push((name.clone(), state.clone()));
-            }
-            for branch in state["Branches"].as_array().into_iter().flatten() {
-                collect_tasks(branch, out);
-            }
-        }
-    }
 }
