@@ -101,7 +101,7 @@ impl Env {
     async fn outcome(&self, upload: &Upload) -> Result<Value> {
         let key = upload.key.as_str();
         let execution = self.executions().wait(upload, TIMEOUT).await?;
-        let branches = observe::branches(&infra::pipeline::definition());
+        let branches = infra::pipeline::definition().parallel_branches();
         let mut history = observe::normalise(
             &observe::history(&self.sfn, &execution.arn).await?,
             &|state| branches.get(state).copied(),
@@ -250,7 +250,7 @@ async fn cases(engine: &Running) -> Result<()> {
         simple_uploads.push(env.upload(key, fixture(file)).await?);
         uploaded.push(key.to_owned());
     }
-    let branches = observe::branches(&infra::pipeline::definition());
+    let branches = infra::pipeline::definition().parallel_branches();
     for ((name, _, _), upload) in simple.iter().zip(&simple_uploads) {
         let outcome = env
             .outcome(upload)
@@ -777,7 +777,7 @@ async fn versions_of_one_key(env: &Env, uploaded: &mut Vec<String>) -> Result<()
             "sequencer",
         )))
     });
-    let branches = observe::branches(&infra::pipeline::definition());
+    let branches = infra::pipeline::definition().parallel_branches();
     let mut outcomes = Vec::new();
     for q in &queued {
         let version = object(q, "versionId");

@@ -246,7 +246,7 @@ impl Console {
             table: table.to_owned(),
             info,
             graph: asl::to_svg(&definition),
-            branches: observe::branches(&definition),
+            branches: definition.parallel_branches(),
         })
     }
 }

@@ -288,7 +288,7 @@ impl Observer {
             table: deployment
                 .output(infra::stack::outputs::METADATA_TABLE)?
                 .to_owned(),
-            branches: observe::branches(&infra::pipeline::definition()),
+            branches: infra::pipeline::definition().parallel_branches(),
         })
     }
 

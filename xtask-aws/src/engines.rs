@@ -70,7 +70,7 @@ pub fn run(args: EnginesArgs) -> Result<()> {
     let mut runs = BTreeMap::new();
     let mut engines = BTreeMap::new();
     let mut labels = BTreeMap::new();
-    let branches = observe::branches(&infra::pipeline::definition());
+    let branches = infra::pipeline::definition().parallel_branches();
     for engine in Engine::ALL {
         eprintln!("engines: the sample set on {engine}");
         let (description, labels_source, results) =

@@ -651,7 +651,7 @@ fn redact_str(s: &str, bucket: &str) -> String {
     // A cause is often JSON inside a string: redact inside it too.
     if (s.starts_with('{') || s.starts_with('[')) && serde_json::from_str::<Value>(s).is_ok() {
         let inner = redact_json(s, bucket);
-        return serde_json::to_string(&inner).unwrap_or_default();
+        return serde_json::to_string(&inner).expect("a JSON value always serializes");
     }
     if s.starts_with("arn:") {
         return "[arn]".into();
@@ -753,29 +753,6 @@ fn attribute(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
         A::Null(_) => Value::Null,
         other => json!(format!("{other:?}")),
     }
-}
-
-/// Branch index of each state inside the Parallel states of a definition.
-pub fn branches(definition: &asl::StateMachine) -> BTreeMap<String, usize> {
-    let json = serde_json::to_value(definition).unwrap_or_default();
-    let mut map = BTreeMap::new();
-    fn walk(states: &Value, branch: Option<usize>, map: &mut BTreeMap<String, usize>) {
-        for (name, state) in states.as_object().into_iter().flatten() {
-            if let Some(b) = branch {
-                map.insert(name.clone(), b);
-            }
-            for (i, br) in state["Branches"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                walk(&br["States"], Some(i), map);
-            }
-        }
-    }
-    walk(&json["States"], None, &mut map);
-    map
 }
 
 #[cfg(test)]
