@@ -25,6 +25,7 @@ use asl::builder::{
     StateMachineBuilder, SucceedState, TaskState,
 };
 use asl::{Condition, JitterStrategy, Retrier, StateMachine};
+use photopipe_shared::table::{Status, attribute};
 use photopipe_shared::{ErrorName, ImageFormat};
 use serde_json::{Value, json};
 
@@ -48,19 +49,6 @@ pub(crate) fn unwritable(e: serde_json::Error) -> Vec<TemplateError> {
 
 /// The state that calls Rekognition; emulators without it mock this state.
 pub const DETECT_LABELS: &str = "DetectLabels";
-
-/// The partition key of the `ImageMetadata` table: the object key of the
-/// upload. Here, with the item's other names, so that the stack depends on
-/// the definition and not the other way round.
-pub const TABLE_KEY: &str = "imageKey";
-
-/// Values of the `status` attribute of an `ImageMetadata` item.
-pub mod status {
-    pub const PROCESSING: &str = "PROCESSING";
-    pub const COMPLETED: &str = "COMPLETED";
-    pub const REJECTED: &str = "REJECTED";
-    pub const FAILED: &str = "FAILED";
-}
 
 const LAMBDA_TRANSIENT: [&str; 4] = [
     "Lambda.ServiceException",
@@ -150,7 +138,10 @@ fn dynamodb(operation: &str, owner: Owner, parameters: Value) -> TaskState {
         // PutItem names its key inside `Item`; a `Key` there is a field the
         // API does not have, which Step Functions refuses on AWS.
         if operation != "putItem" {
-            map.insert("Key".into(), json!({ TABLE_KEY: { "S.$": "$.key" } }));
+            map.insert(
+                "Key".into(),
+                json!({ attribute::IMAGE_KEY: { "S.$": "$.key" } }),
+            );
         }
         let condition = match owner {
             Owner::Claim => "attribute_not_exists(#sequencer) OR #sequencer <= :sequencer",
@@ -163,7 +154,11 @@ fn dynamodb(operation: &str, owner: Owner, parameters: Value) -> TaskState {
                 entry.insert(name.into(), value);
             }
         };
-        merge("ExpressionAttributeNames", "#sequencer", json!(SEQUENCER));
+        merge(
+            "ExpressionAttributeNames",
+            "#sequencer",
+            json!(attribute::SEQUENCER),
+        );
         merge(
             "ExpressionAttributeValues",
             ":sequencer",
@@ -178,16 +173,23 @@ fn dynamodb(operation: &str, owner: Owner, parameters: Value) -> TaskState {
 }
 
 /// An `updateItem` that records an outcome (`status`, `error`, `cause`).
-fn record_outcome(status: &str, superseded: StateId) -> TaskState {
+fn record_outcome(status: Status, superseded: StateId) -> TaskState {
     dynamodb(
         "updateItem",
         Owner::Claim,
         json!({
-            "UpdateExpression":
-                "SET #status = :status, #error = :error, #cause = :cause, executionArn = :execution, updatedAt = :now, #sequencer = :sequencer",
-            "ExpressionAttributeNames": { "#status": "status", "#error": "error", "#cause": "cause" },
+            "UpdateExpression": format!(
+                "SET #status = :status, #error = :error, #cause = :cause, {} = :execution, {} = :now, #sequencer = :sequencer",
+                attribute::EXECUTION_ARN,
+                attribute::UPDATED_AT,
+            ),
+            "ExpressionAttributeNames": {
+                "#status": attribute::STATUS,
+                "#error": attribute::ERROR,
+                "#cause": attribute::CAUSE,
+            },
             "ExpressionAttributeValues": {
-                ":status": { "S": status },
+                ":status": { "S": status.as_str() },
                 ":error": { "S.$": "$.error.Error" },
                 ":cause": { "S.$": "$.error.Cause" },
                 ":execution": { "S.$": "$$.Execution.Id" },
@@ -211,9 +213,6 @@ fn permanent(extra: &[&'static str]) -> Vec<&'static str> {
         .chain(extra.iter().copied())
         .collect()
 }
-
-/// The item attribute that orders writes (module docs).
-const SEQUENCER: &str = "sequencer";
 
 /// The top-level states, declared in document order so that each can name
 /// the others before it is defined.
@@ -309,18 +308,18 @@ fn store_metadata(top: &Top) -> TaskState {
         Owner::Claim,
         json!({
             "Item": {
-                TABLE_KEY: { "S.$": "$.key" },
-                SEQUENCER: { "S.$": "$.sequencer" },
-                "bucket": { "S.$": "$.bucket" },
-                "status": { "S": status::PROCESSING },
-                "format": { "S.$": "$.metadata.format" },
-                "width": { "N.$": "States.JsonToString($.metadata.width)" },
-                "height": { "N.$": "States.JsonToString($.metadata.height)" },
-                "size": { "N.$": "States.JsonToString($.metadata.size)" },
-                "contentType": { "S.$": "$.metadata.contentType" },
-                "exif": { "S.$": "States.JsonToString($.metadata.exif)" },
-                "uploadedAt": { "S.$": "$$.Execution.StartTime" },
-                "executionArn": { "S.$": "$$.Execution.Id" },
+                attribute::IMAGE_KEY: { "S.$": "$.key" },
+                attribute::SEQUENCER: { "S.$": "$.sequencer" },
+                attribute::BUCKET: { "S.$": "$.bucket" },
+                attribute::STATUS: { "S": Status::Processing.as_str() },
+                attribute::FORMAT: { "S.$": "$.metadata.format" },
+                attribute::WIDTH: { "N.$": "States.JsonToString($.metadata.width)" },
+                attribute::HEIGHT: { "N.$": "States.JsonToString($.metadata.height)" },
+                attribute::SIZE: { "N.$": "States.JsonToString($.metadata.size)" },
+                attribute::CONTENT_TYPE: { "S.$": "$.metadata.contentType" },
+                attribute::EXIF: { "S.$": "States.JsonToString($.metadata.exif)" },
+                attribute::UPLOADED_AT: { "S.$": "$$.Execution.StartTime" },
+                attribute::EXECUTION_ARN: { "S.$": "$$.Execution.Id" },
             }
         }),
     )
@@ -377,7 +376,7 @@ fn labels_branch() -> BranchBuilder {
             "updateItem",
             Owner::Keep,
             json!({
-                "UpdateExpression": "SET labels = :labels",
+                "UpdateExpression": format!("SET {} = :labels", attribute::LABELS),
                 "ExpressionAttributeValues": {
                     ":labels": { "S.$": "States.JsonToString($.detected.labels)" },
                 },
@@ -413,7 +412,7 @@ fn thumbnail_branch() -> BranchBuilder {
             "updateItem",
             Owner::Keep,
             json!({
-                "UpdateExpression": "SET thumbnail = :thumbnail",
+                "UpdateExpression": format!("SET {} = :thumbnail", attribute::THUMBNAIL),
                 "ExpressionAttributeValues": {
                     ":thumbnail": { "M": {
                         "key": { "S.$": "$.thumbnail.key" },
@@ -437,10 +436,10 @@ fn mark_completed(top: &Top) -> TaskState {
         "updateItem",
         Owner::Keep,
         json!({
-            "UpdateExpression": "SET #status = :status, updatedAt = :now",
-            "ExpressionAttributeNames": { "#status": "status" },
+            "UpdateExpression": format!("SET #status = :status, {} = :now", attribute::UPDATED_AT),
+            "ExpressionAttributeNames": { "#status": attribute::STATUS },
             "ExpressionAttributeValues": {
-                ":status": { "S": status::COMPLETED },
+                ":status": { "S": Status::Completed.as_str() },
                 ":now": { "S.$": "$$.State.EnteredTime" },
             },
         }),
@@ -465,7 +464,7 @@ fn define_outcomes(sm: &mut StateMachineBuilder, top: &Top) {
     );
     sm.define(
         top.record_rejection,
-        record_outcome(status::REJECTED, top.superseded).next(top.not_supported),
+        record_outcome(Status::Rejected, top.superseded).next(top.not_supported),
     );
     sm.define(
         top.not_supported,
@@ -475,7 +474,7 @@ fn define_outcomes(sm: &mut StateMachineBuilder, top: &Top) {
     );
     sm.define(
         top.record_failure,
-        record_outcome(status::FAILED, top.superseded).next(top.failed),
+        record_outcome(Status::Failed, top.superseded).next(top.failed),
     );
     sm.define(
         top.failed,

@@ -7,14 +7,15 @@
 //! ([`crate::permissions`]).
 
 use indexmap::IndexMap;
-use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX};
+use photopipe_shared::table::attribute;
+use photopipe_shared::{DEFAULT_THUMBNAIL_SIZE, INCOMING_PREFIX, THUMBNAIL_PREFIX};
 use serde_json::json;
 
 use crate::cfn::{
     Expr, Handle, Parameter, ParameterHandle, Policy, Pseudo, Template, TemplateError,
 };
 use crate::permissions::{self, Placeholder};
-use crate::pipeline::{self, TABLE_KEY};
+use crate::pipeline;
 use crate::resources::*;
 
 /// A Lambda crate under `lambdas/` and where the stack expects its code.
@@ -173,9 +174,9 @@ fn metadata_table(t: &mut Template) -> Handle<Table> {
         "ImageMetadata",
         Table {
             attribute_definitions: vec![
-                json!({ "AttributeName": TABLE_KEY, "AttributeType": "S" }),
+                json!({ "AttributeName": attribute::IMAGE_KEY, "AttributeType": "S" }),
             ],
-            key_schema: vec![json!({ "AttributeName": TABLE_KEY, "KeyType": "HASH" })],
+            key_schema: vec![json!({ "AttributeName": attribute::IMAGE_KEY, "KeyType": "HASH" })],
             billing_mode: "PAY_PER_REQUEST",
             sse_specification: json!({ "SSEEnabled": true }),
             point_in_time_recovery_specification: json!({ "PointInTimeRecoveryEnabled": true }),
@@ -218,7 +219,10 @@ fn image_functions(t: &mut Template, common: &Common) -> ImageFunctions {
                 Access::ReadObjects(INCOMING_PREFIX),
                 Access::WriteObjects(THUMBNAIL_PREFIX),
             ],
-            env: IndexMap::from([("THUMBNAIL_SIZE".to_owned(), Expr::from("250"))]),
+            env: IndexMap::from([(
+                "THUMBNAIL_SIZE".to_owned(),
+                Expr::from(DEFAULT_THUMBNAIL_SIZE.to_string()),
+            )]),
         },
     );
     t.decline(&extract_metadata, checks::DLQ, checks::DLQ_SYNC_REASON);

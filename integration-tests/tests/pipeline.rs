@@ -895,7 +895,7 @@ async fn crashing_and_hanging_functions_fail_cleanly(
             "a {fault} left a thumbnail: {outcome}"
         );
         ensure!(
-            outcome["item"]["status"] == infra::pipeline::status::FAILED,
+            outcome["item"]["status"] == photopipe_shared::table::Status::Failed.as_str(),
             "a {fault} was not recorded as failed: {outcome}"
         );
         outcomes.insert(

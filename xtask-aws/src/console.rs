@@ -19,6 +19,7 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use photopipe_shared::table::ImageItem;
 use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -436,7 +437,8 @@ struct KeyQuery {
 async fn image(State(console): Shared, Query(query): Query<KeyQuery>) -> Api<axum::Json<Value>> {
     let item = observe::item(&console.ddb, &console.table, &query.key)
         .await?
-        .map(present)
+        .map(|item| observe::typed(item).map(|i| present(&i)))
+        .transpose()?
         .unwrap_or(Value::Null);
     Ok(axum::Json(json!({ "item": item })))
 }
@@ -455,34 +457,33 @@ async fn images(State(console): Shared) -> Api<axum::Json<Value>> {
         let page = page
             .map_err(explain)
             .with_context(|| format!("failed to scan {}", console.table))?;
-        items.extend(page.items().iter().map(|i| present(observe::attributes(i))));
+        for item in page.items() {
+            items.push(observe::typed(observe::attributes(item))?);
+        }
     }
     items.sort_by(|a, b| {
         time(b)
             .cmp(time(a))
-            .then_with(|| a["imageKey"].as_str().cmp(&b["imageKey"].as_str()))
+            .then_with(|| a.image_key.cmp(&b.image_key))
     });
+    let items: Vec<Value> = items.iter().map(present).collect();
     Ok(axum::Json(json!({ "items": items })))
 }
 
-fn time(item: &Value) -> &str {
-    item["uploadedAt"]
-        .as_str()
-        .or(item["updatedAt"].as_str())
+fn time(item: &ImageItem) -> &str {
+    item.uploaded_at
+        .as_deref()
+        .or(item.updated_at.as_deref())
         .unwrap_or_default()
 }
 
 /// A table item as the page uses it: EXIF and labels parsed from the JSON
 /// strings the state machine stores.
-fn present(mut item: Value) -> Value {
-    let exif = item["exif"]
-        .as_str()
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .unwrap_or(Value::Null);
-    let labels = observe::labels(&item["labels"]);
-    item["exif"] = exif;
-    item["labels"] = json!(labels);
-    item
+fn present(item: &ImageItem) -> Value {
+    let mut json = serde_json::to_value(item).expect("an item always serializes");
+    json["exif"] = json!(item.exif());
+    json["labels"] = json!(item.labels());
+    json
 }
 
 /// A thumbnail from the bucket; nothing outside `thumbnails/` is served.

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
+use photopipe_shared::table::{ImageItem, StoredThumbnail};
 use photopipe_shared::{ErrorName, INCOMING_PREFIX, ImageFormat};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::deploy::{self, Deployment, explain};
 use crate::engine::{self, Engine};
@@ -44,7 +44,7 @@ pub struct ImageReport {
     pub width: Option<u64>,
     pub height: Option<u64>,
     pub labels: Vec<String>,
-    pub thumbnail: Option<Value>,
+    pub thumbnail: Option<StoredThumbnail>,
     /// How many events the execution's history holds.
     pub events: usize,
 }
@@ -309,9 +309,8 @@ impl Observer {
         execution: Execution,
     ) -> Result<ImageReport> {
         let events = self.events(&execution).await?;
-        let item = observe::item(&self.ddb, &self.table, &execution.key)
-            .await?
-            .unwrap_or(Value::Null);
+        let item = observe::image_item(&self.ddb, &self.table, &execution.key).await?;
+        let item = item.as_ref();
         Ok(ImageReport {
             file: file.to_owned(),
             key: execution.key.clone(),
@@ -323,11 +322,11 @@ impl Observer {
             duration_ms: execution
                 .duration()
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            format: item["format"].as_str().map(str::to_owned),
-            width: item["width"].as_u64(),
-            height: item["height"].as_u64(),
-            labels: observe::labels(&item["labels"]),
-            thumbnail: Some(item["thumbnail"].clone()).filter(|t| !t.is_null()),
+            format: item.and_then(|i| i.format.clone()),
+            width: item.and_then(|i| i.width).map(u64::from),
+            height: item.and_then(|i| i.height).map(u64::from),
+            labels: item.map(ImageItem::labels).unwrap_or_default(),
+            thumbnail: item.and_then(|i| i.thumbnail.clone()),
             events: events.len(),
         })
     }
@@ -351,7 +350,7 @@ fn print_table(report: &Report<'_>) {
         let thumb = r
             .thumbnail
             .as_ref()
-            .map(|t| format!("{}x{} {} B", t["width"], t["height"], t["size"]))
+            .map(|t| format!("{}x{} {} B", t.width, t.height, t.size))
             .unwrap_or_default();
         let duration = r
             .duration_ms

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use infra::pipeline::status;
+use photopipe_shared::table::{ImageItem, Status};
 use photopipe_shared::{INCOMING_PREFIX, THUMBNAIL_PREFIX, thumbnail_key};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::deploy::{self, explain};
 use crate::e2e::{self, Expected, Observer};
@@ -285,20 +284,20 @@ async fn reconcile(observer: &Observer, s3: &aws_sdk_s3::Client) -> Result<Vec<S
             continue;
         };
         let succeeded = statuses[arn] == aws_sdk_sfn::types::ExecutionStatus::Succeeded;
-        let item_status = items.get(key).and_then(|i| i["status"].as_str());
+        let Some(item_status) = items.get(key).map(|i| i.status) else {
+            mismatches.push(format!("{key}: no table item"));
+            continue;
+        };
         let agree = match item_status {
-            None => {
-                mismatches.push(format!("{key}: no table item"));
-                continue;
-            }
-            Some(s) if succeeded => s == status::COMPLETED,
-            Some(s) => s == status::FAILED || s == status::REJECTED,
+            Status::Completed => succeeded,
+            Status::Failed | Status::Rejected => !succeeded,
+            Status::Processing => false,
         };
         if !agree {
             mismatches.push(format!(
                 "{key}: the execution {} but the item says {}",
                 statuses[arn].as_str(),
-                item_status.unwrap_or_default()
+                item_status.as_str()
             ));
         }
         if succeeded && !thumbnails.contains(&thumbnail_key(key)) {
@@ -342,7 +341,7 @@ async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Resul
 }
 
 /// Every item of the table, by key.
-async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<String, Value>> {
+async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<String, ImageItem>> {
     let mut items = HashMap::new();
     let mut pages = ddb.scan().table_name(table).into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -350,10 +349,8 @@ async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<Str
             .map_err(explain)
             .with_context(|| format!("failed to scan {table}"))?;
         for item in page.items() {
-            let item = observe::attributes(item);
-            if let Some(key) = item[infra::pipeline::TABLE_KEY].as_str() {
-                items.insert(key.to_owned(), item.clone());
-            }
+            let item = observe::typed(observe::attributes(item))?;
+            items.insert(item.image_key.clone(), item);
         }
     }
     Ok(items)

@@ -12,6 +12,7 @@ use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use photopipe_shared::naming::{self, Revision};
+use photopipe_shared::table::{ImageItem, attribute};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -680,22 +681,6 @@ fn looks_like_timestamp(s: &str) -> bool {
         && b[13] == b':'
 }
 
-/// Labels as stored by `StoreLabels`: a JSON list, or a single string where
-/// LocalStack's JSONPath returns one `[*]` match unwrapped.
-pub fn labels(stored: &Value) -> Vec<String> {
-    match stored
-        .as_str()
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-    {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        Some(Value::String(one)) => vec![one],
-        _ => Vec::new(),
-    }
-}
-
 /// The names of the states an execution entered, in order (branches ordered).
 pub fn path(events: &[Event]) -> Vec<String> {
     events
@@ -714,13 +699,28 @@ pub fn top_level(path: &[String], branches: &BTreeMap<String, usize>) -> Vec<Str
         .collect()
 }
 
+/// The `ImageMetadata` item of `key`, typed.
+pub async fn image_item(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &str,
+) -> Result<Option<ImageItem>> {
+    item(ddb, table, key).await?.map(typed).transpose()
+}
+
+/// An item read as plain JSON, typed.
+pub fn typed(item: Value) -> Result<ImageItem> {
+    serde_json::from_value(item.clone())
+        .with_context(|| format!("not an item the state machine writes: {item}"))
+}
+
 /// The `ImageMetadata` item of `key`, as plain JSON.
 pub async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Result<Option<Value>> {
     let out = ddb
         .get_item()
         .table_name(table)
         .key(
-            infra::pipeline::TABLE_KEY,
+            attribute::IMAGE_KEY,
             aws_sdk_dynamodb::types::AttributeValue::S(key.to_owned()),
         )
         .consistent_read(true)

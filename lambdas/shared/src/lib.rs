@@ -6,7 +6,7 @@
 //! error names from here when it writes JSONPath and `ErrorEquals`, so a rename
 //! on one side cannot silently break the other.
 //!
-//! This crate depends on `serde` and `sha2` alone (and, with the `lambda`
+//! This crate depends on `serde`, `serde_json` and `sha2` alone (and, with the `lambda`
 //! feature the functions enable, `lambda_runtime`): `infra` is a pure data
 //! crate and must not pull the AWS SDK in through it.
 
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod failure;
 pub mod naming;
+pub mod table;
 
 pub use failure::Failure;
 
