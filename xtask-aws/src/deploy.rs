@@ -129,9 +129,63 @@ pub async fn deploy(
     arch: Arch,
     reserved_concurrency: Option<u32>,
 ) -> Result<Deployment> {
-    let s3 = s3_client(config);
     let cfn = Cfn::new(config);
-    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let artifacts = upload_artifacts(config, functions, arch).await?;
+    let mut parameters = vec![
+        parameter(stack::ARTIFACTS_BUCKET_PARAMETER, &artifacts.bucket),
+        parameter(stack::ARCHITECTURE_PARAMETER, arch.lambda_name()),
+        parameter(
+            stack::RESERVED_CONCURRENCY_PARAMETER,
+            &reserved_concurrency.map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        ),
+    ];
+    parameters.extend(artifacts.code_keys);
+    let body = template_body()?;
+    let change_set_type = change_set_type(&cfn, stack_name).await?;
+    if change_set_type == ChangeSetType::Update
+        && unchanged(&cfn, stack_name, &body, &parameters).await?
+    {
+        eprintln!("deploy: no changes; stack {stack_name} is up to date");
+        return finish(&cfn, stack_name, false).await;
+    }
+    let change_set = ChangeSet {
+        stack_name,
+        name: format!(
+            "photopipe-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default()
+        ),
+    };
+    if !change_set
+        .create(&cfn, change_set_type, &body, parameters)
+        .await?
+    {
+        eprintln!("deploy: no changes; stack {stack_name} is up to date");
+        return finish(&cfn, stack_name, false).await;
+    }
+    change_set.execute(&cfn).await
+}
+
+/// The artifacts bucket and, per function, the parameter naming its zip's key.
+struct Artifacts {
+    bucket: String,
+    code_keys: Vec<Parameter>,
+}
+
+/// Uploads each function's zip, once, under a content-addressed key in the
+/// account's artifacts bucket (created when missing).
+async fn upload_artifacts(
+    config: &SdkConfig,
+    functions: &[BuiltFunction],
+    arch: Arch,
+) -> Result<Artifacts> {
+    let s3 = s3_client(config);
+    let region = config
+        .region()
+        .map(ToString::to_string)
+        .context("no AWS region configured: pass --region or set AWS_REGION")?;
     let account = aws_sdk_sts::Client::new(config)
         .get_caller_identity()
         .send()
@@ -141,18 +195,10 @@ pub async fn deploy(
             "failed to identify the AWS account: check your credentials (--profile) and region",
         )?
         .account
-        .unwrap_or_default();
-    let artifacts = format!("photopipe-artifacts-{account}-{region}");
-    ensure_bucket(&s3, &artifacts, &region).await?;
-
-    let mut parameters = vec![
-        parameter(stack::ARTIFACTS_BUCKET_PARAMETER, &artifacts),
-        parameter(stack::ARCHITECTURE_PARAMETER, arch.lambda_name()),
-        parameter(
-            stack::RESERVED_CONCURRENCY_PARAMETER,
-            &reserved_concurrency.map_or_else(|| "none".to_owned(), |n| n.to_string()),
-        ),
-    ];
+        .context("STS named no account for these credentials")?;
+    let bucket = format!("photopipe-artifacts-{account}-{region}");
+    ensure_bucket(&s3, &bucket, &region).await?;
+    let mut code_keys = Vec::new();
     for lambda in LAMBDAS {
         let function = functions
             .iter()
@@ -166,18 +212,26 @@ pub async fn deploy(
             arch.lambda_name(),
             function.sha256
         );
-        upload_once(&s3, &artifacts, &key, function).await?;
-        parameters.push(parameter(lambda.code_key_parameter, &key));
+        upload_once(&s3, &bucket, &key, function).await?;
+        code_keys.push(parameter(lambda.code_key_parameter, &key));
     }
+    Ok(Artifacts { bucket, code_keys })
+}
 
-    // JSON rather than YAML: YAML 1.1 parsers read `2012-10-17` as a date.
+/// The template as CloudFormation gets it: JSON rather than YAML, since
+/// YAML 1.1 parsers read `2012-10-17` as a date.
+fn template_body() -> Result<String> {
     let template = stack::template()
         .and_then(|t| t.to_json())
         .map_err(|errors| anyhow::anyhow!("the stack is invalid: {errors:?}"))?;
-    let body = serde_json::to_string(&template).context("failed to render the template")?;
+    serde_json::to_string(&template).context("failed to render the template")
+}
 
-    let existing = describe(&cfn, stack_name).await?;
-    let change_set_type = match existing.as_ref().and_then(|s| s.stack_status()) {
+/// Create or update, by the stack's state; a stack whose creation failed
+/// is deleted first, and a busy one is left alone.
+async fn change_set_type(cfn: &Cfn, stack_name: &str) -> Result<ChangeSetType> {
+    let existing = describe(cfn, stack_name).await?;
+    Ok(match existing.as_ref().and_then(|s| s.stack_status()) {
         None | Some(StackStatus::ReviewInProgress) => ChangeSetType::Create,
         Some(StackStatus::RollbackComplete) => {
             eprintln!("deploy: stack {stack_name} failed to create before; deleting it first");
@@ -187,105 +241,128 @@ pub async fn deploy(
                 .await
                 .map_err(explain)
                 .context("failed to delete the failed stack")?;
-            wait_for_stack(&cfn, stack_name, &mut HashSet::new()).await?;
+            wait_for_stack(cfn, stack_name, &mut HashSet::new()).await?;
             ChangeSetType::Create
         }
         Some(status) if status.as_str().ends_with("_IN_PROGRESS") => {
             bail!("stack {stack_name} is busy ({status}); wait for it to settle and deploy again")
         }
         Some(_) => ChangeSetType::Update,
-    };
+    })
+}
 
-    if change_set_type == ChangeSetType::Update
-        && unchanged(&cfn, stack_name, &body, &parameters).await?
-    {
-        eprintln!("deploy: no changes; stack {stack_name} is up to date");
-        return finish(&cfn, stack_name, false).await;
-    }
+/// One change set of the stack.
+struct ChangeSet<'a> {
+    stack_name: &'a str,
+    name: String,
+}
 
-    let change_set_name = format!(
-        "photopipe-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default()
-    );
-    eprintln!(
-        "deploy: creating change set {change_set_name} ({change_set_type:?}) for stack {stack_name}"
-    );
-    cfn.create_change_set()
-        .stack_name(stack_name)
-        .change_set_name(&change_set_name)
-        .change_set_type(change_set_type.clone())
-        .template_body(&body)
-        .set_parameters(Some(parameters))
-        .capabilities(Capability::CapabilityIam)
-        .send()
-        .await
-        .map_err(explain)
-        .with_context(|| format!("failed to create a change set for stack {stack_name}"))?;
-
-    let change_set = loop {
-        let cs = cfn
-            .describe_change_set()
+impl ChangeSet<'_> {
+    /// Creates the change set and prints its changes; false (and the change
+    /// set deleted) when there is nothing to change.
+    async fn create(
+        &self,
+        cfn: &Cfn,
+        kind: ChangeSetType,
+        body: &str,
+        parameters: Vec<Parameter>,
+    ) -> Result<bool> {
+        let stack_name = self.stack_name;
+        eprintln!(
+            "deploy: creating change set {} ({kind:?}) for stack {stack_name}",
+            self.name
+        );
+        cfn.create_change_set()
             .stack_name(stack_name)
-            .change_set_name(&change_set_name)
+            .change_set_name(&self.name)
+            .change_set_type(kind)
+            .template_body(body)
+            .set_parameters(Some(parameters))
+            .capabilities(Capability::CapabilityIam)
             .send()
             .await
             .map_err(explain)
-            .context("failed to describe the change set")?;
-        match cs.status() {
-            Some(ChangeSetStatus::CreateComplete) => break cs,
-            Some(ChangeSetStatus::Failed) => {
-                let reason = cs.status_reason().unwrap_or_default().to_owned();
-                let _ = cfn
-                    .delete_change_set()
-                    .stack_name(stack_name)
-                    .change_set_name(&change_set_name)
-                    .send()
-                    .await;
-                if reason.contains("didn't contain changes") || reason.contains("No updates") {
-                    eprintln!("deploy: no changes; stack {stack_name} is up to date");
-                    return finish(&cfn, stack_name, false).await;
-                }
-                bail!("the change set for stack {stack_name} failed: {reason}");
+            .with_context(|| format!("failed to create a change set for stack {stack_name}"))?;
+        let Some(change_set) = self.created(cfn).await? else {
+            return Ok(false);
+        };
+        for change in change_set.changes() {
+            if let Some(rc) = change.resource_change() {
+                eprintln!(
+                    "deploy:   {} {} ({})",
+                    rc.action().map(|a| a.as_str()).unwrap_or("?"),
+                    rc.logical_resource_id().unwrap_or_default(),
+                    rc.resource_type().unwrap_or_default()
+                );
             }
-            _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }
-    };
-    for change in change_set.changes() {
-        if let Some(rc) = change.resource_change() {
-            eprintln!(
-                "deploy:   {} {} ({})",
-                rc.action().map(|a| a.as_str()).unwrap_or("?"),
-                rc.logical_resource_id().unwrap_or_default(),
-                rc.resource_type().unwrap_or_default()
-            );
+        Ok(true)
+    }
+
+    /// Waits for the change set to be computed; `None` when it holds no changes.
+    async fn created(
+        &self,
+        cfn: &Cfn,
+    ) -> Result<
+        Option<aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput>,
+    > {
+        loop {
+            let cs = cfn
+                .describe_change_set()
+                .stack_name(self.stack_name)
+                .change_set_name(&self.name)
+                .send()
+                .await
+                .map_err(explain)
+                .context("failed to describe the change set")?;
+            match cs.status() {
+                Some(ChangeSetStatus::CreateComplete) => return Ok(Some(cs)),
+                Some(ChangeSetStatus::Failed) => {
+                    let reason = cs.status_reason().unwrap_or_default().to_owned();
+                    let _ = cfn
+                        .delete_change_set()
+                        .stack_name(self.stack_name)
+                        .change_set_name(&self.name)
+                        .send()
+                        .await;
+                    if reason.contains("didn't contain changes") || reason.contains("No updates") {
+                        return Ok(None);
+                    }
+                    bail!(
+                        "the change set for stack {} failed: {reason}",
+                        self.stack_name
+                    );
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
         }
     }
 
-    let mut seen = seen_events(&cfn, stack_name).await;
-    cfn.execute_change_set()
-        .stack_name(stack_name)
-        .change_set_name(&change_set_name)
-        .send()
-        .await
-        .map_err(explain)
-        .context("failed to execute the change set")?;
-    let status = wait_for_stack(&cfn, stack_name, &mut seen).await?;
-    match status {
-        Some(StackStatus::CreateComplete | StackStatus::UpdateComplete) => {
-            finish(&cfn, stack_name, true).await
-        }
-        other => {
-            let failures = failure_reasons(&cfn, stack_name).await;
-            bail!(
-                "stack {stack_name} did not deploy ({}); CloudFormation rolled it back.\nfailing resources:\n{}",
-                other
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_else(|| "deleted".into()),
-                failures.join("\n")
-            )
+    /// Executes the change set, streaming the stack's events until it settles.
+    async fn execute(&self, cfn: &Cfn) -> Result<Deployment> {
+        let stack_name = self.stack_name;
+        let mut seen = seen_events(cfn, stack_name).await;
+        cfn.execute_change_set()
+            .stack_name(stack_name)
+            .change_set_name(&self.name)
+            .send()
+            .await
+            .map_err(explain)
+            .context("failed to execute the change set")?;
+        match wait_for_stack(cfn, stack_name, &mut seen).await? {
+            Some(StackStatus::CreateComplete | StackStatus::UpdateComplete) => {
+                finish(cfn, stack_name, true).await
+            }
+            other => {
+                let failures = failure_reasons(cfn, stack_name).await;
+                bail!(
+                    "stack {stack_name} did not deploy ({}); CloudFormation rolled it back.\nfailing resources:\n{}",
+                    other
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_else(|| "deleted".into()),
+                    failures.join("\n")
+                )
+            }
         }
     }
 }
