@@ -115,71 +115,26 @@ struct Sample {
 
 /// Uploads `uploads` images at once, cycling through `files`, and reports.
 pub async fn load(local: &e2e::Local, files: &[PathBuf], uploads: usize) -> Result<Report> {
-    let (config, deployment) = (&local.config, &local.deployment);
-    let samples = files
-        .iter()
-        .map(|file| {
-            let bytes = std::fs::read(file)
-                .with_context(|| format!("failed to read {}", file.display()))?;
-            let name = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .context("image file names must be UTF-8")?
-                .to_owned();
-            let expected = e2e::expected(&bytes);
-            Ok(Sample {
-                name,
-                bytes,
-                expected,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let observer = Observer::new(config, deployment)?;
-    let s3 = deploy::s3_client(config);
-
+    let samples = read_samples(files)?;
+    let observer = Observer::new(&local.config, &local.deployment)?;
+    let s3 = deploy::s3_client(&local.config);
     let started = Instant::now();
-    let mut puts = tokio::task::JoinSet::new();
-    for i in 0..uploads {
-        let sample = &samples[i % samples.len()];
-        let key = format!("{INCOMING_PREFIX}load/{i:04}-{}", sample.name);
-        let (s3, bucket, body) = (s3.clone(), observer.bucket.clone(), sample.bytes.clone());
-        puts.spawn(async move {
-            let put = s3
-                .put_object()
-                .bucket(&bucket)
-                .key(&key)
-                .body(body.into())
-                .send()
-                .await
-                .map_err(explain)
-                .with_context(|| format!("failed to upload s3://{bucket}/{key}"))?;
-            anyhow::Ok((i, Upload::new(&bucket, &key, &put), SystemTime::now()))
-        });
-    }
-    let mut done = Vec::with_capacity(uploads);
-    while let Some(result) = puts.join_next().await {
-        done.push(result.context("an upload task panicked")??);
-    }
-    done.sort_by_key(|(i, _, _)| *i);
+    let acknowledged = upload_all(&s3, &observer.bucket, &samples, uploads).await?;
     eprintln!(
         "load: {uploads} uploads acknowledged in {:.1} s; waiting for their executions",
         started.elapsed().as_secs_f64()
     );
-    let uploaded: Vec<Upload> = done.iter().map(|(_, u, _)| u.clone()).collect();
+    let uploaded: Vec<Upload> = acknowledged.iter().map(|a| a.upload.clone()).collect();
     let timeout = e2e::TIMEOUT.max(Duration::from_secs(uploads as u64));
     let (executions, lost) = match observer.executions.wait_all(&uploaded, timeout).await {
         Ok(executions) => (executions, None),
-        Err(e) => match e.downcast::<Unfinished>() {
-            Ok(unfinished) => {
-                eprintln!("load: {unfinished}");
-                let lost = (unfinished.lost, unfinished.reason);
-                (unfinished.ended, Some(lost))
-            }
-            Err(e) => return Err(e),
-        },
+        Err(e) => {
+            let unfinished = e.downcast::<Unfinished>()?;
+            eprintln!("load: {unfinished}");
+            (unfinished.ended.clone(), Some(unfinished))
+        }
     };
     let wall = started.elapsed();
-
     let mut report = Report {
         engine: local.engine,
         engine_description: local.description.clone(),
@@ -196,15 +151,102 @@ pub async fn load(local: &e2e::Local, files: &[PathBuf], uploads: usize) -> Resu
         lost: Vec::new(),
         lost_reason: None,
     };
-    let acknowledged: HashMap<&str, (usize, SystemTime)> = done
+    // When executions were lost, the engine that holds the histories is what failed.
+    let histories = lost.is_none().then_some(&observer.sfn);
+    measure(&mut report, &executions, &acknowledged, &samples, histories).await?;
+    match lost {
+        Some(unfinished) => {
+            report.lost = unfinished.lost;
+            report.lost_reason = Some(unfinished.reason);
+        }
+        None => report.mismatches = reconcile(&observer, &s3).await?,
+    }
+    Ok(report)
+}
+
+fn read_samples(files: &[PathBuf]) -> Result<Vec<Sample>> {
+    files
         .iter()
-        .map(|(i, u, at)| (u.key.as_str(), (*i, *at)))
+        .map(|file| {
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("image file names must be UTF-8")?
+                .to_owned();
+            let expected = e2e::expected(&bytes);
+            Ok(Sample {
+                name,
+                bytes,
+                expected,
+            })
+        })
+        .collect()
+}
+
+/// An upload S3 acknowledged: the `index`th, of sample `index % samples`.
+struct Acknowledged {
+    index: usize,
+    upload: Upload,
+    at: SystemTime,
+}
+
+/// Puts `uploads` objects at once, cycling through the samples; in upload order.
+async fn upload_all(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    samples: &[Sample],
+    uploads: usize,
+) -> Result<Vec<Acknowledged>> {
+    let mut puts = tokio::task::JoinSet::new();
+    for index in 0..uploads {
+        let sample = &samples[index % samples.len()];
+        let key = format!("{INCOMING_PREFIX}load/{index:04}-{}", sample.name);
+        let (s3, bucket, body) = (s3.clone(), bucket.to_owned(), sample.bytes.clone());
+        puts.spawn(async move {
+            let put = s3
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(body.into())
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("failed to upload s3://{bucket}/{key}"))?;
+            anyhow::Ok(Acknowledged {
+                index,
+                upload: Upload::new(&bucket, &key, &put),
+                at: SystemTime::now(),
+            })
+        });
+    }
+    let mut done = Vec::with_capacity(uploads);
+    while let Some(result) = puts.join_next().await {
+        done.push(result.context("an upload task panicked")??);
+    }
+    done.sort_by_key(|a| a.index);
+    Ok(done)
+}
+
+/// Outcomes, what was not as predicted, and the latencies (per state only
+/// with `histories`).
+async fn measure(
+    report: &mut Report,
+    executions: &[Execution],
+    acknowledged: &[Acknowledged],
+    samples: &[Sample],
+    histories: Option<&aws_sdk_sfn::Client>,
+) -> Result<()> {
+    let by_key: HashMap<&str, &Acknowledged> = acknowledged
+        .iter()
+        .map(|a| (a.upload.key.as_str(), a))
         .collect();
     let mut end_to_end = Vec::new();
     let mut states: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for execution in &executions {
-        let (i, acknowledged) = acknowledged[execution.key.as_str()];
-        let expected = &samples[i % samples.len()].expected;
+    for execution in executions {
+        let upload = by_key[execution.key.as_str()];
+        let expected = &samples[upload.index % samples.len()].expected;
         *report.outcomes.entry(outcome(execution)).or_default() += 1;
         if !e2e::matches(expected, execution) {
             report.unexpected.push(format!(
@@ -214,17 +256,13 @@ pub async fn load(local: &e2e::Local, files: &[PathBuf], uploads: usize) -> Resu
             ));
         }
         if let Some(stop) = execution.stop {
-            end_to_end.push(millis(
-                stop.duration_since(acknowledged).unwrap_or_default(),
-            ));
+            end_to_end.push(millis(stop.duration_since(upload.at).unwrap_or_default()));
         }
-        if lost.is_some() {
-            // The engine that holds the histories is what failed.
-            continue;
-        }
-        let history = observe::history(&observer.sfn, &execution.arn).await?;
-        for (state, took) in observe::state_durations(&history) {
-            states.entry(state).or_default().push(millis(took));
+        if let Some(sfn) = histories {
+            let history = observe::history(sfn, &execution.arn).await?;
+            for (state, took) in observe::state_durations(&history) {
+                states.entry(state).or_default().push(millis(took));
+            }
         }
     }
     report.end_to_end_ms = Percentiles::of(end_to_end);
@@ -239,14 +277,7 @@ pub async fn load(local: &e2e::Local, files: &[PathBuf], uploads: usize) -> Resu
         .into_iter()
         .filter_map(|(state, ms)| Some((state, Percentiles::of(ms)?)))
         .collect();
-    match lost {
-        Some((keys, reason)) => {
-            report.lost = keys;
-            report.lost_reason = Some(reason);
-        }
-        None => report.mismatches = reconcile(&observer, &s3).await?,
-    }
-    Ok(report)
+    Ok(())
 }
 
 fn millis(d: Duration) -> u64 {

@@ -247,188 +247,234 @@ pub async fn console_in_a_browser(
     let driver = Driver::start()?;
     let console = Console::start(config, deployment, engine.labels_source()).await?;
     let browser = driver.browser().await?;
-    let result = scenario(&browser, &console, config, deployment, s3, engine).await;
+    let dir = std::env::temp_dir().join(format!("photopipe-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let scene = Scene {
+        browser: &browser,
+        console: &console,
+        config,
+        deployment,
+        s3,
+        engine,
+        dir: &dir,
+    };
+    let result = scene.play().await;
     screenshot(&browser, "console-end.png").await;
     browser.close().await.ok();
     console.stop().await?;
+    std::fs::remove_dir_all(&dir).ok();
     result
 }
 
-async fn scenario(
-    browser: &Client,
-    console: &Console,
-    config: &SdkConfig,
-    deployment: &Deployment,
-    s3: &aws_sdk_s3::Client,
-    engine: &Running,
-) -> Result<()> {
-    browser
-        .goto(&console.url)
-        .await
-        .context("failed to open the console")?;
-    let target = wait_for(
-        browser,
-        "the console to say which stack it uses",
-        "const t = document.querySelector('#target').textContent; return t.includes('stack') ? t : null;",
-        vec![],
-    )
-    .await?;
-    ensure!(
-        target
-            .as_str()
-            .is_some_and(|t| t.contains(&deployment.stack_name)),
-        "the page does not name stack {}: {target}",
-        deployment.stack_name
-    );
+/// What the browser scenario works with.
+struct Scene<'a> {
+    browser: &'a Client,
+    console: &'a Console,
+    config: &'a SdkConfig,
+    deployment: &'a Deployment,
+    s3: &'a aws_sdk_s3::Client,
+    engine: &'a Running,
+    /// Where the files chosen in the file picker are written.
+    dir: &'a Path,
+}
 
-    // A JPEG through the file picker: every state on its path turns green.
-    let dir = std::env::temp_dir().join(format!("photopipe-browser-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let jpeg = dir.join("browser-photo.jpg");
-    std::fs::copy(image("jpeg-exif-gps.jpg"), &jpeg)?;
-    choose(browser, &jpeg).await?;
-    let card = card_when(
-        browser,
-        "browser-photo.jpg",
-        &["SUCCEEDED", "FAILED", "error"],
-    )
-    .await?;
-    ensure!(
-        card["status"] == "SUCCEEDED",
-        "the JPEG did not succeed: {card:#}"
-    );
-    for state in [
-        "ExtractMetadata",
-        "CheckImageFormat",
-        "StoreMetadata",
-        "ProcessImage",
-        "MarkCompleted",
-    ] {
-        ensure!(
-            card["states"][state] == "succeeded",
-            "{state} is not shown as succeeded: {card:#}"
-        );
+impl Scene<'_> {
+    async fn play(&self) -> Result<()> {
+        self.the_page_names_the_stack().await?;
+        self.a_jpeg_through_the_file_picker().await?;
+        self.a_gif_dropped_on_the_page().await?;
+        self.a_file_over_the_limit().await?;
+        screenshot(self.browser, "console-uploads.png").await;
+        self.the_gallery_newest_first().await?;
+        let bucket = self
+            .deployment
+            .output(infra::stack::outputs::PHOTO_BUCKET)?;
+        other_sites_cannot_use_the_console(self.browser, self.console, self.s3, bucket).await
     }
-    // MiniStack records no state of a Parallel branch: the page leaves them
-    // uncoloured rather than guess.
-    let in_branches = match engine {
-        Running::LocalStack(_) => json!("succeeded"),
-        Running::MiniStack(_) => Value::Null,
-    };
-    for state in [
-        "DetectLabels",
-        "StoreLabels",
-        "MakeThumbnail",
-        "StoreThumbnail",
-    ] {
-        ensure!(
-            card["states"][state] == in_branches,
-            "{state} is not shown as {in_branches} on {}: {card:#}",
-            engine.engine()
-        );
-    }
-    for state in ["RecordFailure", "NotSupportedImageType", "ProcessingFailed"] {
-        ensure!(
-            card["states"][state].is_null(),
-            "{state} should not be coloured: {card:#}"
-        );
-    }
-    ensure!(
-        card["thumbnail"] == 250,
-        "the thumbnail is not shown 250 px wide: {card:#}"
-    );
-    let fields = &card["fields"];
-    ensure!(fields["format"] == "JPEG", "{card:#}");
-    ensure!(fields["dimensions"] == "1024 × 683", "{card:#}");
-    ensure!(fields["camera"] == "Canon EOS 400D DIGITAL", "{card:#}");
-    ensure!(fields["taken"] == "2008-04-20 19:12:06", "{card:#}");
-    ensure!(fields["GPS"] == "-22.951916, -43.210487", "{card:#}");
-    ensure!(
-        fields["labels"]
-            .as_str()
-            .is_some_and(|l| l.starts_with("Mobile Phone (from moto")),
-        "labels and where they came from: {card:#}"
-    );
 
-    // A GIF dropped on the page: refused by name.
-    let gif = std::fs::read(image("animated.gif"))?;
-    browser
-        .execute(
-            r#"
+    async fn the_page_names_the_stack(&self) -> Result<()> {
+        self.browser
+            .goto(&self.console.url)
+            .await
+            .context("failed to open the console")?;
+        let target = wait_for(
+            self.browser,
+            "the console to say which stack it uses",
+            "const t = document.querySelector('#target').textContent; return t.includes('stack') ? t : null;",
+            vec![],
+        )
+        .await?;
+        let stack = &self.deployment.stack_name;
+        ensure!(
+            target.as_str().is_some_and(|t| t.contains(stack)),
+            "the page does not name stack {stack}: {target}",
+        );
+        Ok(())
+    }
+
+    /// A JPEG through the file picker: every state on its path turns green,
+    /// and its thumbnail and metadata are shown.
+    async fn a_jpeg_through_the_file_picker(&self) -> Result<()> {
+        let jpeg = self.dir.join("browser-photo.jpg");
+        std::fs::copy(image("jpeg-exif-gps.jpg"), &jpeg)?;
+        choose(self.browser, &jpeg).await?;
+        let card = card_when(
+            self.browser,
+            "browser-photo.jpg",
+            &["SUCCEEDED", "FAILED", "error"],
+        )
+        .await?;
+        ensure!(
+            card["status"] == "SUCCEEDED",
+            "the JPEG did not succeed: {card:#}"
+        );
+        self.states_coloured_on_success(&card)?;
+        ensure!(
+            card["thumbnail"] == 250,
+            "the thumbnail is not shown 250 px wide: {card:#}"
+        );
+        let fields = &card["fields"];
+        ensure!(fields["format"] == "JPEG", "{card:#}");
+        ensure!(fields["dimensions"] == "1024 × 683", "{card:#}");
+        ensure!(fields["camera"] == "Canon EOS 400D DIGITAL", "{card:#}");
+        ensure!(fields["taken"] == "2008-04-20 19:12:06", "{card:#}");
+        ensure!(fields["GPS"] == "-22.951916, -43.210487", "{card:#}");
+        ensure!(
+            fields["labels"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("Mobile Phone (from moto")),
+            "labels and where they came from: {card:#}"
+        );
+        Ok(())
+    }
+
+    fn states_coloured_on_success(&self, card: &Value) -> Result<()> {
+        for state in [
+            "ExtractMetadata",
+            "CheckImageFormat",
+            "StoreMetadata",
+            "ProcessImage",
+            "MarkCompleted",
+        ] {
+            ensure!(
+                card["states"][state] == "succeeded",
+                "{state} is not shown as succeeded: {card:#}"
+            );
+        }
+        // MiniStack records no state of a Parallel branch: the page leaves them
+        // uncoloured rather than guess.
+        let in_branches = match self.engine {
+            Running::LocalStack(_) => json!("succeeded"),
+            Running::MiniStack(_) => Value::Null,
+        };
+        for state in [
+            "DetectLabels",
+            "StoreLabels",
+            "MakeThumbnail",
+            "StoreThumbnail",
+        ] {
+            ensure!(
+                card["states"][state] == in_branches,
+                "{state} is not shown as {in_branches} on {}: {card:#}",
+                self.engine.engine()
+            );
+        }
+        for state in ["RecordFailure", "NotSupportedImageType", "ProcessingFailed"] {
+            ensure!(
+                card["states"][state].is_null(),
+                "{state} should not be coloured: {card:#}"
+            );
+        }
+        Ok(())
+    }
+
+    /// A GIF dropped on the page: refused by name.
+    async fn a_gif_dropped_on_the_page(&self) -> Result<()> {
+        let gif = std::fs::read(image("animated.gif"))?;
+        self.browser
+            .execute(
+                r#"
             const file = new File([new Uint8Array(arguments[0])], 'browser-animated.gif', { type: 'image/gif' });
             const data = new DataTransfer();
             data.items.add(file);
             document.querySelector('#drop').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
             "#,
-            vec![json!(gif)],
+                vec![json!(gif)],
+            )
+            .await
+            .context("failed to drop the GIF on the page")?;
+        let card = card_when(
+            self.browser,
+            "browser-animated.gif",
+            &["SUCCEEDED", "FAILED", "error"],
         )
-        .await
-        .context("failed to drop the GIF on the page")?;
-    let card = card_when(
-        browser,
-        "browser-animated.gif",
-        &["SUCCEEDED", "FAILED", "error"],
-    )
-    .await?;
-    ensure!(card["status"] == "FAILED", "the GIF did not fail: {card:#}");
-    ensure!(
-        card["error"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("NotSupportedImageType: ") && e.contains("GIF")),
-        "the GIF's failure is not shown by name and cause: {card:#}"
-    );
-    ensure!(
-        card["states"]["NotSupportedImageType"] == "failed",
-        "{card:#}"
-    );
-    ensure!(card["states"]["StoreMetadata"].is_null(), "{card:#}");
+        .await?;
+        ensure!(card["status"] == "FAILED", "the GIF did not fail: {card:#}");
+        ensure!(
+            card["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("NotSupportedImageType: ") && e.contains("GIF")),
+            "the GIF's failure is not shown by name and cause: {card:#}"
+        );
+        ensure!(
+            card["states"]["NotSupportedImageType"] == "failed",
+            "{card:#}"
+        );
+        ensure!(card["states"]["StoreMetadata"].is_null(), "{card:#}");
+        Ok(())
+    }
 
-    // A file over the limit is refused before anything is sent.
-    let big = dir.join("browser-too-big.jpg");
-    let mut bytes = std::fs::read(image("jpeg-exif-gps.jpg"))?;
-    bytes.resize(usize::try_from(MAX_UPLOAD)? + 1, 0);
-    std::fs::write(&big, bytes)?;
-    choose(browser, &big).await?;
-    let card = card_when(browser, "browser-too-big.jpg", &["refused"]).await?;
-    ensure!(
-        card["error"].as_str().is_some_and(|e| e.contains("limit")),
-        "the refusal does not say why: {card:#}"
-    );
-    let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
-    let head = s3
-        .head_object()
-        .bucket(bucket)
-        .key("incoming/browser-too-big.jpg")
-        .send()
-        .await;
-    ensure!(head.is_err(), "the oversized file reached the bucket");
+    /// A file over the limit is refused before anything is sent.
+    async fn a_file_over_the_limit(&self) -> Result<()> {
+        let big = self.dir.join("browser-too-big.jpg");
+        let mut bytes = std::fs::read(image("jpeg-exif-gps.jpg"))?;
+        bytes.resize(usize::try_from(MAX_UPLOAD)? + 1, 0);
+        std::fs::write(&big, bytes)?;
+        choose(self.browser, &big).await?;
+        let card = card_when(self.browser, "browser-too-big.jpg", &["refused"]).await?;
+        ensure!(
+            card["error"].as_str().is_some_and(|e| e.contains("limit")),
+            "the refusal does not say why: {card:#}"
+        );
+        let bucket = self
+            .deployment
+            .output(infra::stack::outputs::PHOTO_BUCKET)?;
+        let head = self
+            .s3
+            .head_object()
+            .bucket(bucket)
+            .key("incoming/browser-too-big.jpg")
+            .send()
+            .await;
+        ensure!(head.is_err(), "the oversized file reached the bucket");
+        Ok(())
+    }
 
-    screenshot(browser, "console-uploads.png").await;
-
-    // The gallery is read from the table: newest first, after a reload and
-    // on a new server.
-    let new_console = Console::start(config, deployment, engine.labels_source()).await?;
-    browser.goto(&new_console.url).await?;
-    let order = wait_for(
-        browser,
-        "the gallery to list both uploads",
-        r#"const keys = [...document.querySelectorAll('#gallery .item')].map(i => i.dataset.key);
+    /// The gallery is read from the table: newest first, after a reload and
+    /// on a new server.
+    async fn the_gallery_newest_first(&self) -> Result<()> {
+        let new_console =
+            Console::start(self.config, self.deployment, self.engine.labels_source()).await?;
+        self.browser.goto(&new_console.url).await?;
+        let order = wait_for(
+            self.browser,
+            "the gallery to list both uploads",
+            r#"const keys = [...document.querySelectorAll('#gallery .item')].map(i => i.dataset.key);
            return keys.includes('incoming/browser-photo.jpg') && keys.includes('incoming/browser-animated.gif') ? keys : null;"#,
-        vec![],
-    )
-    .await?;
-    let position = |key: &str| {
-        order
-            .as_array()
-            .and_then(|keys| keys.iter().position(|k| k == key))
-    };
-    ensure!(
-        position("incoming/browser-animated.gif") < position("incoming/browser-photo.jpg"),
-        "the gallery is not newest first: {order}"
-    );
-    new_console.stop().await?;
-    std::fs::remove_dir_all(&dir).ok();
-    other_sites_cannot_use_the_console(browser, console, s3, bucket).await
+            vec![],
+        )
+        .await?;
+        let position = |key: &str| {
+            order
+                .as_array()
+                .and_then(|keys| keys.iter().position(|k| k == key))
+        };
+        ensure!(
+            position("incoming/browser-animated.gif") < position("incoming/browser-photo.jpg"),
+            "the gallery is not newest first: {order}"
+        );
+        new_console.stop().await
+    }
 }
 
 /// The console holds AWS credentials: a page of another site cannot upload
