@@ -124,7 +124,7 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
         // cargo-lambda's release optimizations include panic=abort, which
         // turns every libjpeg error (reported by unwinding out of its error
         // handler) into a crashed function; the workspace's release profile
-        // has the rest (LTO, one codegen unit, stripped symbols).
+        // has the rest (one codegen unit, stripped symbols).
         .arg("--disable-optimizations")
         .env(
             format!(
