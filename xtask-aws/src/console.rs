@@ -435,32 +435,15 @@ struct KeyQuery {
 
 /// The table item of one image.
 async fn image(State(console): Shared, Query(query): Query<KeyQuery>) -> Api<axum::Json<Value>> {
-    let item = observe::item(&console.ddb, &console.table, &query.key)
+    let item = observe::image_item(&console.ddb, &console.table, &query.key)
         .await?
-        .map(|item| observe::typed(item).map(|i| present(&i)))
-        .transpose()?
-        .unwrap_or(Value::Null);
+        .map_or(Value::Null, |item| present(&item));
     Ok(axum::Json(json!({ "item": item })))
 }
 
 /// Every image the table holds, newest first.
 async fn images(State(console): Shared) -> Api<axum::Json<Value>> {
-    let mut items = Vec::new();
-    let mut pages = console
-        .ddb
-        .scan()
-        .table_name(&console.table)
-        .consistent_read(true)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(explain)
-            .with_context(|| format!("failed to scan {}", console.table))?;
-        for item in page.items() {
-            items.push(observe::typed(observe::attributes(item))?);
-        }
-    }
+    let mut items = observe::items(&console.ddb, &console.table).await?;
     items.sort_by(|a, b| {
         time(b)
             .cmp(time(a))

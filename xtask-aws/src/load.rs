@@ -129,9 +129,9 @@ pub async fn load(local: &e2e::Local, files: &[PathBuf], uploads: usize) -> Resu
     let (executions, lost) = match observer.executions.wait_all(&uploaded, timeout).await {
         Ok(executions) => (executions, None),
         Err(e) => {
-            let unfinished = e.downcast::<Unfinished>()?;
+            let mut unfinished = e.downcast::<Unfinished>()?;
             eprintln!("load: {unfinished}");
-            (unfinished.ended.clone(), Some(unfinished))
+            (std::mem::take(&mut unfinished.ended), Some(unfinished))
         }
     };
     let wall = started.elapsed();
@@ -299,7 +299,11 @@ async fn reconcile(observer: &Observer, s3: &aws_sdk_s3::Client) -> Result<Vec<S
         .await?
         .into_iter()
         .collect();
-    let items = scan(&observer.ddb, &observer.table).await?;
+    let items: HashMap<String, ImageItem> = observe::items(&observer.ddb, &observer.table)
+        .await?
+        .into_iter()
+        .map(|item| (item.image_key.clone(), item))
+        .collect();
     let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
     let mut statuses: HashMap<String, aws_sdk_sfn::types::ExecutionStatus> = HashMap::new();
     let mut finder = Executions::new(observer.sfn.clone(), observer.executions.state_machine());
@@ -369,22 +373,6 @@ async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Resul
         );
     }
     Ok(keys)
-}
-
-/// Every item of the table, by key.
-async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<HashMap<String, ImageItem>> {
-    let mut items = HashMap::new();
-    let mut pages = ddb.scan().table_name(table).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(explain)
-            .with_context(|| format!("failed to scan {table}"))?;
-        for item in page.items() {
-            let item = observe::typed(observe::attributes(item))?;
-            items.insert(item.image_key.clone(), item);
-        }
-    }
-    Ok(items)
 }
 
 fn print_report(report: &Report) {

@@ -705,13 +705,33 @@ pub async fn image_item(
     table: &str,
     key: &str,
 ) -> Result<Option<ImageItem>> {
-    item(ddb, table, key).await?.map(typed).transpose()
+    item(ddb, table, key).await?.as_ref().map(typed).transpose()
 }
 
 /// An item read as plain JSON, typed.
-pub fn typed(item: Value) -> Result<ImageItem> {
-    serde_json::from_value(item.clone())
+fn typed(item: &Value) -> Result<ImageItem> {
+    ImageItem::deserialize(item)
         .with_context(|| format!("not an item the state machine writes: {item}"))
+}
+
+/// Every item of the table, typed, read consistently.
+pub async fn items(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<ImageItem>> {
+    let mut items = Vec::new();
+    let mut pages = ddb
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(explain)
+            .with_context(|| format!("failed to scan {table}"))?;
+        for item in page.items() {
+            items.push(typed(&attributes(item))?);
+        }
+    }
+    Ok(items)
 }
 
 /// The `ImageMetadata` item of `key`, as plain JSON.
