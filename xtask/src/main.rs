@@ -21,7 +21,15 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Ci => ci::run()?,
         Command::Asl(args) => asl_cmd::run(args)?,
         Command::LocalstackImage(args) => localstack_image::run(args).map(drop)?,
-        _ => return in_xtask_aws(),
+        Command::Deploy(_)
+        | Command::Destroy(_)
+        | Command::E2e(_)
+        | Command::Engines(_)
+        | Command::Load(_)
+        | Command::Redrive(_)
+        | Command::Console(_)
+        | Command::Inspect(_)
+        | Command::Thumbnail(_) => return in_xtask_aws(),
     }
     Ok(ExitCode::SUCCESS)
 }
