@@ -236,61 +236,42 @@ type CaseFn = for<'a> fn(&'a Deployed) -> Pin<Box<dyn Future<Output = Result<()>
 fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
     let mut cases: Vec<(&'static str, CaseFn)> = vec![
         ("duplicate_event", |d| {
-            Box::pin(async { duplicate_event(&d.env, &mut *d.uploaded.lock().await).await })
+            Box::pin(d.recording(duplicate_event))
         }),
-        ("ten_at_once", |d| {
-            Box::pin(async { ten_at_once(&d.env, &mut *d.uploaded.lock().await).await })
-        }),
+        ("ten_at_once", |d| Box::pin(d.recording(ten_at_once))),
     ];
     if engine == Engine::Localstack {
         cases.push(("transient_failure_is_retried", |d| {
-            Box::pin(async {
-                transient_failure_is_retried(&d.env, &mut *d.uploaded.lock().await).await
-            })
+            Box::pin(d.recording(transient_failure_is_retried))
         }));
         cases.push(("throttled_services_are_retried", |d| {
-            Box::pin(async {
-                throttled_services_are_retried(&d.env, &mut *d.uploaded.lock().await).await
-            })
+            Box::pin(d.recording(throttled_services_are_retried))
         }));
     }
     cases.extend([
         (
             "failed_starts_are_queued_and_redriven",
-            (|d| {
-                Box::pin(async {
-                    failed_starts_are_queued_and_redriven(&d.env, &mut *d.uploaded.lock().await)
-                        .await
-                })
-            }) as CaseFn,
+            (|d| Box::pin(d.recording(failed_starts_are_queued_and_redriven))) as CaseFn,
         ),
         ("versions_of_one_key", |d| {
-            Box::pin(async { versions_of_one_key(&d.env, &mut *d.uploaded.lock().await).await })
+            Box::pin(d.recording(versions_of_one_key))
         }),
         ("crashing_and_hanging_functions_fail_cleanly", |d| {
-            Box::pin(async {
-                crashing_and_hanging_functions_fail_cleanly(&d.env, &mut *d.uploaded.lock().await)
-                    .await
-            })
+            Box::pin(d.recording(crashing_and_hanging_functions_fail_cleanly))
         }),
         ("hostile_files_end_as_the_library_says", |d| {
-            Box::pin(async {
-                hostile_files_end_as_the_library_says(&d.env, &mut *d.uploaded.lock().await).await
-            })
+            Box::pin(d.recording(hostile_files_end_as_the_library_says))
         }),
         ("thumbnails_start_nothing", |d| {
             Box::pin(async { thumbnails_start_nothing(&d.env, &d.uploaded.lock().await).await })
         }),
         ("console_in_a_browser", |d| {
-            Box::pin(async {
-                browser::console_in_a_browser(
-                    &d.env.config,
-                    &d.env.deployment,
-                    &d.env.s3,
-                    &d.running,
-                )
-                .await
-            })
+            Box::pin(browser::console_in_a_browser(
+                &d.env.config,
+                &d.env.deployment,
+                &d.env.s3,
+                &d.running,
+            ))
         }),
     ]);
     if engine == Engine::Localstack {
@@ -336,6 +317,14 @@ impl Deployed {
             uploaded: tokio::sync::Mutex::new(Vec::new()),
             simple: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Runs `case`, which records the key of every upload it makes.
+    async fn recording(
+        &self,
+        case: impl AsyncFnOnce(&Env, &mut Vec<String>) -> Result<()>,
+    ) -> Result<()> {
+        case(&self.env, &mut *self.uploaded.lock().await).await
     }
 
     /// The upload of simple case `name`, all of them uploaded on first use.
