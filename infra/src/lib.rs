@@ -8,6 +8,7 @@ pub mod cfn;
 pub mod permissions;
 pub mod pipeline;
 pub mod resources;
+pub mod scenarios;
 pub mod stack;
 mod yaml;
 

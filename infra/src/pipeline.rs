@@ -47,8 +47,26 @@ pub(crate) fn unwritable(e: serde_json::Error) -> Vec<TemplateError> {
     }]
 }
 
-/// The state that calls Rekognition; emulators without it mock this state.
-pub const DETECT_LABELS: &str = "DetectLabels";
+/// The states' names, for whoever mocks or inspects one.
+pub mod state {
+    pub const EXTRACT_METADATA: &str = "ExtractMetadata";
+    pub const CHECK_IMAGE_FORMAT: &str = "CheckImageFormat";
+    pub const STORE_METADATA: &str = "StoreMetadata";
+    pub const PROCESS_IMAGE: &str = "ProcessImage";
+    /// The state that calls Rekognition; emulators without it mock this state.
+    pub const DETECT_LABELS: &str = "DetectLabels";
+    pub const STORE_LABELS: &str = "StoreLabels";
+    pub const MAKE_THUMBNAIL: &str = "MakeThumbnail";
+    pub const STORE_THUMBNAIL: &str = "StoreThumbnail";
+    pub const MARK_COMPLETED: &str = "MarkCompleted";
+    pub const DESCRIBE_UNSUPPORTED_FORMAT: &str = "DescribeUnsupportedFormat";
+    pub const RECORD_REJECTION: &str = "RecordRejection";
+    pub const NOT_SUPPORTED_IMAGE_TYPE: &str = "NotSupportedImageType";
+    pub const RECORD_FAILURE: &str = "RecordFailure";
+    pub const PROCESSING_FAILED: &str = "ProcessingFailed";
+    pub const SUPERSEDED: &str = "Superseded";
+}
+pub use state::DETECT_LABELS;
 
 const LAMBDA_TRANSIENT: [&str; 4] = [
     "Lambda.ServiceException",
@@ -233,17 +251,17 @@ struct Top {
 impl Top {
     fn declare(sm: &mut StateMachineBuilder) -> Top {
         Top {
-            extract: sm.declare("ExtractMetadata"),
-            check: sm.declare("CheckImageFormat"),
-            store: sm.declare("StoreMetadata"),
-            process: sm.declare("ProcessImage"),
-            completed: sm.declare("MarkCompleted"),
-            describe_unsupported: sm.declare("DescribeUnsupportedFormat"),
-            record_rejection: sm.declare("RecordRejection"),
-            not_supported: sm.declare("NotSupportedImageType"),
-            record_failure: sm.declare("RecordFailure"),
-            failed: sm.declare("ProcessingFailed"),
-            superseded: sm.declare("Superseded"),
+            extract: sm.declare(state::EXTRACT_METADATA),
+            check: sm.declare(state::CHECK_IMAGE_FORMAT),
+            store: sm.declare(state::STORE_METADATA),
+            process: sm.declare(state::PROCESS_IMAGE),
+            completed: sm.declare(state::MARK_COMPLETED),
+            describe_unsupported: sm.declare(state::DESCRIBE_UNSUPPORTED_FORMAT),
+            record_rejection: sm.declare(state::RECORD_REJECTION),
+            not_supported: sm.declare(state::NOT_SUPPORTED_IMAGE_TYPE),
+            record_failure: sm.declare(state::RECORD_FAILURE),
+            failed: sm.declare(state::PROCESSING_FAILED),
+            superseded: sm.declare(state::SUPERSEDED),
         }
     }
 }
@@ -354,7 +372,7 @@ fn process_image(top: &Top) -> ParallelState {
 fn labels_branch() -> BranchBuilder {
     let mut labels = BranchBuilder::new();
     let detect_labels = labels.declare(DETECT_LABELS);
-    let store_labels = labels.declare("StoreLabels");
+    let store_labels = labels.declare(state::STORE_LABELS);
     labels.define(
         detect_labels,
         TaskState::new("arn:aws:states:::aws-sdk:rekognition:detectLabels")
@@ -392,8 +410,8 @@ fn labels_branch() -> BranchBuilder {
 /// The thumbnail, made and stored on the item.
 fn thumbnail_branch() -> BranchBuilder {
     let mut thumbnail = BranchBuilder::new();
-    let make_thumbnail = thumbnail.declare("MakeThumbnail");
-    let store_thumbnail = thumbnail.declare("StoreThumbnail");
+    let make_thumbnail = thumbnail.declare(state::MAKE_THUMBNAIL);
+    let store_thumbnail = thumbnail.declare(state::STORE_THUMBNAIL);
     thumbnail.define(
         make_thumbnail,
         lambda(

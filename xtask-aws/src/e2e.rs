@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use photopipe_shared::table::{ImageItem, StoredThumbnail};
-use photopipe_shared::{ErrorName, INCOMING_PREFIX, ImageFormat};
+use photopipe_shared::{INCOMING_PREFIX, Thumbnail};
 use serde::Serialize;
 
 use crate::deploy::{self, Deployment, explain};
@@ -197,20 +197,32 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The outcome the functions' own library code predicts for `bytes`.
+/// The outcome predicted for `bytes`: the state machine's own definition run
+/// in the simulator, on what the functions' library code makes of them.
 pub fn expected(bytes: &[u8]) -> Expected {
-    match imaging::metadata(bytes) {
-        Err(e) if e.name() == ErrorName::UnknownImageFormat => {
-            Expected::Failure(ErrorName::NotSupportedImageType.as_str().into())
-        }
-        Err(e) => Expected::Failure(e.name().as_str().into()),
-        Ok(m) if !ImageFormat::SUPPORTED.contains(&m.format) => {
-            Expected::Failure(ErrorName::NotSupportedImageType.as_str().into())
-        }
-        Ok(_) => match imaging::make_thumbnail(bytes, &imaging::ThumbnailOptions::default()) {
-            Ok(_) => Expected::Success,
-            Err(e) => Expected::Failure(e.name().as_str().into()),
-        },
+    let key = format!("{INCOMING_PREFIX}image");
+    let bucket = "photos";
+    let image = bytes.to_vec();
+    let thumbnail = move || {
+        let made = imaging::make_thumbnail(&image, &imaging::ThumbnailOptions::default())?;
+        Ok(Thumbnail {
+            bucket: bucket.to_owned(),
+            key: photopipe_shared::thumbnail_key(&key),
+            width: made.width,
+            height: made.height,
+            size: made.bytes.len() as u64,
+            content_type: made.content_type().to_owned(),
+        })
+    };
+    let metadata = imaging::metadata(bytes).map_err(photopipe_shared::Failure::from);
+    let mocks = infra::scenarios::pipeline_mocks(metadata, thumbnail, &[]);
+    let execution = sim::Simulator::new(&mocks).run(
+        &infra::pipeline::definition(),
+        infra::scenarios::input(&format!("{INCOMING_PREFIX}image")),
+    );
+    match execution.failure {
+        None => Expected::Success,
+        Some(failure) => Expected::Failure(failure.error),
     }
 }
 
@@ -386,4 +398,49 @@ fn print_table(report: &Report<'_>) {
             ""
         }
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definition_predicts_each_sample_from_what_the_functions_make_of_it() {
+        let failure = |name: &str| Expected::Failure(name.to_owned());
+        let predicted: BTreeMap<String, Expected> = sample_files(None)
+            .expect("the samples")
+            .iter()
+            .map(|file| {
+                let name = file
+                    .file_name()
+                    .expect("a file name")
+                    .to_string_lossy()
+                    .into_owned();
+                (
+                    name,
+                    expected(&std::fs::read(file).expect("a readable sample")),
+                )
+            })
+            .collect();
+        let wanted = BTreeMap::from([
+            ("animated.gif", failure("NotSupportedImageType")),
+            (
+                "arith-progressive-cve-2017-2862.jpg",
+                failure("CorruptImage"),
+            ),
+            ("arithmetic.jpg", Expected::Success),
+            ("casio-portrait.jpg", Expected::Success),
+            ("empty.jpg", failure("EmptyObject")),
+            ("flower.jpg", Expected::Success),
+            ("fresh-flower.jpg", Expected::Success),
+            ("image.webp", failure("NotSupportedImageType")),
+            ("jpeg-exif-gps.jpg", Expected::Success),
+            ("orientation-6.jpg", Expected::Success),
+            ("png-alpha.png", Expected::Success),
+            ("truncated.jpg", failure("CorruptImage")),
+        ]);
+        let wanted: BTreeMap<String, Expected> =
+            wanted.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        assert_eq!(predicted, wanted);
+    }
 }

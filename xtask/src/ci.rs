@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{build, cargo_command, lint, localstack_image, project_root, synth};
+use crate::{build, cargo_command, lint, localstack_image, paths, project_root, synth};
 
 /// cargo-insta, pinned to the insta version of the workspace.
 const CARGO_INSTA_VERSION: &str = "1.49.0";
@@ -23,6 +23,7 @@ pub fn run() -> Result<()> {
         "warnings",
     ])?;
     synth::run(synth::Args { check: true })?;
+    paths::run(paths::Args { json: false })?;
     lint::run()?;
     // The end-to-end test builds the functions and picks a LocalStack image
     // itself; doing both here first shows their progress instead of hiding

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{asl_cmd, build, localstack_image, synth};
+use crate::{asl_cmd, build, localstack_image, paths, synth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,8 @@ pub enum Command {
     Synth(synth::Args),
     /// Run cfn-lint on the generated template; any finding fails.
     Lint,
+    /// Every route through the state machine and the simulator scenario that takes it.
+    Paths(paths::Args),
     /// Everything CI checks: fmt, clippy, synth --check, cfn-lint, all tests.
     Ci,
     /// Check or format Amazon States Language files.

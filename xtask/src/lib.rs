@@ -10,6 +10,7 @@ pub mod ci;
 pub mod cli;
 pub mod lint;
 pub mod localstack_image;
+pub mod paths;
 pub mod synth;
 pub mod tools;
 

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xtask::cli::{Cli, Command};
-use xtask::{asl_cmd, build, cargo_command, ci, lint, localstack_image, project_root, synth};
+use xtask::{
+    asl_cmd, build, cargo_command, ci, lint, localstack_image, paths, project_root, synth,
+};
 
 fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
@@ -18,6 +20,7 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Synth(args) => synth::run(args)?,
         Command::Lint => lint::run()?,
+        Command::Paths(args) => paths::run(args)?,
         Command::Ci => ci::run()?,
         Command::Asl(args) => asl_cmd::run(args)?,
         Command::LocalstackImage(args) => localstack_image::run(args).map(drop)?,

@@ -1,0 +1,190 @@
+//! The recorded history in the service's own shape, the SDK's `HistoryEvent`.
+
+use aws_sdk_sfn::types::{self as sdk, HistoryEventType};
+use aws_smithy_types::DateTime;
+use serde_json::Value;
+
+use crate::history::{Event, Kind, Resource};
+
+/// `events` as the SDK's `HistoryEvent`s, with ids counted from 1.
+pub fn to_sdk(events: &[Event]) -> Vec<sdk::HistoryEvent> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| sdk_event(i, e))
+        .collect()
+}
+
+fn sdk_event(index: usize, event: &Event) -> sdk::HistoryEvent {
+    let id = |i: usize| i64::try_from(i + 1).unwrap_or(i64::MAX);
+    let builder = sdk::HistoryEvent::builder()
+        .id(id(index))
+        .previous_event_id(event.previous.map_or(0, id))
+        .timestamp(DateTime::from_millis(event.at_ms))
+        .r#type(HistoryEventType::from(event.kind.name().as_str()));
+    details(builder, &event.kind)
+        .build()
+        .expect("every required field of a HistoryEvent is set")
+}
+
+fn text(value: &Value) -> String {
+    value.to_string()
+}
+
+fn details(
+    b: sdk::builders::HistoryEventBuilder,
+    kind: &Kind,
+) -> sdk::builders::HistoryEventBuilder {
+    use sdk::*;
+    match kind {
+        Kind::ExecutionStarted { input, role_arn } => b.execution_started_event_details(
+            ExecutionStartedEventDetails::builder()
+                .input(text(input))
+                .role_arn(role_arn)
+                .build(),
+        ),
+        Kind::ExecutionSucceeded { output } => b.execution_succeeded_event_details(
+            ExecutionSucceededEventDetails::builder()
+                .output(text(output))
+                .build(),
+        ),
+        Kind::ExecutionFailed(f) => b.execution_failed_event_details(
+            ExecutionFailedEventDetails::builder()
+                .error(&f.error)
+                .cause(&f.cause)
+                .build(),
+        ),
+        Kind::ExecutionTimedOut(f) => b.execution_timed_out_event_details(
+            ExecutionTimedOutEventDetails::builder()
+                .error(&f.error)
+                .cause(&f.cause)
+                .build(),
+        ),
+        Kind::StateEntered { name, input, .. } => b.state_entered_event_details(
+            StateEnteredEventDetails::builder()
+                .name(name)
+                .input(text(input))
+                .build()
+                .expect("a name is set"),
+        ),
+        Kind::StateExited { name, output, .. } => b.state_exited_event_details(
+            StateExitedEventDetails::builder()
+                .name(name)
+                .output(text(output))
+                .build()
+                .expect("a name is set"),
+        ),
+        Kind::TaskScheduled {
+            resource,
+            region,
+            parameters,
+            timeout,
+            heartbeat,
+        } => match resource {
+            Resource::Service { kind, name } => b.task_scheduled_event_details(
+                TaskScheduledEventDetails::builder()
+                    .resource_type(kind)
+                    .resource(name)
+                    .region(region)
+                    .parameters(text(parameters))
+                    .set_timeout_in_seconds(timeout.and_then(|t| i64::try_from(t).ok()))
+                    .set_heartbeat_in_seconds(heartbeat.and_then(|t| i64::try_from(t).ok()))
+                    .build()
+                    .expect("the resource and parameters are set"),
+            ),
+            Resource::LambdaFunction(arn) => b.lambda_function_scheduled_event_details(
+                LambdaFunctionScheduledEventDetails::builder()
+                    .resource(arn)
+                    .input(text(parameters))
+                    .set_timeout_in_seconds(timeout.and_then(|t| i64::try_from(t).ok()))
+                    .build()
+                    .expect("the resource is set"),
+            ),
+        },
+        Kind::TaskStarted(resource) => match resource {
+            Resource::Service { kind, name } => b.task_started_event_details(
+                TaskStartedEventDetails::builder()
+                    .resource_type(kind)
+                    .resource(name)
+                    .build()
+                    .expect("the resource is set"),
+            ),
+            Resource::LambdaFunction(_) => b,
+        },
+        Kind::TaskSucceeded(resource, output) => match resource {
+            Resource::Service { kind, name } => b.task_succeeded_event_details(
+                TaskSucceededEventDetails::builder()
+                    .resource_type(kind)
+                    .resource(name)
+                    .output(text(output))
+                    .build()
+                    .expect("the resource is set"),
+            ),
+            Resource::LambdaFunction(_) => b.lambda_function_succeeded_event_details(
+                LambdaFunctionSucceededEventDetails::builder()
+                    .output(text(output))
+                    .build(),
+            ),
+        },
+        Kind::TaskFailed(resource, f) => match resource {
+            Resource::Service { kind, name } => b.task_failed_event_details(
+                TaskFailedEventDetails::builder()
+                    .resource_type(kind)
+                    .resource(name)
+                    .error(&f.error)
+                    .cause(&f.cause)
+                    .build()
+                    .expect("the resource is set"),
+            ),
+            Resource::LambdaFunction(_) => b.lambda_function_failed_event_details(
+                LambdaFunctionFailedEventDetails::builder()
+                    .error(&f.error)
+                    .cause(&f.cause)
+                    .build(),
+            ),
+        },
+        Kind::TaskTimedOut(resource, f) => match resource {
+            Resource::Service { kind, name } => b.task_timed_out_event_details(
+                TaskTimedOutEventDetails::builder()
+                    .resource_type(kind)
+                    .resource(name)
+                    .error(&f.error)
+                    .cause(&f.cause)
+                    .build()
+                    .expect("the resource is set"),
+            ),
+            Resource::LambdaFunction(_) => b.lambda_function_timed_out_event_details(
+                LambdaFunctionTimedOutEventDetails::builder()
+                    .error(&f.error)
+                    .cause(&f.cause)
+                    .build(),
+            ),
+        },
+        Kind::MapStarted { length } => b.map_state_started_event_details(
+            MapStateStartedEventDetails::builder()
+                .length(i32::try_from(*length).unwrap_or(i32::MAX))
+                .build(),
+        ),
+        Kind::MapIterationStarted { name, index } => {
+            b.map_iteration_started_event_details(iteration(name, *index))
+        }
+        Kind::MapIterationSucceeded { name, index } => {
+            b.map_iteration_succeeded_event_details(iteration(name, *index))
+        }
+        Kind::MapIterationFailed { name, index } => {
+            b.map_iteration_failed_event_details(iteration(name, *index))
+        }
+        Kind::ParallelStarted
+        | Kind::ParallelSucceeded
+        | Kind::ParallelFailed
+        | Kind::MapSucceeded
+        | Kind::MapFailed => b,
+    }
+}
+
+fn iteration(name: &str, index: usize) -> sdk::MapIterationEventDetails {
+    sdk::MapIterationEventDetails::builder()
+        .name(name)
+        .index(i32::try_from(index).unwrap_or(i32::MAX))
+        .build()
+}

@@ -1,0 +1,222 @@
+//! Where task results come from: closures per state or per resource, or a
+//! mock configuration file in the format of AWS Step Functions Local.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::Failure;
+
+/// One task invocation, as a mock sees it.
+#[derive(Debug, Clone)]
+pub struct Call<'a> {
+    pub state: &'a str,
+    pub resource: &'a str,
+    /// The task's effective parameters (after `InputPath` and `Parameters`).
+    pub parameters: &'a Value,
+    /// How many times this state's task was invoked before in this
+    /// execution, retries included: 0 for the first.
+    pub invocation: u32,
+}
+
+/// What a mocked task does: return a result or throw, after `took_ms` of
+/// virtual time (which `TimeoutSeconds` and `HeartbeatSeconds` are held to).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub result: Result<Value, Failure>,
+    pub took_ms: u64,
+}
+
+impl Response {
+    pub fn ok(value: Value) -> Response {
+        Response {
+            result: Ok(value),
+            took_ms: 0,
+        }
+    }
+
+    pub fn throw(error: impl Into<String>, cause: impl Into<String>) -> Response {
+        Response {
+            result: Err(Failure::new(error, cause)),
+            took_ms: 0,
+        }
+    }
+
+    pub fn taking(self, millis: u64) -> Response {
+        Response {
+            took_ms: millis,
+            ..self
+        }
+    }
+}
+
+type Mock = Box<dyn Fn(&Call<'_>) -> Response + Send + Sync>;
+
+/// The mocks of one execution: a state's own mock wins over its resource's.
+#[derive(Default)]
+pub struct Mocks {
+    by_state: HashMap<String, Mock>,
+    by_resource: HashMap<String, Mock>,
+}
+
+impl fmt::Debug for Mocks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mocks")
+            .field("states", &self.by_state.keys().collect::<Vec<_>>())
+            .field("resources", &self.by_resource.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Mocks {
+    pub fn new() -> Mocks {
+        Mocks::default()
+    }
+
+    /// Answers every task of the state named `state`.
+    pub fn state(
+        mut self,
+        state: impl Into<String>,
+        mock: impl Fn(&Call<'_>) -> Response + Send + Sync + 'static,
+    ) -> Mocks {
+        self.by_state.insert(state.into(), Box::new(mock));
+        self
+    }
+
+    /// Answers every task whose `Resource` is `resource`.
+    pub fn resource(
+        mut self,
+        resource: impl Into<String>,
+        mock: impl Fn(&Call<'_>) -> Response + Send + Sync + 'static,
+    ) -> Mocks {
+        self.by_resource.insert(resource.into(), Box::new(mock));
+        self
+    }
+
+    pub(crate) fn answer(&self, call: &Call<'_>) -> Response {
+        match self
+            .by_state
+            .get(call.state)
+            .or_else(|| self.by_resource.get(call.resource))
+        {
+            Some(mock) => mock(call),
+            None => Response::throw(
+                "States.Runtime",
+                format!(
+                    "no mock answers the state '{}' (resource {})",
+                    call.state, call.resource
+                ),
+            ),
+        }
+    }
+
+    /// The mocks of test case `case` of state machine `machine` in a Step
+    /// Functions Local mock configuration (`StateMachines` → `TestCases`
+    /// name mocked responses; `MockedResponses` hold, per invocation number
+    /// or range such as `"1-2"`, a `Return` or a `Throw`).
+    pub fn from_config(config: &Value, machine: &str, case: &str) -> Result<Mocks, MockError> {
+        let cases = config
+            .pointer(&format!("/StateMachines/{}/TestCases", escape(machine)))
+            .ok_or_else(|| MockError::NoMachine(machine.to_owned()))?;
+        let states = cases
+            .get(case)
+            .and_then(Value::as_object)
+            .ok_or_else(|| MockError::NoCase(case.to_owned(), machine.to_owned()))?;
+        let mut mocks = Mocks::new();
+        for (state, response) in states {
+            let name = response.as_str().ok_or_else(|| {
+                MockError::Invalid(format!("{case}.{state} must name a mocked response"))
+            })?;
+            let table = config
+                .pointer(&format!("/MockedResponses/{}", escape(name)))
+                .ok_or_else(|| MockError::NoResponse(name.to_owned()))?;
+            let answers = Answers::parse(name, table)?;
+            mocks = mocks.state(state.clone(), move |call| answers.nth(call.invocation));
+        }
+        Ok(mocks)
+    }
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// A mocked response: what each invocation of a state gets.
+#[derive(Debug)]
+struct Answers {
+    name: String,
+    ranges: Vec<(u32, u32, Response)>,
+}
+
+impl Answers {
+    fn parse(name: &str, table: &Value) -> Result<Answers, MockError> {
+        let invalid = |what: String| MockError::Invalid(format!("mocked response {name}: {what}"));
+        let entries = table
+            .as_object()
+            .ok_or_else(|| invalid("must be an object".into()))?;
+        let mut ranges = Vec::new();
+        for (key, answer) in entries {
+            let (first, last) = match key.split_once('-') {
+                Some((a, b)) => (a.trim().parse(), b.trim().parse()),
+                None => (key.trim().parse(), key.trim().parse()),
+            };
+            let (Ok(first), Ok(last)) = (first, last) else {
+                return Err(invalid(format!(
+                    "'{key}' is not an invocation number or range"
+                )));
+            };
+            let response = match (answer.get("Return"), answer.get("Throw")) {
+                (Some(value), None) => Response::ok(value.clone()),
+                (None, Some(thrown)) => Response::throw(
+                    thrown
+                        .get("Error")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    thrown
+                        .get("Cause")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                ),
+                _ => {
+                    return Err(invalid(format!(
+                        "'{key}' needs exactly one of Return and Throw"
+                    )));
+                }
+            };
+            ranges.push((first, last, response));
+        }
+        Ok(Answers {
+            name: name.to_owned(),
+            ranges,
+        })
+    }
+
+    fn nth(&self, invocation: u32) -> Response {
+        self.ranges
+            .iter()
+            .find(|(first, last, _)| (*first..=*last).contains(&invocation))
+            .map(|(_, _, response)| response.clone())
+            .unwrap_or_else(|| {
+                Response::throw(
+                    "States.Runtime",
+                    format!(
+                        "mocked response {} has no answer for invocation {invocation}",
+                        self.name
+                    ),
+                )
+            })
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MockError {
+    #[error("the mock configuration has no state machine named {0} under StateMachines")]
+    NoMachine(String),
+    #[error("the mock configuration has no test case {0} for state machine {1}")]
+    NoCase(String, String),
+    #[error("the mock configuration has no mocked response named {0} under MockedResponses")]
+    NoResponse(String),
+    #[error("invalid mock configuration: {0}")]
+    Invalid(String),
+}

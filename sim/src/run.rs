@@ -1,0 +1,528 @@
+//! The interpreter: executions, branches, and what every state shares
+//! (input and output processing, retries, catchers, the virtual clock).
+
+use std::collections::HashMap;
+
+use asl::{Catcher, Retrier, State, StateMachine};
+use indexmap::IndexMap;
+use serde_json::{Map, Value, json};
+
+use crate::coverage::Route;
+use crate::history::{Event, Kind};
+use crate::jsonpath::{self, Roots};
+use crate::mock::Mocks;
+use crate::{Failure, template, time};
+
+/// Runs state machines on mocks.
+#[derive(Debug)]
+pub struct Simulator<'m> {
+    pub mocks: &'m Mocks,
+    pub options: Options,
+}
+
+/// What an execution is called and when it starts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub state_machine_arn: String,
+    pub execution_name: String,
+    pub role_arn: String,
+    pub region: String,
+    /// When the execution starts, in milliseconds since the Unix epoch.
+    pub start_ms: i64,
+    /// Seeds the jitter of retries, `States.MathRandom` and `States.UUID`.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:Simulated"
+                .into(),
+            execution_name: "simulated".into(),
+            role_arn: "arn:aws:iam::123456789012:role/simulated".into(),
+            region: "us-east-1".into(),
+            start_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
+            seed: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+impl Status {
+    /// As `DescribeExecution` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+        }
+    }
+}
+
+/// An ended execution.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub failure: Option<Failure>,
+    pub events: Vec<Event>,
+    /// The Choice rules, catchers and exhausted retriers it went through.
+    pub routes: Vec<Route>,
+}
+
+impl Execution {
+    /// The history as `GetExecutionHistory` gives it.
+    #[cfg(feature = "sdk")]
+    pub fn history(&self) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+        crate::history_sdk::to_sdk(&self.events)
+    }
+
+    /// The names of the states entered, in order.
+    pub fn path(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                Kind::StateEntered { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl<'m> Simulator<'m> {
+    pub fn new(mocks: &'m Mocks) -> Simulator<'m> {
+        Simulator {
+            mocks,
+            options: Options::default(),
+        }
+    }
+
+    pub fn with_options(self, options: Options) -> Simulator<'m> {
+        Simulator { options, ..self }
+    }
+
+    pub fn run(&self, machine: &StateMachine, input: Value) -> Execution {
+        let o = &self.options;
+        let mut run = Run {
+            mocks: self.mocks,
+            region: &o.region,
+            execution: execution_context(o, &input),
+            invocations: HashMap::new(),
+            random: o.seed ^ 0x9e37_79b9_7f4a_7c15,
+            deadline: machine
+                .timeout_seconds
+                .map(|s| o.start_ms.saturating_add(seconds(s))),
+            timed_out: false,
+            routes: Vec::new(),
+        };
+        let mut thread = Thread::new(o.start_ms);
+        thread.push(Kind::ExecutionStarted {
+            input: input.clone(),
+            role_arn: o.role_arn.clone(),
+        });
+        let ended = run.branch(
+            &mut thread,
+            &machine.states,
+            &machine.start_at,
+            input,
+            &Map::new(),
+            None,
+        );
+        let (status, output, failure, kind) = match ended {
+            Ok(output) => (
+                Status::Succeeded,
+                Some(output.clone()),
+                None,
+                Kind::ExecutionSucceeded { output },
+            ),
+            Err(f) if run.timed_out => (
+                Status::TimedOut,
+                None,
+                Some(f.clone()),
+                Kind::ExecutionTimedOut(f),
+            ),
+            Err(f) => (
+                Status::Failed,
+                None,
+                Some(f.clone()),
+                Kind::ExecutionFailed(f),
+            ),
+        };
+        thread.push(kind);
+        Execution {
+            status,
+            output,
+            failure,
+            events: thread.events,
+            routes: run.routes,
+        }
+    }
+}
+
+fn execution_context(o: &Options, input: &Value) -> Value {
+    let execution_arn = format!(
+        "{}:{}",
+        o.state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1),
+        o.execution_name
+    );
+    let machine_name = o.state_machine_arn.rsplit(':').next().unwrap_or_default();
+    json!({
+        "Execution": {
+            "Id": execution_arn,
+            "Input": input,
+            "Name": o.execution_name,
+            "RoleArn": o.role_arn,
+            "StartTime": time::format(o.start_ms),
+            "RedriveCount": 0,
+        },
+        "StateMachine": {"Id": o.state_machine_arn, "Name": machine_name},
+    })
+}
+
+pub(crate) fn seconds(s: u64) -> i64 {
+    i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// What is shared by every branch of one execution.
+pub(crate) struct Run<'a> {
+    pub mocks: &'a Mocks,
+    pub region: &'a str,
+    /// The context object's `Execution` and `StateMachine`.
+    execution: Value,
+    /// Per state name: how many times its task was invoked.
+    pub invocations: HashMap<String, u32>,
+    random: u64,
+    deadline: Option<i64>,
+    timed_out: bool,
+    pub routes: Vec<Route>,
+}
+
+/// One line of execution: the top level, a Parallel branch or a Map
+/// iteration, with its own clock and events (merged into its parent's).
+#[derive(Debug)]
+pub(crate) struct Thread {
+    pub clock: i64,
+    pub events: Vec<Event>,
+    /// The event the thread's first event follows, in the parent.
+    starts_after: Option<usize>,
+}
+
+impl Thread {
+    pub fn new(clock: i64) -> Thread {
+        Thread {
+            clock,
+            events: Vec::new(),
+            starts_after: None,
+        }
+    }
+
+    pub fn push(&mut self, kind: Kind) -> usize {
+        let previous = self.events.len().checked_sub(1).or(self.starts_after);
+        self.events.push(Event {
+            at_ms: self.clock,
+            previous,
+            kind,
+        });
+        self.events.len() - 1
+    }
+
+    /// A child thread that starts now, after this thread's last event.
+    pub fn child(&self) -> Thread {
+        Thread {
+            clock: self.clock,
+            events: Vec::new(),
+            starts_after: None,
+        }
+    }
+
+    /// Takes in the events of `children` up to `until` (all when `None`),
+    /// in the order of their times; `parent` is the event they follow.
+    pub fn merge(&mut self, children: Vec<Thread>, parent: usize, until: Option<i64>) {
+        let mut all: Vec<(i64, usize, usize, Event)> = Vec::new();
+        for (branch, child) in children.into_iter().enumerate() {
+            for (i, e) in child.events.into_iter().enumerate() {
+                if until.is_none_or(|t| e.at_ms <= t) {
+                    all.push((e.at_ms, branch, i, e));
+                }
+            }
+        }
+        all.sort_by_key(|(at, branch, i, _)| (*at, *branch, *i));
+        let mut placed: HashMap<(usize, usize), usize> = HashMap::new();
+        for (at, branch, i, mut e) in all {
+            e.previous = Some(match e.previous {
+                Some(p) => placed.get(&(branch, p)).copied().unwrap_or(parent),
+                None => parent,
+            });
+            self.clock = self.clock.max(at);
+            placed.insert((branch, i), self.events.len());
+            self.events.push(e);
+        }
+    }
+}
+
+/// Where a state leads.
+pub(crate) enum Step {
+    Next(String, Value),
+    End(Value),
+}
+
+impl<'a> Run<'a> {
+    /// Runs the states from `start` until one ends the branch.
+    pub fn branch(
+        &mut self,
+        thread: &mut Thread,
+        states: &IndexMap<String, State>,
+        start: &str,
+        input: Value,
+        variables: &Map<String, Value>,
+        map_item: Option<&Value>,
+    ) -> Result<Value, Failure> {
+        let mut variables = variables.clone();
+        let (mut name, mut input) = (start.to_owned(), input);
+        loop {
+            self.check_deadline(thread)?;
+            let state = states
+                .get(&name)
+                .ok_or_else(|| Failure::runtime(format!("no state named '{name}'")))?;
+            let scope = Scope {
+                name: &name,
+                kind: state.kind(),
+                context: self.context(&name, thread.clock, 0, map_item),
+                map_item,
+            };
+            match self.state(thread, &scope, state, input, &mut variables)? {
+                Step::Next(next, output) => (name, input) = (next, output),
+                Step::End(output) => return Ok(output),
+            }
+        }
+    }
+
+    fn check_deadline(&mut self, thread: &Thread) -> Result<(), Failure> {
+        match self.deadline {
+            Some(deadline) if thread.clock > deadline => {
+                self.timed_out = true;
+                Err(Failure::new("States.Timeout", "The execution timed out"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The context object of a state entered at `entered_ms`.
+    pub fn context(
+        &self,
+        state: &str,
+        entered_ms: i64,
+        retry: u64,
+        map_item: Option<&Value>,
+    ) -> Value {
+        let mut context = self.execution.clone();
+        if let Value::Object(fields) = &mut context {
+            fields.insert(
+                "State".into(),
+                json!({"EnteredTime": time::format(entered_ms), "Name": state, "RetryCount": retry}),
+            );
+            if let Some(item) = map_item {
+                fields.insert("Map".into(), json!({ "Item": item }));
+            }
+        }
+        context
+    }
+
+    pub fn random(&mut self) -> u64 {
+        // splitmix64: deterministic per seed, good enough for jitter and ids.
+        self.random = self.random.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.random;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// `template` filled from `roots`.
+    pub fn fill(&mut self, template: &Value, roots: &Roots<'_>) -> Result<Value, Failure> {
+        let mut random = || self.random();
+        template::fill(template, roots, &mut random)
+    }
+
+    /// Waits before the next attempt when a retrier matches `failure` and has
+    /// attempts left; `counts` holds each retrier's attempts so far.
+    pub fn retry(
+        &mut self,
+        thread: &mut Thread,
+        state: &str,
+        retriers: &[Retrier],
+        counts: &mut [u64],
+        failure: &Failure,
+    ) -> bool {
+        let Some(i) = retriers
+            .iter()
+            .position(|r| matches(&r.error_equals, &failure.error))
+        else {
+            return false;
+        };
+        let r = &retriers[i];
+        if counts[i] >= r.max_attempts.unwrap_or(3) {
+            self.routes.push(Route::RetryExhausted {
+                state: state.to_owned(),
+                retrier: i,
+            });
+            return false;
+        }
+        let rate = r
+            .backoff_rate
+            .as_ref()
+            .and_then(serde_json::Number::as_f64)
+            .unwrap_or(2.0);
+        let exponent = i32::try_from(counts[i]).unwrap_or(i32::MAX);
+        let mut delay = r.interval_seconds.unwrap_or(1) as f64 * rate.powi(exponent);
+        if let Some(max) = r.max_delay_seconds {
+            delay = delay.min(max as f64);
+        }
+        if r.jitter_strategy == Some(asl::JitterStrategy::Full) {
+            delay *= (self.random() >> 11) as f64 / (1u64 << 53) as f64;
+        }
+        counts[i] += 1;
+        thread.clock += (delay * 1000.0) as i64;
+        true
+    }
+
+    /// Routes an unretried `failure` to the first catcher that matches it:
+    /// the error output is written at the catcher's `ResultPath` into the
+    /// state's raw input. No catcher: the failure goes on up.
+    pub fn catch(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        catchers: &[Catcher],
+        raw: Value,
+        failure: Failure,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Step, Failure> {
+        let Some((i, catcher)) = catchers
+            .iter()
+            .enumerate()
+            .find(|(_, c)| matches(&c.error_equals, &failure.error))
+        else {
+            return Err(failure);
+        };
+        self.routes.push(Route::Catch {
+            state: scope.name.to_owned(),
+            catcher: i,
+            next: catcher.next.clone(),
+        });
+        let error = json!({"Error": failure.error, "Cause": failure.cause});
+        if let Some(assign) = &catcher.assign {
+            self.assign(assign, &error, scope, variables)?;
+        }
+        let output = result_path(raw, catcher.result_path.as_ref(), error)?;
+        thread.push(Kind::StateExited {
+            kind: scope.kind,
+            name: scope.name.to_owned(),
+            output: output.clone(),
+        });
+        Ok(Step::Next(catcher.next.clone(), output))
+    }
+
+    /// Evaluates `Assign` against `value`, then sets every variable at once.
+    pub fn assign(
+        &mut self,
+        assign: &Value,
+        value: &Value,
+        scope: &Scope<'_>,
+        variables: &mut Map<String, Value>,
+    ) -> Result<(), Failure> {
+        let filled = {
+            let roots = Roots {
+                input: value,
+                context: &scope.context,
+                variables,
+            };
+            self.fill(assign, &roots)?
+        };
+        if let Value::Object(assigned) = filled {
+            variables.extend(assigned);
+        }
+        Ok(())
+    }
+}
+
+/// The state being run: its name and context object.
+#[derive(Debug)]
+pub(crate) struct Scope<'a> {
+    pub name: &'a str,
+    /// The state's `Type`, which its events are named after.
+    pub kind: &'static str,
+    pub context: Value,
+    pub map_item: Option<&'a Value>,
+}
+
+/// Whether a retrier's or catcher's `ErrorEquals` takes `error`.
+/// `States.ALL` takes everything but the errors the service never lets a
+/// workflow handle; `States.TaskFailed` everything but a timeout too.
+pub(crate) fn matches(names: &[String], error: &str) -> bool {
+    let unhandled = matches!(error, "States.Runtime" | "States.DataLimitExceeded");
+    names.iter().any(|name| {
+        name == error
+            || (name == "States.ALL" && !unhandled)
+            || (name == "States.TaskFailed" && !unhandled && error != "States.Timeout")
+    })
+}
+
+/// `InputPath`: absent keeps the input, `null` gives `{}`.
+pub(crate) fn input_path(
+    raw: &Value,
+    path: Option<&Option<String>>,
+    roots: &Roots<'_>,
+) -> Result<Value, Failure> {
+    match path {
+        None => Ok(raw.clone()),
+        Some(None) => Ok(json!({})),
+        Some(Some(p)) => template::read(
+            "InputPath",
+            p,
+            &Roots {
+                input: raw,
+                ..*roots
+            },
+        ),
+    }
+}
+
+/// `ResultPath`: absent replaces the input, `null` keeps it.
+pub(crate) fn result_path(
+    raw: Value,
+    path: Option<&Option<String>>,
+    result: Value,
+) -> Result<Value, Failure> {
+    match path {
+        None => Ok(result),
+        Some(None) => Ok(raw),
+        Some(Some(p)) => jsonpath::write(raw, p, result),
+    }
+}
+
+/// `OutputPath`: absent keeps the output, `null` gives `{}`.
+pub(crate) fn output_path(
+    output: Value,
+    path: Option<&Option<String>>,
+    roots: &Roots<'_>,
+) -> Result<Value, Failure> {
+    match path {
+        None => Ok(output),
+        Some(None) => Ok(json!({})),
+        Some(Some(p)) => template::read(
+            "OutputPath",
+            p,
+            &Roots {
+                input: &output,
+                ..*roots
+            },
+        ),
+    }
+}
