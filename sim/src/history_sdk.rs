@@ -188,3 +188,68 @@ fn iteration(name: &str, index: usize) -> sdk::MapIterationEventDetails {
         .index(i32::try_from(index).unwrap_or(i32::MAX))
         .build()
 }
+
+/// Recorded `events` in `GetExecutionHistory`'s JSON shape, as far as
+/// [`crate::recorded::mocks`] reads it: ids, types, times, state names and
+/// what tasks answered.
+pub fn to_json(events: &[sdk::HistoryEvent]) -> Vec<Value> {
+    events.iter().map(event_json).collect()
+}
+
+fn event_json(e: &sdk::HistoryEvent) -> Value {
+    let seconds = e.timestamp().as_secs_f64();
+    let mut out = serde_json::json!({
+        "id": e.id(),
+        "previousEventId": e.previous_event_id(),
+        "timestamp": seconds,
+        "type": e.r#type().as_str(),
+    });
+    #[allow(clippy::manual_map)]
+    let details = if let Some(d) = e.state_entered_event_details() {
+        Some((
+            "stateEnteredEventDetails",
+            serde_json::json!({"name": d.name(), "input": d.input()}),
+        ))
+    } else if let Some(d) = e.task_scheduled_event_details() {
+        Some((
+            "taskScheduledEventDetails",
+            serde_json::json!({"timeoutInSeconds": d.timeout_in_seconds()}),
+        ))
+    } else if let Some(d) = e.lambda_function_scheduled_event_details() {
+        Some((
+            "lambdaFunctionScheduledEventDetails",
+            serde_json::json!({"timeoutInSeconds": d.timeout_in_seconds()}),
+        ))
+    } else if let Some(d) = e.task_succeeded_event_details() {
+        Some((
+            "taskSucceededEventDetails",
+            serde_json::json!({"output": d.output()}),
+        ))
+    } else if let Some(d) = e.lambda_function_succeeded_event_details() {
+        Some((
+            "lambdaFunctionSucceededEventDetails",
+            serde_json::json!({"output": d.output()}),
+        ))
+    } else if let Some(d) = e.task_failed_event_details() {
+        Some((
+            "taskFailedEventDetails",
+            serde_json::json!({"error": d.error(), "cause": d.cause()}),
+        ))
+    } else if let Some(d) = e.lambda_function_failed_event_details() {
+        Some((
+            "lambdaFunctionFailedEventDetails",
+            serde_json::json!({"error": d.error(), "cause": d.cause()}),
+        ))
+    } else if let Some(d) = e.task_timed_out_event_details() {
+        Some((
+            "taskTimedOutEventDetails",
+            serde_json::json!({"error": d.error(), "cause": d.cause()}),
+        ))
+    } else {
+        None
+    };
+    if let (Some((key, value)), Value::Object(fields)) = (details, &mut out) {
+        fields.insert(key.to_owned(), value);
+    }
+    out
+}

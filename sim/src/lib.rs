@@ -21,6 +21,7 @@ pub mod history;
 #[cfg(feature = "sdk")]
 pub mod history_sdk;
 pub mod mock;
+pub mod recorded;
 mod run;
 mod states;
 mod template;
