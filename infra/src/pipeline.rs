@@ -343,6 +343,7 @@ fn store_metadata(top: &Top) -> TaskState {
     )
     .comment("The metadata, before the slower steps run")
     .catch(superseded_by_newer(top.superseded))
+    .catch(unrecorded(top))
     .next(top.process)
 }
 
@@ -463,7 +464,16 @@ fn mark_completed(top: &Top) -> TaskState {
         }),
     )
     .catch(superseded_by_newer(top.superseded))
+    .catch(unrecorded(top))
     .end()
+}
+
+/// Any other failure of a write to the item, throttling past its retries
+/// included, is recorded as the upload's failure: without it the execution
+/// would fail with the item missing or left `PROCESSING` (the simulator's
+/// `metadata_store_throttled` and `completion_throttled` scenarios found both).
+fn unrecorded(top: &Top) -> Catch {
+    Catch::new(["States.ALL"], top.record_failure).result_path("$.error")
 }
 
 /// The states that end an execution other than by completing it: a
