@@ -1,7 +1,7 @@
 //! The execution history as the simulator records it; with the `sdk`
 //! feature, `history_sdk` gives it out as the SDK's `HistoryEvent`s.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::Failure;
 
@@ -130,6 +130,148 @@ impl Kind {
             Kind::MapFailed => "MapStateFailed".into(),
         }
     }
+}
+
+/// `events` in `GetExecutionHistory`'s JSON shape (ids counted from 1,
+/// epoch seconds, inputs and outputs as JSON text, camelCase `…EventDetails`),
+/// which [`crate::recorded::mocks`] reads back and a recorded history can be
+/// compared with.
+pub fn to_json(events: &[Event]) -> Vec<Value> {
+    let id = |i: usize| i64::try_from(i + 1).unwrap_or(i64::MAX);
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut out = json!({
+                "id": id(i),
+                "previousEventId": e.previous.map_or(0, id),
+                "timestamp": e.at_ms as f64 / 1000.0,
+                "type": e.kind.name(),
+            });
+            if let (Some((key, value)), Value::Object(fields)) = (details(&e.kind), &mut out) {
+                fields.insert(key.to_owned(), value);
+            }
+            out
+        })
+        .collect()
+}
+
+/// An event's `…EventDetails` object and its key.
+fn details(kind: &Kind) -> Option<(&'static str, Value)> {
+    let text = |v: &Value| Value::String(v.to_string());
+    let detail = |key, value| Some((key, value));
+    match kind {
+        Kind::ExecutionStarted { input, role_arn } => detail(
+            "executionStartedEventDetails",
+            json!({"input": text(input), "roleArn": role_arn}),
+        ),
+        Kind::ExecutionSucceeded { output } => detail(
+            "executionSucceededEventDetails",
+            json!({"output": text(output)}),
+        ),
+        Kind::ExecutionFailed(f) => detail("executionFailedEventDetails", failure(f)),
+        Kind::ExecutionTimedOut(f) => detail("executionTimedOutEventDetails", failure(f)),
+        Kind::StateEntered { name, input, .. } => detail(
+            "stateEnteredEventDetails",
+            json!({"name": name, "input": text(input)}),
+        ),
+        Kind::StateExited { name, output, .. } => detail(
+            "stateExitedEventDetails",
+            json!({"name": name, "output": text(output)}),
+        ),
+        Kind::TaskScheduled {
+            resource,
+            region,
+            parameters,
+            timeout,
+            heartbeat,
+        } => {
+            let mut d = match resource {
+                Resource::Service { kind, name } => json!({
+                    "resourceType": kind, "resource": name,
+                    "region": region, "parameters": text(parameters),
+                }),
+                Resource::LambdaFunction(arn) => {
+                    json!({"resource": arn, "input": text(parameters)})
+                }
+            };
+            if let Value::Object(fields) = &mut d {
+                let limits = [
+                    ("timeoutInSeconds", timeout),
+                    ("heartbeatInSeconds", heartbeat),
+                ];
+                for (key, limit) in limits {
+                    if let Some(seconds) = limit {
+                        fields.insert(key.into(), json!(seconds));
+                    }
+                }
+            }
+            detail(event_key(resource, "Scheduled"), d)
+        }
+        Kind::TaskStarted(r @ Resource::Service { .. }) => {
+            detail(event_key(r, "Started"), service(r, json!({})))
+        }
+        Kind::TaskStarted(Resource::LambdaFunction(_)) => None,
+        Kind::TaskSucceeded(r, output) => detail(
+            event_key(r, "Succeeded"),
+            service(r, json!({"output": text(output)})),
+        ),
+        Kind::TaskFailed(r, f) => detail(event_key(r, "Failed"), service(r, failure(f))),
+        Kind::TaskTimedOut(r, f) => detail(event_key(r, "TimedOut"), service(r, failure(f))),
+        Kind::MapStarted { length } => {
+            detail("mapStateStartedEventDetails", json!({"length": length}))
+        }
+        Kind::MapIterationStarted { name, index } => iteration("Started", name, *index),
+        Kind::MapIterationSucceeded { name, index } => iteration("Succeeded", name, *index),
+        Kind::MapIterationFailed { name, index } => iteration("Failed", name, *index),
+        Kind::ParallelStarted
+        | Kind::ParallelSucceeded
+        | Kind::ParallelFailed
+        | Kind::MapSucceeded
+        | Kind::MapFailed => None,
+    }
+}
+
+/// `task…EventDetails` or `lambdaFunction…EventDetails`, as [`Kind::name`].
+fn event_key(resource: &Resource, what: &str) -> &'static str {
+    match (resource, what) {
+        (Resource::Service { .. }, "Scheduled") => "taskScheduledEventDetails",
+        (Resource::Service { .. }, "Started") => "taskStartedEventDetails",
+        (Resource::Service { .. }, "Succeeded") => "taskSucceededEventDetails",
+        (Resource::Service { .. }, "Failed") => "taskFailedEventDetails",
+        (Resource::Service { .. }, _) => "taskTimedOutEventDetails",
+        (Resource::LambdaFunction(_), "Scheduled") => "lambdaFunctionScheduledEventDetails",
+        (Resource::LambdaFunction(_), "Started") => "lambdaFunctionStartedEventDetails",
+        (Resource::LambdaFunction(_), "Succeeded") => "lambdaFunctionSucceededEventDetails",
+        (Resource::LambdaFunction(_), "Failed") => "lambdaFunctionFailedEventDetails",
+        (Resource::LambdaFunction(_), _) => "lambdaFunctionTimedOutEventDetails",
+    }
+}
+
+/// A service integration's events name their resource; a function's don't.
+fn service(resource: &Resource, mut details: Value) -> Value {
+    if let (Resource::Service { kind, name }, Value::Object(fields)) = (resource, &mut details) {
+        fields.insert("resourceType".into(), json!(kind));
+        fields.insert("resource".into(), json!(name));
+    }
+    details
+}
+
+/// `error` and `cause`; the service leaves out a cause it has not got.
+fn failure(f: &Failure) -> Value {
+    match f.cause.as_str() {
+        "" => json!({"error": f.error}),
+        cause => json!({"error": f.error, "cause": cause}),
+    }
+}
+
+fn iteration(what: &str, name: &str, index: usize) -> Option<(&'static str, Value)> {
+    let key = match what {
+        "Started" => "mapIterationStartedEventDetails",
+        "Succeeded" => "mapIterationSucceededEventDetails",
+        _ => "mapIterationFailedEventDetails",
+    };
+    Some((key, json!({"name": name, "index": index})))
 }
 
 #[cfg(test)]
