@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{asl_cmd, build, localstack_image, paths, synth};
+use crate::{asl_cmd, build, localstack_image, paths, sim_cmd, synth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +48,8 @@ pub enum Command {
     Ci,
     /// Check or format Amazon States Language files.
     Asl(asl_cmd::Args),
+    /// Replay recorded Step Functions executions on the simulator and report where they differ.
+    Sim(sim_cmd::Args),
     /// Print, as JSON, what extract-metadata returns for local image files.
     Inspect(InspectArgs),
     /// Write the thumbnail the thumbnail function would write for a local file.

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod lint;
 pub mod localstack_image;
 pub mod paths;
+pub mod sim_cmd;
 pub mod synth;
 pub mod tools;
 

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use xtask::cli::{Cli, Command};
 use xtask::{
-    asl_cmd, build, cargo_command, ci, lint, localstack_image, paths, project_root, synth,
+    asl_cmd, build, cargo_command, ci, lint, localstack_image, paths, project_root, sim_cmd, synth,
 };
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -23,6 +23,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Paths(args) => paths::run(args)?,
         Command::Ci => ci::run()?,
         Command::Asl(args) => asl_cmd::run(args)?,
+        Command::Sim(args) => sim_cmd::run(args)?,
         Command::LocalstackImage(args) => localstack_image::run(args).map(drop)?,
         Command::Deploy(_)
         | Command::Destroy(_)

@@ -1,0 +1,865 @@
+//! `cargo xtask sim replay DIR`: runs the simulator on the executions that
+//! LocalStack's Step Functions test suite recorded on AWS (its
+//! `*.snapshot.json` files), with each task answering what it answered then,
+//! and compares the two histories event by event. It is a report: it exits 0
+//! whatever it finds, and fails only when DIR holds no recordings.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::Value;
+use sim::Simulator;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: SimCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SimCommand {
+    /// Replay the execution histories of LocalStack's Step Functions tests
+    /// (DIR = its `tests/aws/services/stepfunctions`) and report where the
+    /// simulator's history differs from the one AWS recorded.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The `tests/aws/services/stepfunctions` directory of a LocalStack checkout.
+    pub dir: PathBuf,
+    /// Print the report as JSON on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        SimCommand::Replay(replay) => run_replay(&replay),
+    }
+}
+
+/// One recorded execution and what replaying it gave.
+#[derive(Debug, Serialize)]
+struct Replayed {
+    test: String,
+    /// The recorded-content entry that holds the history.
+    entry: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    definition: Option<String>,
+    outcome: Outcome,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Outcome {
+    Skipped { reason: String },
+    Agrees { events: usize },
+    Differs(Difference),
+}
+
+#[derive(Debug, Serialize)]
+struct Difference {
+    /// What differs first: the event's type, state name, input, output, failure…
+    category: String,
+    /// Its index in the recorded history.
+    index: usize,
+    recorded: Value,
+    simulated: Value,
+}
+
+fn run_replay(args: &ReplayArgs) -> Result<()> {
+    let dir = &args.dir;
+    if !dir.is_dir() {
+        bail!(
+            "{} is not a directory (expected LocalStack's tests/aws/services/stepfunctions)",
+            dir.display()
+        );
+    }
+    let snapshots = files_under(&dir.join("v2"), ".snapshot.json");
+    if snapshots.is_empty() {
+        bail!("no *.snapshot.json under {}", dir.join("v2").display());
+    }
+    let mut sources = Sources::new(dir);
+    let mut replayed = Vec::new();
+    for snapshot in &snapshots {
+        eprintln!("replaying {}", snapshot.display());
+        replayed.extend(replay_snapshot(snapshot, &mut sources)?);
+    }
+    let summary = Summary::of(&replayed);
+    if args.json {
+        let report = serde_json::json!({"summary": summary, "executions": replayed});
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&replayed, &summary);
+    }
+    Ok(())
+}
+
+/// Every execution history recorded in one snapshot file.
+fn replay_snapshot(snapshot: &Path, sources: &mut Sources) -> Result<Vec<Replayed>> {
+    let text = std::fs::read_to_string(snapshot)
+        .with_context(|| format!("failed to read {}", snapshot.display()))?;
+    let entries: BTreeMap<String, Value> = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", snapshot.display()))?;
+    let name = snapshot
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let test_file = snapshot.with_file_name(name.replace(".snapshot.json", ".py"));
+    let mut out = Vec::new();
+    for (test, entry) in &entries {
+        let histories = histories(&entry["recorded-content"]);
+        if histories.is_empty() {
+            continue;
+        }
+        let definition = sources.definition(&test_file, test);
+        for (key, events) in histories {
+            let outcome = match &definition {
+                Ok(path) => replay_one(path, events),
+                Err(reason) => Outcome::Skipped {
+                    reason: reason.clone(),
+                },
+            };
+            out.push(Replayed {
+                test: test.clone(),
+                entry: key,
+                definition: definition.as_ref().ok().map(|p| p.display().to_string()),
+                outcome,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The `events` arrays of a test's recorded content, with the key they are under.
+fn histories(content: &Value) -> Vec<(String, &[Value])> {
+    let Value::Object(entries) = content else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(key, v)| Some((key.clone(), v.get("events")?.as_array()?.as_slice())))
+        .collect()
+}
+
+fn replay_one(definition: &Path, recorded: &[Value]) -> Outcome {
+    let skip = |reason: &str| Outcome::Skipped {
+        reason: reason.to_owned(),
+    };
+    let Ok(text) = std::fs::read_to_string(definition) else {
+        return skip("unresolved template: the definition file is missing");
+    };
+    let Ok(document) = serde_json::from_str::<Value>(&json5_to_json(&text)) else {
+        return skip("unsupported: the definition is not JSON5 this reader understands");
+    };
+    // `reverseOrder=True` recordings list the history newest first.
+    let mut recorded = recorded.to_vec();
+    if recorded
+        .last()
+        .is_some_and(|e| e["type"] == "ExecutionStarted")
+    {
+        recorded.reverse();
+    }
+    if let Some(reason) = unsupported(&document, &recorded) {
+        return skip(reason);
+    }
+    // The validator refuses the tests' placeholder resources (`_tbd_`, which
+    // the test replaces before creating the machine): the types alone will do.
+    let parsed = asl::parse(&document).or_else(|_| serde_json::from_value(document.clone()));
+    let Ok(machine) = parsed else {
+        return skip("unsupported: asl does not parse the definition");
+    };
+    let input = json_of(&recorded[0]["executionStartedEventDetails"]["input"]);
+    let mocks = sim::recorded::mocks(&recorded);
+    let execution = Simulator::new(&mocks).run(&machine, input);
+    let simulated = sim::history::to_json(&execution.events);
+    match compare(&recorded, &simulated) {
+        None => Outcome::Agrees {
+            events: recorded.len(),
+        },
+        Some(difference) => Outcome::Differs(difference),
+    }
+}
+
+/// Why an execution cannot be replayed, if it cannot: what the simulator
+/// does not run, or a history that is not a whole execution.
+fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
+    let text = document.to_string();
+    let has = |needle: &str| text.contains(needle);
+    let recorded_has = |prefix: &str| {
+        recorded
+            .iter()
+            .any(|e| e["type"].as_str().is_some_and(|t| t.starts_with(prefix)))
+    };
+    if recorded
+        .first()
+        .is_none_or(|e| e["type"] != "ExecutionStarted")
+    {
+        return Some("unsupported: the recorded history does not start with ExecutionStarted");
+    }
+    if has(r#""QueryLanguage":"JSONata""#) || recorded_has("EvaluationFailed") {
+        return Some("JSONata query language");
+    }
+    if has(r#""ItemReader""#) || has(r#""DISTRIBUTED""#) || recorded_has("MapRun") {
+        return Some("distributed Map/ItemReader");
+    }
+    if has(":activity:") || recorded_has("Activity") {
+        return Some("activities");
+    }
+    if has(".waitForTaskToken") {
+        return Some("callbacks (.waitForTaskToken)");
+    }
+    if recorded_has("ExecutionAborted") {
+        return Some("unsupported: the test stopped the execution");
+    }
+    None
+}
+
+/// Test files and template modules, read once each.
+struct Sources {
+    templates: PathBuf,
+    /// Per template module: its constants and the files they name.
+    modules: HashMap<PathBuf, HashMap<String, PathBuf>>,
+    tests: HashMap<PathBuf, Option<String>>,
+}
+
+impl Sources {
+    fn new(dir: &Path) -> Sources {
+        Sources {
+            templates: dir.join("templates"),
+            modules: HashMap::new(),
+            tests: HashMap::new(),
+        }
+    }
+
+    /// The state machine file of test `key` (`tests/…/test_x.py::Class::test[params]`).
+    fn definition(&mut self, test_file: &Path, key: &str) -> Result<PathBuf, String> {
+        let unresolved = |why: &str| format!("unresolved template: {why}");
+        let source = self
+            .tests
+            .entry(test_file.to_owned())
+            .or_insert_with(|| std::fs::read_to_string(test_file).ok())
+            .clone()
+            .ok_or_else(|| unresolved("no test file beside the snapshot"))?;
+        let test = TestName::parse(key);
+        let (decorators, body) =
+            function(&source, test.function).ok_or_else(|| unresolved("no such test function"))?;
+        let candidates = template_references(decorators, body, test.params);
+        if candidates.is_empty() {
+            return Err(unresolved("the test names no template"));
+        }
+        let mut last = unresolved("the template class is not imported from templates");
+        for (class, constant) in candidates {
+            let Some(module) = import_of(&source, &class) else {
+                continue;
+            };
+            let module = self
+                .templates
+                .join(module.replace('.', "/"))
+                .with_extension("py");
+            let constants = self
+                .modules
+                .entry(module.clone())
+                .or_insert_with(|| constants(&module));
+            match constants.get(&constant) {
+                Some(file) => return Ok(file.clone()),
+                None => last = unresolved("the constant is not a statemachines/ file"),
+            }
+        }
+        Err(last)
+    }
+}
+
+/// The `Class.CONSTANT`s that may name the test's template, most likely
+/// first: the argument of its first `load_sfn_template(…)` (a constant, or
+/// a `pytest.mark.parametrize` argument chosen by the test's `[params]`);
+/// without one, the template a parametrize argument holds; then any
+/// `Alias.CONSTANT` in the body (a helper such as `create_and_test_on_inputs`
+/// loading the template it is given).
+fn template_references(decorators: &str, body: &str, params: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    match call_argument(body, "load_sfn_template(") {
+        Some(argument) => match reference(argument) {
+            Some(found) => out.push(found),
+            None => out.extend(parametrized(decorators, argument, params)),
+        },
+        None => {
+            for (at, _) in decorators.match_indices("parametrize(") {
+                let rest = &decorators[at..];
+                if let Some(argument) = rest.split('"').nth(1) {
+                    out.extend(parametrized(decorators, argument, params));
+                }
+            }
+        }
+    }
+    out.extend(
+        body.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .filter_map(reference),
+    );
+    out
+}
+
+/// `Class.CONSTANT`, as a pair.
+fn reference(text: &str) -> Option<(String, String)> {
+    let (class, constant) = text.trim().split_once('.')?;
+    let upper = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    };
+    let is_class = class.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    (is_class && !constant.is_empty() && upper(constant))
+        .then(|| (class.to_owned(), constant.to_owned()))
+}
+
+/// `test_x.py::Class::test_name[params]` in parts.
+struct TestName<'a> {
+    function: &'a str,
+    params: &'a str,
+}
+
+impl TestName<'_> {
+    fn parse(key: &str) -> TestName<'_> {
+        let last = key.rsplit("::").next().unwrap_or(key);
+        let (function, params) = match last.split_once('[') {
+            Some((f, p)) => (f, p.trim_end_matches(']')),
+            None => (last, ""),
+        };
+        TestName { function, params }
+    }
+}
+
+/// The decorators and body of `def name(` in a Python file.
+fn function<'a>(source: &'a str, name: &str) -> Option<(&'a str, &'a str)> {
+    let start = source.find(&format!("def {name}("))?;
+    let rest = &source[start..];
+    // The body ends where the next decorator, method or class begins.
+    let end = [
+        "\n    @",
+        "\n    def ",
+        "\n    async def ",
+        "\nclass ",
+        "\ndef ",
+        "\n@",
+    ]
+    .iter()
+    .filter_map(|marker| rest[1..].find(marker))
+    .min()
+    .map_or(rest.len(), |i| i + 1);
+    // Decorators sit right above, after the last blank line.
+    let before = &source[..start];
+    let decorators = &before[before.rfind("\n\n").unwrap_or(0)..];
+    Some((decorators, &rest[..end]))
+}
+
+/// The text of the first argument of the first call `call` (which ends in `(`).
+fn call_argument<'a>(text: &'a str, call: &str) -> Option<&'a str> {
+    let start = text.find(call)? + call.len();
+    let rest = &text[start..];
+    let end = rest.find([')', ','])?;
+    Some(rest[..end].trim())
+}
+
+/// `pytest.mark.parametrize("argument", [X.A, X.B], ids=["A", "B"])`: the
+/// `X.CONST` the test's `[params]` chose.
+fn parametrized(decorators: &str, argument: &str, params: &str) -> Option<(String, String)> {
+    let at = decorators.find(&format!("\"{argument}\""))?;
+    let rest = &decorators[at..];
+    let list = bracketed(rest)?;
+    // A choice is `X.CONST` or `X.load_sfn_template(X.CONST)`.
+    let choices: Vec<&str> = list
+        .split(',')
+        .map(|c| {
+            c.rsplit('(')
+                .next()
+                .unwrap_or(c)
+                .trim_end_matches([')', ' ', '\n'])
+                .trim()
+        })
+        .filter(|c| !c.is_empty())
+        .collect();
+    let ids: Vec<String> = rest
+        .find("ids=")
+        .and_then(|i| bracketed(&rest[i..]))
+        .map(|ids| {
+            ids.split(',')
+                .map(|s| s.trim().trim_matches('"').to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let parts: Vec<&str> = params.split('-').collect();
+    let index = ids
+        .iter()
+        .position(|id| parts.contains(&id.as_str()))
+        .or_else(|| {
+            // pytest's own ids: `argument0`, `argument1`…
+            parts
+                .iter()
+                .find_map(|p| p.strip_prefix(argument)?.parse().ok())
+        })
+        .or_else(|| {
+            choices
+                .iter()
+                .position(|c| c.split_once('.').is_some_and(|(_, k)| parts.contains(&k)))
+        })
+        .or((choices.len() == 1).then_some(0))?;
+    reference(choices.get(index)?)
+}
+
+/// The text between the first `[` and its `]`.
+fn bracketed(text: &str) -> Option<&str> {
+    let start = text.find('[')? + 1;
+    let mut depth = 1;
+    for (i, c) in text[start..].char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return Some(&text[start..start + i]);
+        }
+    }
+    None
+}
+
+/// The module path (`scenarios.scenarios_templates`) that `class` (or its
+/// alias) is imported from, as
+/// `from tests.aws.services.stepfunctions.templates.<module> import (A as B, C)`.
+fn import_of(source: &str, class: &str) -> Option<String> {
+    const PREFIX: &str = "from tests.aws.services.stepfunctions.templates.";
+    source.match_indices(PREFIX).find_map(|(at, _)| {
+        let rest = &source[at + PREFIX.len()..];
+        let (module, names) = rest.split_once(" import ")?;
+        let names = match names.strip_prefix('(') {
+            Some(inner) => inner.split(')').next()?,
+            None => names.lines().next()?,
+        };
+        let imported = names.split(',').map(str::trim).any(|name| {
+            let alias = name.rsplit(" as ").next().unwrap_or(name);
+            alias.trim() == class
+        });
+        imported.then(|| module.trim().to_owned())
+    })
+}
+
+/// A template module's `NAME: Final[str] = os.path.join(_THIS_FOLDER, "statemachines/x.json5")`.
+fn constants(module: &Path) -> HashMap<String, PathBuf> {
+    let Ok(source) = std::fs::read_to_string(module) else {
+        return HashMap::new();
+    };
+    let folder = module.parent().unwrap_or(Path::new("."));
+    let mut out = HashMap::new();
+    for (at, _) in source.match_indices("os.path.join(") {
+        let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line = &source[line_start..at];
+        let name = line.split([':', '=']).next().unwrap_or_default().trim();
+        let rest = &source[at..];
+        let file = rest
+            .split_once(')')
+            .and_then(|(args, _)| args.split('"').nth(1));
+        if let (false, Some(file)) = (name.is_empty(), file) {
+            out.insert(name.to_owned(), folder.join(file));
+        }
+    }
+    out
+}
+
+/// JSON5 as the templates use it (comments, trailing commas) into JSON.
+fn json5_to_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                '\\' => out.extend(chars.next()),
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match (c, chars.peek()) {
+            ('"', _) => {
+                in_string = true;
+                out.push(c);
+            }
+            ('/', Some('/')) => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            ('/', Some('*')) => {
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+            }
+            (']' | '}', _) => {
+                // A trailing comma before the closing bracket.
+                let trimmed = out.trim_end().len();
+                if out[..trimmed].ends_with(',') {
+                    out.truncate(trimmed - 1);
+                }
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Files under `dir` whose name ends with `suffix`, sorted.
+fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path, suffix));
+        } else if path.to_str().is_some_and(|p| p.ends_with(suffix)) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A JSON value stored as text, or already parsed.
+fn json_of(v: &Value) -> Value {
+    match v {
+        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    }
+}
+
+/// An event reduced to what both histories can be compared on: its type,
+/// state name, and the input, output, error and cause it carries (parsed
+/// when JSON text).
+#[derive(Debug, Clone, Serialize)]
+struct Normal {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    fields: BTreeMap<&'static str, Value>,
+}
+
+fn normalise(e: &Value) -> Normal {
+    let kind = e["type"].as_str().unwrap_or_default().to_owned();
+    let details = e
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.ends_with("EventDetails")))
+        .map_or(&Value::Null, |(_, v)| v);
+    let mut fields = BTreeMap::new();
+    let compared = kind.ends_with("StateEntered")
+        || kind.ends_with("StateExited")
+        || kind.ends_with("Failed")
+        || kind.ends_with("TimedOut");
+    if compared {
+        for key in ["input", "output", "error", "cause"] {
+            match &details[key] {
+                Value::Null => {}
+                v => {
+                    fields.insert(key, json_of(v));
+                }
+            }
+        }
+    }
+    Normal {
+        kind,
+        name: details["name"].as_str().map(str::to_owned),
+        fields,
+    }
+}
+
+/// Event types a recording never holds because LocalStack's snapshot
+/// transformer drops them: `ParallelStateSucceeded` appears in no recorded
+/// history at all, though AWS writes one for every Parallel that succeeds.
+const REDACTED: &[&str] = &["ParallelStateSucceeded"];
+
+/// The first difference between the two histories, if any.
+fn compare(recorded: &[Value], simulated: &[Value]) -> Option<Difference> {
+    let normal = |events: &[Value]| -> Vec<(usize, Normal)> {
+        events
+            .iter()
+            .map(normalise)
+            .enumerate()
+            .filter(|(_, e)| !REDACTED.contains(&e.kind.as_str()))
+            .collect()
+    };
+    let (recorded, simulated) = (normal(recorded), normal(simulated));
+    let (mut r, mut s) = (0, 0);
+    while r < recorded.len() || s < simulated.len() {
+        let r_end = block_end(&recorded, r);
+        let s_end = block_end(&simulated, s);
+        if let Some(d) = compare_block(&recorded[r..r_end], &simulated[s..s_end]) {
+            return Some(d);
+        }
+        (r, s) = (r_end, s_end);
+    }
+    None
+}
+
+/// Where the comparison unit that starts at `i` ends: one event, or, from
+/// a `ParallelStateStarted`, every event up to its state's exit (or the
+/// history's end). LocalStack's snapshot sorts the events of a Parallel's
+/// branches (and renumbers them `[0]`), so their order says nothing.
+fn block_end(events: &[(usize, Normal)], i: usize) -> usize {
+    if events
+        .get(i)
+        .is_none_or(|(_, e)| e.kind != "ParallelStateStarted")
+    {
+        return (i + 1).min(events.len());
+    }
+    let parallel = events[..i]
+        .iter()
+        .rev()
+        .find(|(_, e)| e.kind == "ParallelStateEntered")
+        .and_then(|(_, e)| e.name.clone());
+    events[i..]
+        .iter()
+        .position(|(_, e)| {
+            (e.kind == "ParallelStateExited" && e.name == parallel)
+                || e.kind.starts_with("Execution")
+        })
+        .map_or(events.len(), |p| i + p)
+}
+
+/// Compares two units as multisets (a unit of one event is a plain comparison).
+fn compare_block(
+    recorded: &[(usize, Normal)],
+    simulated: &[(usize, Normal)],
+) -> Option<Difference> {
+    let mut unused: Vec<&Normal> = simulated.iter().map(|(_, e)| e).collect();
+    for (index, r) in recorded {
+        match unused.iter().position(|s| same(r, s)) {
+            Some(found) => {
+                unused.remove(found);
+            }
+            None => {
+                let nearest = unused.first().copied();
+                return Some(difference(*index, Some(r), nearest));
+            }
+        }
+    }
+    let index = recorded.last().map_or(0, |(i, _)| i + 1);
+    unused.first().map(|s| difference(index, None, Some(s)))
+}
+
+fn difference(index: usize, recorded: Option<&Normal>, simulated: Option<&Normal>) -> Difference {
+    let category = match (recorded, simulated) {
+        (Some(_), None) => "missing event".to_owned(),
+        (None, _) => "extra event".to_owned(),
+        (Some(r), Some(s)) if r.kind != s.kind => format!("type ({} vs {})", r.kind, s.kind),
+        (Some(r), Some(s)) if r.name != s.name => "state name".to_owned(),
+        (Some(r), Some(s)) => {
+            let field = r
+                .fields
+                .keys()
+                .chain(s.fields.keys())
+                .find(|k| !matches_value(r.fields.get(*k), s.fields.get(*k)))
+                .copied()
+                .unwrap_or("fields");
+            format!("{field} of {}", r.kind)
+        }
+    };
+    let json = |e: Option<&Normal>| serde_json::to_value(e).unwrap_or(Value::Null);
+    Difference {
+        category,
+        index,
+        recorded: json(recorded),
+        simulated: json(simulated),
+    }
+}
+
+fn same(r: &Normal, s: &Normal) -> bool {
+    r.kind == s.kind
+        && r.name == s.name
+        && r.fields
+            .keys()
+            .chain(s.fields.keys())
+            .all(|k| matches_value(r.fields.get(k), s.fields.get(k)))
+}
+
+fn matches_value(r: Option<&Value>, s: Option<&Value>) -> bool {
+    // The service leaves out an empty cause; a snapshot may keep it.
+    let empty = |v: Option<&Value>| v.is_none_or(|v| v == "");
+    match (r, s) {
+        (Some(r), Some(s)) => matches(r, s),
+        _ => empty(r) && empty(s),
+    }
+}
+
+/// Whether a recorded value matches a simulated one. LocalStack's snapshot
+/// replaces run-specific values (ARNs, names, ids, times) by placeholders:
+/// `<region>`, `<uuid:1>`, `<ExecArnPart_0idx>`… inside a string, or a bare
+/// word such as `snf_role_arn`; a placeholder matches anything, and the
+/// text around it must match.
+fn matches(recorded: &Value, simulated: &Value) -> bool {
+    match (recorded, simulated) {
+        (Value::String(r), s) if is_placeholder(r) => s.as_str().is_none_or(|s| wildcard(r, s)),
+        (Value::String(r), Value::String(s)) => r == s,
+        (Value::Number(r), Value::Number(s)) => r.as_f64() == s.as_f64(),
+        (Value::Array(r), Value::Array(s)) => {
+            r.len() == s.len() && r.iter().zip(s).all(|(r, s)| matches(r, s))
+        }
+        (Value::Object(r), Value::Object(s)) => {
+            r.len() == s.len()
+                && r.iter()
+                    .all(|(k, v)| s.get(k).is_some_and(|s| matches(v, s)))
+        }
+        (r, s) => r == s,
+    }
+}
+
+/// Bare words LocalStack's transformers put in place of a value.
+const PLACEHOLDER_WORDS: &[&str] = &["snf_role_arn", "timestamp", "datetime", "date"];
+
+fn is_placeholder(text: &str) -> bool {
+    PLACEHOLDER_WORDS.contains(&text) || text.find('<').is_some_and(|i| text[i..].contains('>'))
+}
+
+/// `pattern` with each `<…>` (or a whole placeholder word) taken as "anything".
+fn wildcard(pattern: &str, text: &str) -> bool {
+    if PLACEHOLDER_WORDS.contains(&pattern) {
+        return true;
+    }
+    let mut literals = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        literals.push(&rest[..open]);
+        rest = &rest[open + close + 1..];
+    }
+    let (first, last) = (literals.first().copied().unwrap_or(""), rest);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut at = first.len();
+    let end = text.len() - last.len();
+    for literal in literals.iter().skip(1) {
+        match text[at..end].find(literal) {
+            Some(i) => at += i + literal.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Summary {
+    executions: usize,
+    resolved: usize,
+    skipped: BTreeMap<String, usize>,
+    replayed: usize,
+    agreeing: usize,
+    disagreeing: usize,
+    /// Disagreements by what differs first.
+    differences: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    fn of(replayed: &[Replayed]) -> Summary {
+        let mut s = Summary::default();
+        for r in replayed {
+            s.executions += 1;
+            s.resolved += usize::from(r.definition.is_some());
+            match &r.outcome {
+                Outcome::Skipped { reason } => *s.skipped.entry(reason.clone()).or_default() += 1,
+                Outcome::Agrees { .. } => s.agreeing += 1,
+                Outcome::Differs(d) => {
+                    s.disagreeing += 1;
+                    *s.differences.entry(d.category.clone()).or_default() += 1;
+                }
+            }
+        }
+        s.replayed = s.agreeing + s.disagreeing;
+        s
+    }
+}
+
+fn print_text(replayed: &[Replayed], summary: &Summary) {
+    for r in replayed {
+        let name = format!("{} ({})", r.test, r.entry);
+        match &r.outcome {
+            Outcome::Skipped { .. } => {}
+            Outcome::Agrees { events } => println!("agree   {name}: {events} events"),
+            Outcome::Differs(d) => {
+                println!("DIFFER  {name}: event {} ({})", d.index, d.category);
+                println!("    recorded:  {}", d.recorded);
+                println!("    simulated: {}", d.simulated);
+            }
+        }
+    }
+    println!();
+    println!("executions found:      {}", summary.executions);
+    println!("definitions resolved:  {}", summary.resolved);
+    println!(
+        "skipped:               {}",
+        summary.skipped.values().sum::<usize>()
+    );
+    for (reason, n) in &summary.skipped {
+        println!("    {n:>4}  {reason}");
+    }
+    println!("replayed:              {}", summary.replayed);
+    println!("agreeing:              {}", summary.agreeing);
+    println!("disagreeing:           {}", summary.disagreeing);
+    for (category, n) in &summary.differences {
+        println!("    {n:>4}  {category}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json5_loses_comments_and_trailing_commas_but_not_strings() {
+        let text = "{\n // a comment\n \"a\": \"// kept\", /* gone */ \"b\": [1, 2,],\n}";
+        let json: Value = serde_json::from_str(&json5_to_json(text)).expect("valid JSON");
+        assert_eq!(json, serde_json::json!({"a": "// kept", "b": [1, 2]}));
+    }
+
+    #[test]
+    fn placeholders_match_anything_and_the_text_around_them_must_match() {
+        let arn = "arn:<partition>:states:<region>:111111111111:execution:<ArnPart_0idx>:x";
+        assert!(wildcard(
+            arn,
+            "arn:aws:states:us-east-1:111111111111:execution:m:x"
+        ));
+        assert!(!wildcard(
+            arn,
+            "arn:aws:states:us-east-1:222222222222:execution:m:x"
+        ));
+        assert!(matches(
+            &"snf_role_arn".into(),
+            &"arn:aws:iam::1:role/r".into()
+        ));
+        assert!(!matches(&"plain".into(), &"other".into()));
+    }
+
+    #[test]
+    fn parametrized_templates_are_chosen_by_their_ids() {
+        let decorators = "\n    @pytest.mark.parametrize(\n        \"template_path\",\n        [ST.A, ST.B],\n        ids=[\"A\", \"B\"],\n    )\n";
+        assert_eq!(
+            parametrized(decorators, "template_path", "B"),
+            Some(("ST".into(), "B".into()))
+        );
+    }
+}
