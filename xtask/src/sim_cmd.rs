@@ -118,7 +118,7 @@ fn replay_snapshot(snapshot: &Path, sources: &mut Sources) -> Result<Vec<Replaye
         let definition = sources.definition(&test_file, test);
         for (key, events) in histories {
             let outcome = match &definition {
-                Ok(path) => replay_one(path, events),
+                Ok(resolved) => replay_one(resolved, events),
                 Err(reason) => Outcome::Skipped {
                     reason: reason.clone(),
                 },
@@ -126,7 +126,11 @@ fn replay_snapshot(snapshot: &Path, sources: &mut Sources) -> Result<Vec<Replaye
             out.push(Replayed {
                 test: test.clone(),
                 entry: key,
-                definition: definition.as_ref().ok().map(|p| p.display().to_string()),
+                definition: definition
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| r.files.first())
+                    .map(|p| p.display().to_string()),
                 outcome,
             });
         }
@@ -145,15 +149,9 @@ fn histories(content: &Value) -> Vec<(String, &[Value])> {
         .collect()
 }
 
-fn replay_one(definition: &Path, recorded: &[Value]) -> Outcome {
+fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
     let skip = |reason: &str| Outcome::Skipped {
         reason: reason.to_owned(),
-    };
-    let Ok(text) = std::fs::read_to_string(definition) else {
-        return skip("unresolved template: the definition file is missing");
-    };
-    let Ok(document) = serde_json::from_str::<Value>(&json5_to_json(&text)) else {
-        return skip("unsupported: the definition is not JSON5 this reader understands");
     };
     // `reverseOrder=True` recordings list the history newest first.
     let mut recorded = recorded.to_vec();
@@ -163,9 +161,13 @@ fn replay_one(definition: &Path, recorded: &[Value]) -> Outcome {
     {
         recorded.reverse();
     }
+    let Some(mut document) = pick_definition(resolved, &recorded) else {
+        return skip("unsupported: the definition is not JSON5 this reader understands");
+    };
     if let Some(reason) = unsupported(&document, &recorded) {
         return skip(reason);
     }
+    use_recorded_resources(&mut document, &recorded);
     // The validator refuses the tests' placeholder resources (`_tbd_`, which
     // the test replaces before creating the machine): the types alone will do.
     let parsed = asl::parse(&document).or_else(|_| serde_json::from_value(document.clone()));
@@ -180,7 +182,108 @@ fn replay_one(definition: &Path, recorded: &[Value]) -> Outcome {
         None => Outcome::Agrees {
             events: recorded.len(),
         },
-        Some(difference) => Outcome::Differs(difference),
+        Some(mut difference) => {
+            if resolved.edited {
+                difference
+                    .category
+                    .push_str(" (the test edits the template)");
+            }
+            Outcome::Differs(difference)
+        }
+    }
+}
+
+/// The first of the test's definitions that has the state the recorded
+/// history enters first, with its `%…%` placeholders filled by the test's
+/// parameters.
+fn pick_definition(resolved: &Resolved, recorded: &[Value]) -> Option<Value> {
+    let first_state = recorded
+        .iter()
+        .find_map(|e| e.pointer("/stateEnteredEventDetails/name")?.as_str());
+    let documents: Vec<Value> = resolved
+        .files
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .filter_map(|text| serde_json::from_str(&json5_to_json(&text)).ok())
+        .map(|document| fill_placeholders(document, &resolved.params))
+        .collect();
+    let has_state =
+        |d: &Value| first_state.is_some_and(|s| d.to_string().contains(&format!("\"{s}\"")));
+    let found = documents.iter().position(has_state).unwrap_or(0);
+    documents.into_iter().nth(found)
+}
+
+/// A template's `"%SOME_PLACEHOLDER%"` strings, which tests replace by their
+/// one parameter (`test_input_path[$$.Execution.Input]`).
+fn fill_placeholders(document: Value, params: &str) -> Value {
+    let text = document.to_string();
+    let Some(start) = text.find("\"%") else {
+        return document;
+    };
+    let Some(length) = text[start + 2..].find("%\"") else {
+        return document;
+    };
+    let placeholder = &text[start + 1..start + 2 + length + 1];
+    if params.is_empty() || placeholder.contains("LAMBDA_FUNCTION_ARN") {
+        return document;
+    }
+    let filled = text.replace(
+        placeholder,
+        &params.replace('\\', "\\\\").replace('"', "\\\""),
+    );
+    serde_json::from_str(&filled).unwrap_or(document)
+}
+
+/// Sets each Task state's `Resource` to what the recorded history says it
+/// ran: tests replace the templates' placeholder resources (`_tbd_`, a
+/// function ARN placeholder) before creating the machine, and a Lambda
+/// function's ARN is recorded with other events than `lambda:invoke`.
+fn use_recorded_resources(document: &mut Value, recorded: &[Value]) {
+    let mut ran: HashMap<String, String> = HashMap::new();
+    let mut state = String::new();
+    for e in recorded {
+        if let Some(name) = e
+            .pointer("/stateEnteredEventDetails/name")
+            .and_then(Value::as_str)
+        {
+            state = name.to_owned();
+        }
+        let resource = match e["type"].as_str() {
+            Some("LambdaFunctionScheduled") => e
+                .pointer("/lambdaFunctionScheduledEventDetails/resource")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            Some("TaskScheduled") => {
+                let d = &e["taskScheduledEventDetails"];
+                match (d["resourceType"].as_str(), d["resource"].as_str()) {
+                    (Some(kind), Some(name)) => Some(format!("arn:aws:states:::{kind}:{name}")),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(resource) = resource {
+            ran.entry(state.clone()).or_insert(resource);
+        }
+    }
+    set_resources(document, &ran);
+}
+
+fn set_resources(value: &mut Value, ran: &HashMap<String, String>) {
+    match value {
+        Value::Object(fields) => {
+            if let Some(Value::Object(states)) = fields.get_mut("States") {
+                for (name, state) in states.iter_mut() {
+                    if let (Some(resource), Some(slot)) = (ran.get(name), state.get_mut("Resource"))
+                    {
+                        *slot = Value::String(resource.clone());
+                    }
+                }
+            }
+            fields.values_mut().for_each(|v| set_resources(v, ran));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| set_resources(v, ran)),
+        _ => {}
     }
 }
 
@@ -212,6 +315,16 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     if has(".waitForTaskToken") {
         return Some("callbacks (.waitForTaskToken)");
     }
+    let input = recorded[0].pointer("/executionStartedEventDetails/input");
+    let redacted_input = input.is_some_and(|i| {
+        PLACEHOLDER_WORDS
+            .iter()
+            .chain(&["<timestamp>"])
+            .any(|w| i.to_string().contains(&format!("\"{w}\"")))
+    });
+    if has("Timestamp") && redacted_input {
+        return Some("unsupported: the snapshot redacted the timestamp the input holds");
+    }
     if recorded_has("ExecutionAborted") {
         return Some("unsupported: the test stopped the execution");
     }
@@ -236,7 +349,7 @@ impl Sources {
     }
 
     /// The state machine file of test `key` (`tests/…/test_x.py::Class::test[params]`).
-    fn definition(&mut self, test_file: &Path, key: &str) -> Result<PathBuf, String> {
+    fn definition(&mut self, test_file: &Path, key: &str) -> Result<Resolved, String> {
         let unresolved = |why: &str| format!("unresolved template: {why}");
         let source = self
             .tests
@@ -251,6 +364,11 @@ impl Sources {
         if candidates.is_empty() {
             return Err(unresolved("the test names no template"));
         }
+        let mut resolved = Resolved {
+            files: Vec::new(),
+            params: test.params.to_owned(),
+            edited: edits_template(body),
+        };
         let mut last = unresolved("the template class is not imported from templates");
         for (class, constant) in candidates {
             let Some(module) = import_of(&source, &class) else {
@@ -265,33 +383,64 @@ impl Sources {
                 .entry(module.clone())
                 .or_insert_with(|| constants(&module));
             match constants.get(&constant) {
-                Some(file) => return Ok(file.clone()),
+                Some(file) if !resolved.files.contains(file) => resolved.files.push(file.clone()),
+                Some(_) => {}
                 None => last = unresolved("the constant is not a statemachines/ file"),
             }
         }
-        Err(last)
+        if resolved.files.is_empty() {
+            return Err(last);
+        }
+        Ok(resolved)
     }
 }
 
+/// The state machine files a test may have run, most likely first (a test
+/// may load a second machine, which its own starts), and what else the
+/// replay needs to know of the test.
+#[derive(Debug, Clone)]
+struct Resolved {
+    files: Vec<PathBuf>,
+    /// The test's `[params]`, which fill a template's `%…%` placeholder.
+    params: String,
+    /// The test changes the loaded template in ways not followed here.
+    edited: bool,
+}
+
+/// Whether a test body changes the template it loaded (`template["States"]…
+/// = …`, `.append(…)`, `definition.replace(…)` of anything but a `%…%`
+/// placeholder or resource).
+fn edits_template(body: &str) -> bool {
+    body.lines().any(|line| {
+        let line = line.trim();
+        (line.starts_with("template[") && line.contains("] ="))
+            || (line.starts_with("template[") && line.contains(".append("))
+            || line.starts_with("del template[")
+    })
+}
+
 /// The `Class.CONSTANT`s that may name the test's template, most likely
-/// first: the argument of its first `load_sfn_template(…)` (a constant, or
+/// first: the arguments of its `load_sfn_template(…)` calls (a constant, or
 /// a `pytest.mark.parametrize` argument chosen by the test's `[params]`);
 /// without one, the template a parametrize argument holds; then any
 /// `Alias.CONSTANT` in the body (a helper such as `create_and_test_on_inputs`
 /// loading the template it is given).
 fn template_references(decorators: &str, body: &str, params: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    match call_argument(body, "load_sfn_template(") {
-        Some(argument) => match reference(argument) {
+    const CALL: &str = "load_sfn_template(";
+    for (at, _) in body.match_indices(CALL) {
+        let Some(argument) = call_argument(&body[at..], CALL) else {
+            continue;
+        };
+        match reference(argument) {
             Some(found) => out.push(found),
             None => out.extend(parametrized(decorators, argument, params)),
-        },
-        None => {
-            for (at, _) in decorators.match_indices("parametrize(") {
-                let rest = &decorators[at..];
-                if let Some(argument) = rest.split('"').nth(1) {
-                    out.extend(parametrized(decorators, argument, params));
-                }
+        }
+    }
+    if out.is_empty() {
+        for (at, _) in decorators.match_indices("parametrize(") {
+            if let Some(argument) = decorators[at..].split('"').nth(1) {
+                out.extend(parametrized(decorators, argument, params));
             }
         }
     }
@@ -574,7 +723,7 @@ fn normalise(e: &Value) -> Normal {
             match &details[key] {
                 Value::Null => {}
                 v => {
-                    fields.insert(key, json_of(v));
+                    fields.insert(key, parse_nested(json_of(v)));
                 }
             }
         }
@@ -583,6 +732,26 @@ fn normalise(e: &Value) -> Normal {
         kind,
         name: details["name"].as_str().map(str::to_owned),
         fields,
+    }
+}
+
+/// `value` with every string that holds a JSON object or array parsed:
+/// LocalStack's snapshot stores a task's error cause parsed, so the text
+/// the service wrote (spacing and all) is lost on one side.
+fn parse_nested(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.starts_with(['{', '[']) => match serde_json::from_str(&s) {
+            Ok(parsed) => parse_nested(parsed),
+            Err(_) => Value::String(s),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(parse_nested).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, parse_nested(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -727,7 +896,19 @@ fn matches(recorded: &Value, simulated: &Value) -> bool {
 }
 
 /// Bare words LocalStack's transformers put in place of a value.
-const PLACEHOLDER_WORDS: &[&str] = &["snf_role_arn", "timestamp", "datetime", "date"];
+/// (the tests' own transformers: random numbers, uuids, times, headers).
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "snf_role_arn",
+    "timestamp",
+    "datetime",
+    "date",
+    "start-time",
+    "RandomNumberGenerated",
+    "generated-uuid",
+    "X-Amzn-Trace-Id",
+    "sqs_queue_url",
+    "state-machine-arn",
+];
 
 fn is_placeholder(text: &str) -> bool {
     PLACEHOLDER_WORDS.contains(&text) || text.find('<').is_some_and(|i| text[i..].contains('>'))
