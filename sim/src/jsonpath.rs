@@ -81,6 +81,40 @@ fn root<'a>(path: &'a str, roots: &Roots<'a>) -> Result<(&'a Value, &'a str), Fa
     }
 }
 
+/// Why a definite `path` finds nothing, as the service's JSONPath library
+/// (Jayway) says it: `Missing property in path $['a']` when a step before
+/// the last finds nothing, `No results for path: $['a']['b']` when only the
+/// last does.
+pub fn missing(path: &str, roots: &Roots<'_>) -> String {
+    let Ok((mut at, rest)) = root(path, roots) else {
+        return format!("Invalid path '{path}'");
+    };
+    let steps = parse(rest).unwrap_or_default();
+    let mut walked = String::from("$");
+    for (i, step) in steps.iter().enumerate() {
+        let next = match step {
+            Step::Name(name) => {
+                walked.push_str(&format!("['{name}']"));
+                at.as_object().and_then(|o| o.get(name))
+            }
+            Step::Index(index) => {
+                walked.push_str(&format!("[{index}]"));
+                let items = at.as_array();
+                usize::try_from(*index)
+                    .ok()
+                    .and_then(|i| items.and_then(|a| a.get(i)))
+            }
+            _ => return format!("No results for path: {walked}"),
+        };
+        match next {
+            Some(value) => at = value,
+            None if i + 1 < steps.len() => return format!("Missing property in path {walked}"),
+            None => break,
+        }
+    }
+    format!("No results for path: {walked}")
+}
+
 fn select(root: &Value, steps: &[Step]) -> Option<Value> {
     if steps
         .iter()

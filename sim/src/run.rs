@@ -212,6 +212,9 @@ pub(crate) struct Thread {
     pub events: Vec<Event>,
     /// The event the thread's first event follows, in the parent.
     starts_after: Option<usize>,
+    /// How many events come before the thread's in the whole history, as far
+    /// as is known when it starts (error causes give event ids).
+    pub base: usize,
 }
 
 impl Thread {
@@ -220,6 +223,7 @@ impl Thread {
             clock,
             events: Vec::new(),
             starts_after: None,
+            base: 0,
         }
     }
 
@@ -239,6 +243,7 @@ impl Thread {
             clock: self.clock,
             events: Vec::new(),
             starts_after: None,
+            base: self.base + self.events.len(),
         }
     }
 
@@ -483,8 +488,7 @@ pub(crate) fn input_path(
     match path {
         None => Ok(raw.clone()),
         Some(None) => Ok(json!({})),
-        Some(Some(p)) => template::read(
-            "InputPath",
+        Some(Some(p)) => template::select(
             p,
             &Roots {
                 input: raw,
@@ -516,8 +520,7 @@ pub(crate) fn output_path(
     match path {
         None => Ok(output),
         Some(None) => Ok(json!({})),
-        Some(Some(p)) => template::read(
-            "OutputPath",
+        Some(Some(p)) => template::select(
             p,
             &Roots {
                 input: &output,

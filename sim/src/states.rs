@@ -32,6 +32,7 @@ impl Run<'_> {
             name: scope.name.to_owned(),
             input: input.clone(),
         });
+        let entered = thread.base + thread.events.len();
         let flow = match state {
             State::Task(task) => self.task(thread, scope, task, input, variables),
             State::Pass(pass) => self.pass(thread, scope, pass, input, variables),
@@ -48,10 +49,12 @@ impl Run<'_> {
             }
             State::Fail(fail) => Err(failure_of(fail, &roots(&input, scope, variables))?),
         };
-        Ok(match flow? {
-            Flow::Done(output) => next(state, output),
-            Flow::Jump(step) => step,
-        })
+        Ok(
+            match flow.map_err(|f| runtime_in(f, scope.name, entered))? {
+                Flow::Done(output) => next(state, output),
+                Flow::Jump(step) => step,
+            },
+        )
     }
 
     fn task(
@@ -563,6 +566,20 @@ impl Run<'_> {
     }
 }
 
+/// A `States.Runtime` failure as the service reports it: which state, and
+/// the id of the event that entered it. A failure that comes up from a
+/// nested state already says where it happened.
+fn runtime_in(f: Failure, state: &str, entered: usize) -> Failure {
+    const PREFIX: &str = "An error occurred while executing the state";
+    if f.error != "States.Runtime" || f.cause.starts_with(PREFIX) {
+        return f;
+    }
+    Failure::runtime(format!(
+        "{PREFIX} '{state}' (entered at the event id #{entered}). {}",
+        f.cause
+    ))
+}
+
 /// What every attempt of one Task state shares.
 #[derive(Debug, Clone, Copy)]
 struct Attempt<'a> {
@@ -686,4 +703,42 @@ fn failure_of(fail: &Fail, roots: &Roots<'_>) -> Result<Failure, Failure> {
         text(&fail.error, &fail.error_path, "ErrorPath")?,
         text(&fail.cause, &fail.cause_path, "CausePath")?,
     ))
+}
+
+/// The service's own answers, from histories AWS recorded (LocalStack's
+/// test suite snapshots), as oracles.
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::{Execution, Mocks, Simulator};
+
+    fn run(definition: Value, input: Value) -> Execution {
+        let machine = serde_json::from_value(definition).expect("a valid definition");
+        Simulator::new(&Mocks::new()).run(&machine, input)
+    }
+
+    fn cause(execution: &Execution) -> String {
+        execution.failure.clone().expect("it fails").cause
+    }
+
+    #[test]
+    fn a_path_that_selects_nothing_is_reported_with_the_state_and_its_event_id() {
+        let pass = |field: &str, path: &str| json!({"StartAt": "pass", "States": {"pass": {"Type": "Pass", field: path, "End": true}}});
+        let e = run(
+            pass("InputPath", "$.NoSuchInputPath"),
+            json!({"int-literal": 0}),
+        );
+        assert_eq!(
+            cause(&e),
+            "An error occurred while executing the state 'pass' (entered at the event id #2). \
+             Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
+        );
+        let e = run(pass("OutputPath", "$.no.such.result.path"), json!({}));
+        assert_eq!(
+            cause(&e),
+            "An error occurred while executing the state 'pass' (entered at the event id #2). \
+             Invalid path '$.no.such.result.path' : Missing property in path $['no']"
+        );
+    }
 }

@@ -51,17 +51,25 @@ fn dynamic(
     read(field, expression, roots)
 }
 
-/// The value `path` finds, or the service's error for a field whose path
-/// finds nothing.
+/// The value a path field (`InputPath`, `OutputPath`, `…SecondsPath`)
+/// selects, or the service's error for a path that selects nothing.
+pub fn select(path: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
+    jsonpath::read(path, roots)?.ok_or_else(|| {
+        Failure::runtime(format!(
+            "Invalid path '{path}' : {}",
+            jsonpath::missing(path, roots)
+        ))
+    })
+}
+
+/// The value `path` finds, or the service's error for a payload template
+/// field whose path finds nothing (the service names the state's input even
+/// for a `$$` path).
 pub fn read(field: &str, path: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
     jsonpath::read(path, roots)?.ok_or_else(|| {
-        let (what, data) = if path.starts_with("$$") {
-            ("context object", roots.context)
-        } else {
-            ("input", roots.input)
-        };
         Failure::runtime(format!(
-            "The JSONPath '{path}' specified for the field '{field}' could not be found in the {what} '{data}'"
+            "The JSONPath '{path}' specified for the field '{field}' could not be found in the input '{}'",
+            roots.input
         ))
     })
 }
