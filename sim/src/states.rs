@@ -392,9 +392,11 @@ impl Run<'_> {
                         results.into_iter().filter_map(|(_, r)| r.ok()).collect(),
                     ));
                 }
+                // A Parallel that is retried has no ParallelStateFailed:
+                // the service writes it only when the state fails for good.
                 Some((_, f)) => {
-                    thread.push(Kind::ParallelFailed);
                     if !self.retry(thread, scope.name, &parallel.retry, &mut counts, &f) {
+                        thread.push(Kind::ParallelFailed);
                         break Err(f);
                     }
                 }
@@ -471,6 +473,11 @@ impl Run<'_> {
                 {
                     slots.sort_unstable();
                     child.clock = child.clock.max(slots.remove(0));
+                    // An iteration waiting for a slot never starts once
+                    // another has failed the Map.
+                    if first_failure(&mut results).is_some_and(|(at, _)| at <= child.clock) {
+                        break;
+                    }
                 }
                 let items = Items {
                     map,
@@ -492,9 +499,10 @@ impl Run<'_> {
                         results.into_iter().filter_map(|(_, r)| r.ok()).collect(),
                     ));
                 }
+                // As for Parallel: no MapStateFailed before a retry.
                 Some((_, f)) => {
-                    thread.push(Kind::MapFailed);
                     if !self.retry(thread, scope.name, &map.retry, &mut counts, &f) {
+                        thread.push(Kind::MapFailed);
                         break Err(f);
                     }
                 }
@@ -739,6 +747,35 @@ mod tests {
             cause(&e),
             "An error occurred while executing the state 'pass' (entered at the event id #2). \
              Invalid path '$.no.such.result.path' : Missing property in path $['no']"
+        );
+    }
+
+    /// `test_map_state_retry`: two retries of a Map whose item fails, and a
+    /// single MapStateFailed at the end; `test_map_state_break_condition`:
+    /// with MaxConcurrency 1, no iteration starts after one fails.
+    #[test]
+    fn a_map_fails_once_after_its_retries_and_starts_nothing_after_a_failure() {
+        let definition = |retry: serde_json::Value, concurrency: u64| {
+            json!({"StartAt": "MapState", "States": {"MapState": {
+                "Type": "Map", "MaxConcurrency": concurrency, "Retry": retry, "End": true,
+                "ItemProcessor": {"StartAt": "HandleItemFail", "States": {
+                    "HandleItemFail": {"Type": "Fail", "Error": "HandleItemFail"}}}}}})
+        };
+        let types = |definition, input| -> Vec<String> {
+            let execution = run(definition, input);
+            execution.events.iter().map(|e| e.kind.name()).collect()
+        };
+        let retry = json!([{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}]);
+        let events = types(definition(retry, 0), json!([1]));
+        assert_eq!(events.iter().filter(|t| *t == "MapStateStarted").count(), 3);
+        assert_eq!(events.iter().filter(|t| *t == "MapStateFailed").count(), 1);
+        let events = types(definition(json!([]), 1), json!([1, 2, 3]));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|t| *t == "MapIterationStarted")
+                .count(),
+            1
         );
     }
 }
