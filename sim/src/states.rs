@@ -755,7 +755,7 @@ mod tests {
     /// with MaxConcurrency 1, no iteration starts after one fails.
     #[test]
     fn a_map_fails_once_after_its_retries_and_starts_nothing_after_a_failure() {
-        let definition = |retry: serde_json::Value, concurrency: u64| {
+        let definition = |retry: Value, concurrency: u64| {
             json!({"StartAt": "MapState", "States": {"MapState": {
                 "Type": "Map", "MaxConcurrency": concurrency, "Retry": retry, "End": true,
                 "ItemProcessor": {"StartAt": "HandleItemFail", "States": {
