@@ -48,12 +48,10 @@ pub fn run(args: ConsoleArgs) -> Result<()> {
                 "failed to listen on {address}: is another console running? Choose another port with --port"
             )
         })?;
-    let local = args.target.region.is_none()
-        && args.target.profile.is_none()
-        && args.target.endpoint_url.is_none();
+    let local = !args.target.is_named();
     if !local && args.engine.is_some() {
         bail!(
-            "--engine picks a local engine; it does not go with --region, --profile or --endpoint-url"
+            "--engine picks a local engine; it does not go with --region, --profile, --endpoint-url or AWS_ENDPOINT_URL"
         );
     }
     let local = if local {

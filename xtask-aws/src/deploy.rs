@@ -11,6 +11,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, StackStatus};
 use aws_sdk_cloudformation::{Client as Cfn, types::Parameter};
 use aws_sdk_s3::Client as S3;
+use aws_sdk_s3::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use infra::stack::{self, LAMBDAS};
@@ -18,7 +19,11 @@ use infra::stack::{self, LAMBDAS};
 use xtask::build::{self, Arch, BuiltFunction};
 pub use xtask::cli::{DeployArgs, DestroyArgs, Target};
 
-/// The SDK configuration for `target`.
+/// The SDK configuration for `target`: the SDK's own chains for
+/// credentials, region and endpoints, with what the command line says on
+/// top. Only when the endpoint is on this machine and the chain finds no
+/// credentials at all are LocalStack's `test` credentials used, so a
+/// default profile or an SSO session is never silently replaced.
 pub async fn sdk_config(target: &Target) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &target.profile {
@@ -27,30 +32,74 @@ pub async fn sdk_config(target: &Target) -> SdkConfig {
     if let Some(region) = &target.region {
         loader = loader.region(Region::new(region.clone()));
     }
+    // Set in code it outranks `AWS_ENDPOINT_URL_<SERVICE>`, so only a flag
+    // given on the command line is set here; the SDK reads the variables.
     if let Some(endpoint) = &target.endpoint_url {
         loader = loader.endpoint_url(endpoint);
-        // LocalStack accepts any credentials; don't make people invent some.
-        let has_credentials = target.profile.is_some()
-            || std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
-            || std::env::var_os("AWS_PROFILE").is_some();
-        if !has_credentials {
-            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+    }
+    let mut config = loader.load().await;
+    if config.region().is_none() {
+        config = config
+            .into_builder()
+            .region(Region::from_static("us-east-1"))
+            .build();
+    }
+    if local_endpoint(&config) && !finds_credentials(&config).await {
+        // LocalStack and MiniStack accept any credentials.
+        config = config
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "test",
                 "test",
                 None,
                 None,
                 "localstack",
-            ));
-        }
-    }
-    let config = loader.load().await;
-    if config.region().is_none() {
-        return config
-            .into_builder()
-            .region(Region::from_static("us-east-1"))
+            )))
             .build();
     }
     config
+}
+
+/// Whether every endpoint the clients will use is on this machine: the
+/// configuration's own, or else each `AWS_ENDPOINT_URL_<SERVICE>`.
+fn local_endpoint(config: &SdkConfig) -> bool {
+    let is_local = |url: &str| {
+        let host = url.split("://").nth(1).unwrap_or(url);
+        let host = host.split(['/', '?']).next().unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        matches!(host, "localhost" | "[::1]" | "::1")
+            || host.ends_with(".localhost")
+            || host.starts_with("127.")
+    };
+    match config.endpoint_url() {
+        Some(url) => is_local(url),
+        None => {
+            let services: Vec<String> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_ENDPOINT_URL_"))
+                .map(|(_, v)| v)
+                .collect();
+            !services.is_empty() && services.iter().all(|url| is_local(url))
+        }
+    }
+}
+
+/// Whether the configured credentials chain yields credentials. It may ask
+/// the instance metadata service, which on a laptop only times out.
+async fn finds_credentials(config: &SdkConfig) -> bool {
+    let Some(provider) = config.credentials_provider() else {
+        return false;
+    };
+    let lookup = provider.provide_credentials();
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), lookup).await,
+        Ok(Ok(_))
+    )
 }
 
 // The functions' client, so that xtask and the functions agree on addressing;

@@ -68,9 +68,22 @@ pub struct Target {
     /// Named profile from ~/.aws/config.
     #[arg(long)]
     pub profile: Option<String>,
-    /// Endpoint for every AWS service, e.g. http://localhost:4566 for LocalStack.
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    /// Endpoint for every AWS service, e.g. http://localhost:4566 for
+    /// LocalStack. Without it the SDK's own settings apply, in its order:
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then the profile.
+    #[arg(long)]
     pub endpoint_url: Option<String>,
+}
+
+impl Target {
+    /// Whether the command line or the environment names a target, rather
+    /// than leaving a command to start its own local engine.
+    pub fn is_named(&self) -> bool {
+        self.region.is_some()
+            || self.profile.is_some()
+            || self.endpoint_url.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+    }
 }
 
 #[derive(Debug, clap::Args)]
