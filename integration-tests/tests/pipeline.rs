@@ -108,12 +108,18 @@ impl Env {
     async fn outcome(&self, upload: &Upload) -> Result<Value> {
         let key = upload.key.as_str();
         let execution = self.executions().wait(upload, TIMEOUT).await?;
-        let branches = infra::pipeline::definition().parallel_branches();
-        let mut history = observe::normalise(
-            &observe::history(&self.sfn, &execution.arn).await?,
-            &|state| branches.get(state).copied(),
-            &self.bucket,
-        );
+        let definition = infra::pipeline::definition();
+        let branches = definition.parallel_branches();
+        let branch_of = |state: &str| branches.get(state).copied();
+        let events = observe::history(&self.sfn, &execution.arn).await?;
+        let mut history = observe::normalise(&events, &branch_of, &self.bucket);
+        // The simulator must do what LocalStack did, given what each task
+        // answered. MiniStack records no events inside Parallel branches.
+        let mut simulated = (self.engine == Engine::Localstack).then(|| {
+            let replayed =
+                observe::simulated(&definition, &events, &self.state_machine, &execution.arn);
+            observe::normalise(&replayed, &branch_of, &self.bucket)
+        });
         let mut item = observe::item(
             &aws_sdk_dynamodb::Client::new(&self.config),
             &self.table,
@@ -130,14 +136,24 @@ impl Env {
                 .iter()
                 .filter(|e| e.error.is_some() && e.error == execution.error)
                 .find_map(|e| e.state.as_deref().and_then(|s| branches.get(s).copied()));
-            history.retain(|e| {
-                let branch = e.state.as_deref().and_then(|s| branches.get(s).copied());
+            let certain = |e: &observe::Event| {
+                let branch = e.state.as_deref().and_then(branch_of);
                 branch.is_none() || branch == failed_branch
-            });
+            };
+            history.retain(certain);
+            if let Some(simulated) = simulated.as_mut() {
+                simulated.retain(certain);
+            }
             if let Some(Value::Object(item)) = item.as_mut() {
                 item.shift_remove("labels");
                 item.shift_remove("thumbnail");
             }
+        }
+        if let Some(difference) = simulated.and_then(|s| observe::first_difference(&history, &s)) {
+            bail!(
+                "the simulator does not do what {} did with {key}: {difference}",
+                self.engine
+            );
         }
         Ok(json!({
             "status": execution.status.as_str(),

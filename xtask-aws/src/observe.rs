@@ -681,6 +681,59 @@ fn looks_like_timestamp(s: &str) -> bool {
         && b[13] == b':'
 }
 
+/// A recorded execution run again in the simulator on the same definition
+/// and input, each task answering what it answered then (and taking as
+/// long): its history, to set beside the recorded one.
+pub fn simulated(
+    definition: &asl::StateMachine,
+    events: &[HistoryEvent],
+    state_machine_arn: &str,
+    execution_arn: &str,
+) -> Vec<HistoryEvent> {
+    let started = events.first();
+    let input = started
+        .and_then(|e| e.execution_started_event_details())
+        .and_then(|d| d.input())
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Value::Null);
+    let options = sim::Options {
+        state_machine_arn: state_machine_arn.to_owned(),
+        execution_name: execution_arn
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        start_ms: started
+            .and_then(|e| e.timestamp().to_millis().ok())
+            .unwrap_or_default(),
+        ..sim::Options::default()
+    };
+    let mocks = sim::recorded::mocks(&sim::history_sdk::to_json(events));
+    sim::Simulator::new(&mocks)
+        .with_options(options)
+        .run(definition, input)
+        .history()
+}
+
+/// The first event where two normalised histories differ, described; `None`
+/// when they are equal.
+pub fn first_difference(recorded: &[Event], simulated: &[Event]) -> Option<String> {
+    let render = |e: Option<&Event>| {
+        e.map_or("nothing".to_owned(), |e| {
+            serde_json::to_string(e).unwrap_or_else(|err| format!("unprintable event: {err}"))
+        })
+    };
+    (0..recorded.len().max(simulated.len()))
+        .find(|&i| render(recorded.get(i)) != render(simulated.get(i)))
+        .map(|i| {
+            format!(
+                "event {i} differs:\n  recorded:  {}\n  simulated: {}",
+                render(recorded.get(i)),
+                render(simulated.get(i))
+            )
+        })
+}
+
 /// The names of the states an execution entered, in order (branches ordered).
 pub fn path(events: &[Event]) -> Vec<String> {
     events
