@@ -24,6 +24,19 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Whether the task waits after it is submitted (`.sync`, `.sync:2`,
+    /// `.waitForTaskToken`), which the history marks with `TaskSubmitted`.
+    pub fn waits(&self) -> bool {
+        match self {
+            Resource::Service { name, .. } => {
+                name.ends_with(".sync")
+                    || name.contains(".sync:")
+                    || name.ends_with(".waitForTaskToken")
+            }
+            Resource::LambdaFunction(_) => false,
+        }
+    }
+
     pub fn of(arn: &str) -> Resource {
         match arn.strip_prefix("arn:aws:states:::") {
             Some(service) => {
@@ -73,6 +86,8 @@ pub enum Kind {
         heartbeat: Option<u64>,
     },
     TaskStarted(Resource),
+    /// A `.sync` or `.waitForTaskToken` task was submitted; what the service answered.
+    TaskSubmitted(Resource, Value),
     TaskSucceeded(Resource, Value),
     TaskFailed(Resource, Failure),
     TaskTimedOut(Resource, Failure),
@@ -116,6 +131,7 @@ impl Kind {
                 lambda(resource, "TaskScheduled", "LambdaFunctionScheduled")
             }
             Kind::TaskStarted(r) => lambda(r, "TaskStarted", "LambdaFunctionStarted"),
+            Kind::TaskSubmitted(..) => "TaskSubmitted".into(),
             Kind::TaskSucceeded(r, _) => lambda(r, "TaskSucceeded", "LambdaFunctionSucceeded"),
             Kind::TaskFailed(r, _) => lambda(r, "TaskFailed", "LambdaFunctionFailed"),
             Kind::TaskTimedOut(r, _) => lambda(r, "TaskTimedOut", "LambdaFunctionTimedOut"),
@@ -212,6 +228,10 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
             detail(event_key(r, "Started"), service(r, json!({})))
         }
         Kind::TaskStarted(Resource::LambdaFunction(_)) => None,
+        Kind::TaskSubmitted(r, output) => detail(
+            "taskSubmittedEventDetails",
+            service(r, json!({"output": text(output)})),
+        ),
         Kind::TaskSucceeded(r, output) => detail(
             event_key(r, "Succeeded"),
             service(r, json!({"output": text(output)})),

@@ -111,6 +111,17 @@ fn details(
             ),
             Resource::LambdaFunction(_) => b,
         },
+        Kind::TaskSubmitted(resource, output) => match resource {
+            Resource::Service { kind, name } => b.task_submitted_event_details(
+                TaskSubmittedEventDetails::builder()
+                    .resource_type(kind)
+                    .resource(name)
+                    .output(text(output))
+                    .build()
+                    .expect("the resource is set"),
+            ),
+            Resource::LambdaFunction(_) => b,
+        },
         Kind::TaskSucceeded(resource, output) => match resource {
             Resource::Service { kind, name } => b.task_succeeded_event_details(
                 TaskSucceededEventDetails::builder()
@@ -219,6 +230,11 @@ fn event_json(e: &sdk::HistoryEvent) -> Value {
         Some((
             "lambdaFunctionScheduledEventDetails",
             serde_json::json!({"timeoutInSeconds": d.timeout_in_seconds()}),
+        ))
+    } else if let Some(d) = e.task_submitted_event_details() {
+        Some((
+            "taskSubmittedEventDetails",
+            serde_json::json!({"output": d.output()}),
         ))
     } else if let Some(d) = e.task_succeeded_event_details() {
         Some((

@@ -26,6 +26,9 @@ pub struct Call<'a> {
 pub struct Response {
     pub result: Result<Value, Failure>,
     pub took_ms: u64,
+    /// What the service answered when a `.sync` or `.waitForTaskToken`
+    /// task was submitted (its `TaskSubmitted` output), if known.
+    pub submitted: Option<Value>,
 }
 
 impl Response {
@@ -33,6 +36,7 @@ impl Response {
         Response {
             result: Ok(value),
             took_ms: 0,
+            submitted: None,
         }
     }
 
@@ -40,6 +44,15 @@ impl Response {
         Response {
             result: Err(Failure::new(error, cause)),
             took_ms: 0,
+            submitted: None,
+        }
+    }
+
+    /// The answer to the submission of a `.sync` or `.waitForTaskToken` task.
+    pub fn submitted(self, output: Value) -> Response {
+        Response {
+            submitted: Some(output),
+            ..self
         }
     }
 

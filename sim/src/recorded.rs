@@ -19,6 +19,7 @@ pub fn mocks(events: &[Value]) -> Mocks {
     let mut state_of: HashMap<i64, String> = HashMap::new();
     let mut last_entered = String::new();
     let mut started: Option<(f64, Option<u64>)> = None;
+    let mut submitted: Option<Value> = None;
     for e in events {
         let kind = e["type"].as_str().unwrap_or_default();
         let id = e["id"].as_i64().unwrap_or(-1);
@@ -44,7 +45,13 @@ pub fn mocks(events: &[Value]) -> Mocks {
                 details["timeoutInSeconds"].as_u64(),
             ));
         }
-        if let Some(response) = answer(kind, e, started) {
+        if kind == "TaskSubmitted" {
+            submitted = Some(json_of(&details(e)["output"]));
+        }
+        if let Some(mut response) = answer(kind, e, started) {
+            if let Some(output) = submitted.take() {
+                response = response.submitted(output);
+            }
             answers.entry(state).or_default().push(response);
         }
     }
