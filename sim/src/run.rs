@@ -299,7 +299,7 @@ impl<'a> Run<'a> {
             let scope = Scope {
                 name: &name,
                 kind: state.kind(),
-                context: self.context(&name, thread.clock, 0, map_item),
+                context: self.context(&name, thread.clock, retries(state), map_item),
                 map_item,
             };
             match self.state(thread, &scope, state, input, &mut variables)? {
@@ -320,19 +320,22 @@ impl<'a> Run<'a> {
     }
 
     /// The context object of a state entered at `entered_ms`.
+    /// `retry` is `None` for a state that cannot retry, whose `State` has
+    /// no `RetryCount` (as AWS gives a Pass state's).
     pub fn context(
         &self,
         state: &str,
         entered_ms: i64,
-        retry: u64,
+        retry: Option<u64>,
         map_item: Option<&Value>,
     ) -> Value {
         let mut context = self.execution.clone();
         if let Value::Object(fields) = &mut context {
-            fields.insert(
-                "State".into(),
-                json!({"EnteredTime": time::format(entered_ms), "Name": state, "RetryCount": retry}),
-            );
+            let mut about = json!({"EnteredTime": time::format(entered_ms), "Name": state});
+            if let (Some(count), Value::Object(about)) = (retry, &mut about) {
+                about.insert("RetryCount".into(), json!(count));
+            }
+            fields.insert("State".into(), about);
             if let Some(item) = map_item {
                 fields.insert("Map".into(), json!({ "Item": item }));
             }
@@ -422,10 +425,9 @@ impl<'a> Run<'a> {
             next: catcher.next.clone(),
         });
         let error = json!({"Error": failure.error, "Cause": failure.cause});
-        if let Some(assign) = &catcher.assign {
-            self.assign(assign, &error, scope, variables)?;
-        }
+        let assigned = self.assigned(catcher.assign.as_ref(), &error, scope, variables)?;
         let output = result_path(raw, catcher.result_path.as_ref(), error)?;
+        variables.extend(assigned);
         thread.push(Kind::StateExited {
             kind: scope.kind,
             name: scope.name.to_owned(),
@@ -434,26 +436,28 @@ impl<'a> Run<'a> {
         Ok(Step::Next(catcher.next.clone(), output))
     }
 
-    /// Evaluates `Assign` against `value`, then sets every variable at once.
-    pub fn assign(
+    /// The variables `Assign` sets, evaluated against `value` with the
+    /// variables as they are: a state sets them only once its output is
+    /// processed (AWS: an `OutputPath` of `$answer` reads the old `answer`).
+    pub fn assigned(
         &mut self,
-        assign: &Value,
+        assign: Option<&Value>,
         value: &Value,
         scope: &Scope<'_>,
-        variables: &mut Map<String, Value>,
-    ) -> Result<(), Failure> {
-        let filled = {
-            let roots = Roots {
-                input: value,
-                context: &scope.context,
-                variables,
-            };
-            self.fill(assign, &roots)?
+        variables: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, Failure> {
+        let Some(assign) = assign else {
+            return Ok(Map::new());
         };
-        if let Value::Object(assigned) = filled {
-            variables.extend(assigned);
+        let roots = Roots {
+            input: value,
+            context: &scope.context,
+            variables,
+        };
+        match self.fill(assign, &roots)? {
+            Value::Object(assigned) => Ok(assigned),
+            _ => Ok(Map::new()),
         }
-        Ok(())
     }
 }
 
@@ -467,11 +471,18 @@ pub(crate) struct Scope<'a> {
     pub map_item: Option<&'a Value>,
 }
 
+/// A state's first `RetryCount`, if it is a state that can retry.
+fn retries(state: &State) -> Option<u64> {
+    matches!(state, State::Task(_) | State::Parallel(_) | State::Map(_)).then_some(0)
+}
+
 /// Whether a retrier's or catcher's `ErrorEquals` takes `error`.
-/// `States.ALL` takes everything but the errors the service never lets a
-/// workflow handle; `States.TaskFailed` everything but a timeout too.
+/// `States.ALL` takes everything but States.Runtime, which the service never
+/// lets a workflow handle; `States.TaskFailed` everything but a timeout too.
 pub(crate) fn matches(names: &[String], error: &str) -> bool {
-    let unhandled = matches!(error, "States.Runtime" | "States.DataLimitExceeded");
+    // AWS catches a task's States.DataLimitExceeded with States.ALL (as
+    // recorded), though the documentation calls it terminal.
+    let unhandled = error == "States.Runtime";
     names.iter().any(|name| {
         name == error
             || (name == "States.ALL" && !unhandled)

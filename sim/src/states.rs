@@ -47,7 +47,12 @@ impl Run<'_> {
                 exit(thread, scope, output.clone());
                 Ok(Flow::Jump(Step::End(output)))
             }
-            State::Fail(fail) => Err(failure_of(fail, &roots(&input, scope, variables))?),
+            // A Fail state's own failure is what it says; one in reading
+            // its ErrorPath or CausePath is a States.Runtime of the state.
+            State::Fail(fail) => match self.failure_of(fail, &roots(&input, scope, variables)) {
+                Ok(failure) => return Err(failure),
+                Err(runtime) => Err(runtime),
+            },
         };
         Ok(
             match flow.map_err(|f| runtime_in(f, scope.name, entered))? {
@@ -66,19 +71,18 @@ impl Run<'_> {
         variables: &mut Map<String, Value>,
     ) -> Result<Flow, Failure> {
         let resource = Resource::of(&task.resource);
+        let on = roots(&raw, scope, variables);
         let timeout = limit(
+            "TimeoutSecondsPath",
             task.timeout_seconds.as_ref(),
             task.timeout_seconds_path.as_deref(),
-            &raw,
-            scope,
-            variables,
+            &on,
         )?;
         let heartbeat = limit(
+            "HeartbeatSecondsPath",
             task.heartbeat_seconds.as_ref(),
             task.heartbeat_seconds_path.as_deref(),
-            &raw,
-            scope,
-            variables,
+            &on,
         )?;
         let call = Attempt {
             state: scope.name,
@@ -90,7 +94,7 @@ impl Run<'_> {
         let mut counts = vec![0; task.retry.len()];
         let mut retries = 0;
         let result = loop {
-            let context = self.context(scope.name, thread.clock, retries, scope.map_item);
+            let context = self.context(scope.name, thread.clock, Some(retries), scope.map_item);
             let roots = Roots {
                 input: &raw,
                 context: &context,
@@ -165,6 +169,11 @@ impl Run<'_> {
         };
         *count += 1;
         let response = self.mocks.answer(&call);
+        // A task that failed before it was submitted has no TaskSubmitted.
+        if resource.waits() && (response.result.is_ok() || response.submitted.is_some()) {
+            let output = response.submitted.clone().unwrap_or(Value::Null);
+            thread.push(Kind::TaskSubmitted(resource.clone(), output));
+        }
         let took = i64::try_from(response.took_ms).unwrap_or(i64::MAX);
         let over = |limit: Option<u64>| limit.map(seconds).filter(|l| took > *l);
         if let Some(after) = over(heartbeat).filter(|h| over(timeout).is_none_or(|t| h < &t)) {
@@ -205,11 +214,11 @@ impl Run<'_> {
             Some(template) => self.fill(template, &roots(&result, scope, variables))?,
             None => result,
         };
-        if let Some(assign) = io.assign {
-            self.assign(assign, &selected, scope, variables)?;
-        }
+        let assigned = self.assigned(io.assign, &selected, scope, variables)?;
         let output = result_path(raw.clone(), io.result_path, selected)?;
-        output_path(output, io.output_path, &roots(raw, scope, variables))
+        let output = output_path(output, io.output_path, &roots(raw, scope, variables))?;
+        variables.extend(assigned);
+        Ok(output)
     }
 
     fn pass(
@@ -283,14 +292,14 @@ impl Run<'_> {
             rule,
             next: next.clone(),
         });
-        if let Some(assign) = assign.or(choice.assign.as_ref()) {
-            self.assign(assign, &effective, scope, variables)?;
-        }
+        let assign = assign.or(choice.assign.as_ref());
+        let assigned = self.assigned(assign, &effective, scope, variables)?;
         let output = output_path(
             effective,
             choice.output_path.as_ref(),
             &roots(&raw, scope, variables),
         )?;
+        variables.extend(assigned);
         exit(thread, scope, output.clone());
         Ok(Flow::Jump(Step::Next(next, output)))
     }
@@ -309,28 +318,15 @@ impl Run<'_> {
             input: &effective,
             ..roots_
         };
-        let until = if let Some(s) = limit(
+        let seconds_limit = limit(
+            "SecondsPath",
             wait.seconds.as_ref(),
             wait.seconds_path.as_deref(),
-            &effective,
-            scope,
-            variables,
-        )? {
-            thread.clock.saturating_add(seconds(s))
-        } else {
-            let stamp = match (&wait.timestamp, &wait.timestamp_path) {
-                (Some(t), _) => Value::String(t.clone()),
-                (None, Some(p)) => template::read("TimestampPath", p, &on)?,
-                (None, None) => {
-                    return Err(Failure::runtime("a Wait state needs Seconds or Timestamp"));
-                }
-            };
-            stamp.as_str().and_then(time::parse).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "The Timestamp '{stamp}' of the state '{}' is not an ISO 8601 timestamp",
-                    scope.name
-                ))
-            })?
+            &on,
+        )?;
+        let until = match seconds_limit {
+            Some(s) => thread.clock.saturating_add(seconds(s)),
+            None => wait_until(wait, &on)?,
         };
         thread.clock = thread.clock.max(until);
         let output = output_path(
@@ -338,9 +334,8 @@ impl Run<'_> {
             wait.output_path.as_ref(),
             &roots(&raw, scope, variables),
         )?;
-        if let Some(assign) = &wait.assign {
-            self.assign(assign, &output, scope, variables)?;
-        }
+        let assigned = self.assigned(wait.assign.as_ref(), &output, scope, variables)?;
+        variables.extend(assigned);
         exit(thread, scope, output.clone());
         Ok(Flow::Done(output))
     }
@@ -439,10 +434,7 @@ impl Run<'_> {
                 "a distributed Map's ItemReader is not simulated yet",
             ));
         }
-        let concurrency = match &map.max_concurrency {
-            Some(asl::Expr::Literal(n)) => *n,
-            _ => 0,
-        };
+        let concurrency = max_concurrency(map, &roots(&raw, scope, variables))?;
         let mut counts = vec![0; map.retry.len()];
         let result = loop {
             let roots_ = roots(&raw, scope, variables);
@@ -546,7 +538,7 @@ impl Run<'_> {
             index,
         });
         let map_item = json!({"Index": index, "Value": item});
-        let context = self.context(scope.name, child.clock, 0, Some(&map_item));
+        let context = self.context(scope.name, child.clock, Some(0), Some(&map_item));
         let roots = Roots {
             input: effective,
             context: &context,
@@ -670,47 +662,103 @@ fn first_failure(results: &mut [(i64, Result<Value, Failure>)]) -> Option<(i64, 
         .min_by_key(|(at, _)| *at)
 }
 
-/// A literal limit (`TimeoutSeconds`, `Seconds`…) or the one its `…Path` reads.
+/// When a Wait with `Timestamp` or `TimestampPath` ends.
+fn wait_until(wait: &Wait, on: &Roots<'_>) -> Result<i64, Failure> {
+    let (stamp, path) = match (&wait.timestamp, &wait.timestamp_path) {
+        (Some(t), _) => (Value::String(t.clone()), None),
+        (None, Some(p)) => (template::select(p, on)?, Some(p)),
+        (None, None) => return Err(Failure::runtime("a Wait state needs Seconds or Timestamp")),
+    };
+    stamp.as_str().and_then(time::parse).ok_or_else(|| {
+        Failure::runtime(format!(
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset \
+             date-time format string: {} == {}",
+            path.map_or("Timestamp", String::as_str),
+            shown(&stamp)
+        ))
+    })
+}
+
+/// A literal limit (`TimeoutSeconds`, `Seconds`…) or the one its `…Path`
+/// (named `field`) reads, refused as the service refuses it.
 fn limit(
+    field: &str,
     literal: Option<&asl::Expr<u64>>,
     path: Option<&str>,
-    input: &Value,
-    scope: &Scope<'_>,
-    variables: &Map<String, Value>,
+    roots: &Roots<'_>,
 ) -> Result<Option<u64>, Failure> {
     match (literal, path) {
         (Some(asl::Expr::Literal(n)), _) => Ok(Some(*n)),
         (Some(asl::Expr::Jsonata(_)), _) => Err(Failure::runtime("JSONata is not simulated yet")),
         (None, Some(p)) => {
-            let value = template::read(p, p, &roots(input, scope, variables))?;
-            value.as_u64().map(Some).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "The value of '{p}' must be a positive integer, not {value}"
-                ))
-            })
+            let value = template::select(p, roots)?;
+            let shown = shown(&value);
+            match value.as_i64() {
+                Some(n) if n < 0 => Err(Failure::runtime(format!(
+                    "The {field} parameter references a negative value: {p} == {shown}"
+                ))),
+                Some(n) => Ok(u64::try_from(n).ok()),
+                None => Err(Failure::runtime(format!(
+                    "The {field} parameter cannot be parsed as a long value: {p} == {shown}"
+                ))),
+            }
         }
         (None, None) => Ok(None),
     }
 }
 
-fn failure_of(fail: &Fail, roots: &Roots<'_>) -> Result<Failure, Failure> {
-    let text =
-        |literal: &Option<String>, path: &Option<String>, field: &str| -> Result<String, Failure> {
-            match (literal, path) {
-                (Some(text), _) => Ok(text.clone()),
-                (None, Some(p)) => match template::read(field, p, roots)? {
-                    Value::String(s) => Ok(s),
-                    other => Err(Failure::runtime(format!(
-                        "The {field} '{p}' must yield a string, not {other}"
-                    ))),
-                },
-                (None, None) => Ok(String::new()),
-            }
+/// A value as the service quotes it in an error: a string's text, else JSON.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `MaxConcurrency`, or the integer `MaxConcurrencyPath` reads; 0 is no limit.
+fn max_concurrency(map: &MapState, roots: &Roots<'_>) -> Result<u64, Failure> {
+    match (&map.max_concurrency, &map.max_concurrency_path) {
+        (Some(asl::Expr::Literal(n)), _) => Ok(*n),
+        (None, Some(p)) => {
+            let value = template::select(p, roots)?;
+            value.as_u64().ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {p}",
+                    shown(&value)
+                ))
+            })
+        }
+        _ => Ok(0),
+    }
+}
+
+impl Run<'_> {
+    /// The failure a Fail state raises: `Error`/`Cause`, or what
+    /// `ErrorPath`/`CausePath` (a path or an intrinsic function) give.
+    fn failure_of(&mut self, fail: &Fail, roots: &Roots<'_>) -> Result<Failure, Failure> {
+        let error = self.fail_text(&fail.error, &fail.error_path, "ErrorPath", roots)?;
+        let cause = self.fail_text(&fail.cause, &fail.cause_path, "CausePath", roots)?;
+        Ok(Failure::new(error, cause))
+    }
+
+    fn fail_text(
+        &mut self,
+        literal: &Option<String>,
+        path: &Option<String>,
+        field: &str,
+        roots: &Roots<'_>,
+    ) -> Result<String, Failure> {
+        let Some(p) = path else {
+            return Ok(literal.clone().unwrap_or_default());
         };
-    Ok(Failure::new(
-        text(&fail.error, &fail.error_path, "ErrorPath")?,
-        text(&fail.cause, &fail.cause_path, "CausePath")?,
-    ))
+        let mut random = || self.random();
+        match template::value(field, p, roots, &mut random)? {
+            Value::String(s) => Ok(s),
+            other => Err(Failure::runtime(format!(
+                "The {field} '{p}' must yield a string, not {other}"
+            ))),
+        }
+    }
 }
 
 /// The service's own answers, from histories AWS recorded (LocalStack's
@@ -719,7 +767,7 @@ fn failure_of(fail: &Fail, roots: &Roots<'_>) -> Result<Failure, Failure> {
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::{Execution, Mocks, Simulator};
+    use crate::{Execution, Mocks, Response, Simulator};
 
     fn run(definition: Value, input: Value) -> Execution {
         let machine = serde_json::from_value(definition).expect("a valid definition");
@@ -776,6 +824,119 @@ mod tests {
                 .filter(|t| *t == "MapIterationStarted")
                 .count(),
             1
+        );
+    }
+
+    /// `test_start_execution_sync`: a `.sync` task is submitted, then
+    /// succeeds; the recorded submission answer is its TaskSubmitted output.
+    #[test]
+    fn a_sync_task_is_submitted_before_it_ends() {
+        let definition = json!({"StartAt": "StartExecution", "States": {"StartExecution": {
+            "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "End": true}}});
+        let machine = serde_json::from_value(definition).expect("a valid definition");
+        let mocks = Mocks::new().state("StartExecution", |_| {
+            Response::ok(json!({"Output": "{}"})).submitted(json!({"ExecutionArn": "arn"}))
+        });
+        let execution = Simulator::new(&mocks).run(&machine, json!({}));
+        let types: Vec<String> = execution.events.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(
+            types[2..5],
+            ["TaskScheduled", "TaskStarted", "TaskSubmitted"].map(String::from)
+        );
+        assert_eq!(types[5], "TaskSucceeded");
+    }
+
+    /// `test_base_wait_seconds_path`, `test_max_concurrency_path`.
+    #[test]
+    fn unusable_seconds_and_concurrency_paths_fail_as_aws_says() {
+        let wait = json!({"StartAt": "WaitState", "States": {"WaitState": {
+            "Type": "Wait", "SecondsPath": "$.input.waitSeconds", "End": true}}});
+        let prefix =
+            "An error occurred while executing the state 'WaitState' (entered at the event id #2).";
+        let e = run(wait.clone(), json!({"input": {"waitSeconds": -1}}));
+        assert_eq!(
+            cause(&e),
+            format!(
+                "{prefix} The SecondsPath parameter references a negative value: $.input.waitSeconds == -1"
+            )
+        );
+        let e = run(wait, json!({"input": {"waitSeconds": 1.5}}));
+        assert_eq!(
+            cause(&e),
+            format!(
+                "{prefix} The SecondsPath parameter cannot be parsed as a long value: $.input.waitSeconds == 1.5"
+            )
+        );
+        let map = json!({"StartAt": "MapState", "States": {"MapState": {
+            "Type": "Map", "ItemsPath": "$.Values", "MaxConcurrencyPath": "$.MaxConcurrencyValue",
+            "ItemProcessor": {"StartAt": "HandleItem", "States": {"HandleItem": {"Type": "Pass", "End": true}}},
+            "End": true}}});
+        let e = run(
+            map,
+            json!({"MaxConcurrencyValue": "NoNumber", "Values": ["HelloWorld"]}),
+        );
+        assert_eq!(
+            cause(&e),
+            "An error occurred while executing the state 'MapState' (entered at the event id #2). \
+             The MaxConcurrencyPath field refers to value \"NoNumber\" which is not a valid integer: $.MaxConcurrencyValue"
+        );
+    }
+
+    /// `test_state_fail_intrinsic`: `ErrorPath` and `CausePath` may be intrinsic functions.
+    #[test]
+    fn a_fail_state_takes_its_error_and_cause_from_intrinsic_functions() {
+        let fail = json!({"StartAt": "FailState", "States": {"FailState": {"Type": "Fail",
+            "ErrorPath": "$.Error",
+            "CausePath": "States.Format('This is a custom error message for {}, caused by {}.', $.Error, $.Cause)"}}});
+        let e = run(
+            fail,
+            json!({"Error": "error string", "Cause": "cause string"}),
+        );
+        let failure = e.failure.expect("it fails");
+        assert_eq!(failure.error, "error string");
+        assert_eq!(
+            failure.cause,
+            "This is a custom error message for error string, caused by cause string."
+        );
+    }
+
+    /// `test_state_assign_evaluation_order`: `OutputPath` reads the variables
+    /// as they were before the state's `Assign`.
+    #[test]
+    fn assign_takes_effect_after_the_output_is_processed() {
+        let definition = json!({"StartAt": "State0", "States": {
+            "State0": {"Type": "Pass", "Assign": {"answer": 42}, "Next": "State1"},
+            "State1": {"Type": "Pass", "InputPath": "$answer", "ResultPath": "$.theAnswer",
+                "OutputPath": "$answer", "Assign": {"answer": "<omitted>"}, "End": true}}});
+        assert_eq!(run(definition, json!({})).output, Some(json!(42)));
+    }
+
+    /// `test_input_path[$$]`: a Pass state's `$$.State` has no `RetryCount`.
+    #[test]
+    fn only_a_state_that_can_retry_has_a_retry_count() {
+        let definition = json!({"StartAt": "TestState", "States": {"TestState": {
+            "Type": "Pass", "InputPath": "$$.State", "End": true}}});
+        let output = run(definition, json!({})).output.expect("it succeeds");
+        assert_eq!(output.as_object().map(|o| o.len()), Some(2), "{output}");
+    }
+
+    /// `test_service_task_lambada_catch_state_all_data_limit_exceeded…`: AWS
+    /// catches a task's States.DataLimitExceeded with States.ALL.
+    #[test]
+    fn states_all_catches_a_data_limit_exceeded() {
+        let definition = json!({"StartAt": "InvokeLambda", "States": {
+            "InvokeLambda": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "HandleGeneralError"}], "End": true},
+            "HandleGeneralError": {"Type": "Pass", "End": true}}});
+        let machine = serde_json::from_value(definition).expect("a valid definition");
+        let mocks = Mocks::new().state("InvokeLambda", |_| {
+            Response::throw("States.DataLimitExceeded", "too large")
+        });
+        let execution = Simulator::new(&mocks).run(&machine, json!({}));
+        assert_eq!(
+            execution.output,
+            Some(json!({"Error": "States.DataLimitExceeded", "Cause": "too large"}))
         );
     }
 }

@@ -16,13 +16,13 @@ pub fn fill(
     Ok(match template {
         Value::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
-            for (key, value) in fields {
-                match (key.strip_suffix(".$"), value) {
+            for (key, field) in fields {
+                match (key.strip_suffix(".$"), field) {
                     (Some(name), Value::String(expression)) => {
-                        out.insert(name.to_owned(), dynamic(key, expression, roots, random)?);
+                        out.insert(name.to_owned(), value(key, expression, roots, random)?);
                     }
                     _ => {
-                        out.insert(key.clone(), fill(value, roots, random)?);
+                        out.insert(key.clone(), fill(field, roots, random)?);
                     }
                 }
             }
@@ -38,8 +38,9 @@ pub fn fill(
     })
 }
 
-/// The value of one `field.$`.
-fn dynamic(
+/// The value of one `field.$` (or of `ErrorPath`, `CausePath`): a path or
+/// an intrinsic function.
+pub fn value(
     field: &str,
     expression: &str,
     roots: &Roots<'_>,
