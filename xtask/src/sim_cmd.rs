@@ -176,7 +176,9 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
     };
     let input = json_of(&recorded[0]["executionStartedEventDetails"]["input"]);
     let mocks = sim::recorded::mocks(&recorded);
-    let execution = Simulator::new(&mocks).run(&machine, input);
+    let execution = Simulator::new(&mocks)
+        .with_options(snapshot_options())
+        .run(&machine, input);
     let simulated = sim::history::to_json(&execution.events);
     match compare(&recorded, &simulated) {
         None => Outcome::Agrees {
@@ -190,6 +192,16 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
             }
             Outcome::Differs(difference)
         }
+    }
+}
+
+/// The simulator's names in the snapshot's account (LocalStack replaces
+/// the account id with 111111111111, which the placeholders leave in ARNs).
+fn snapshot_options() -> sim::Options {
+    sim::Options {
+        state_machine_arn: "arn:aws:states:us-east-1:111111111111:stateMachine:replayed".into(),
+        role_arn: "arn:aws:iam::111111111111:role/replayed".into(),
+        ..sim::Options::default()
     }
 }
 
@@ -312,7 +324,7 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     if has(":activity:") || recorded_has("Activity") {
         return Some("activities");
     }
-    if has(".waitForTaskToken") {
+    if has(".waitForTaskToken") || has("$$.Task.Token") {
         return Some("callbacks (.waitForTaskToken)");
     }
     let input = recorded[0].pointer("/executionStartedEventDetails/input");
@@ -324,6 +336,14 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     });
     if has("Timestamp") && redacted_input {
         return Some("unsupported: the snapshot redacted the timestamp the input holds");
+    }
+    let ended = |e: &Value| {
+        e["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Execution") && t != "ExecutionStarted")
+    };
+    if !recorded.last().is_some_and(ended) {
+        return Some("unsupported: the recorded history is incomplete");
     }
     if recorded_has("ExecutionAborted") {
         return Some("unsupported: the test stopped the execution");
@@ -825,8 +845,14 @@ fn compare_block(
             }
         }
     }
+    // LocalStack's snapshot drops the closing events of a Parallel nested
+    // in another (its ParallelStateExited): those left over are no difference.
     let index = recorded.last().map_or(0, |(i, _)| i + 1);
-    unused.first().map(|s| difference(index, None, Some(s)))
+    let nested = recorded.len() > 1;
+    unused
+        .into_iter()
+        .find(|s| !(nested && s.kind.starts_with("ParallelState")))
+        .map(|s| difference(index, None, Some(s)))
 }
 
 fn difference(index: usize, recorded: Option<&Normal>, simulated: Option<&Normal>) -> Difference {
