@@ -111,6 +111,16 @@ pub enum Kind {
     },
     MapSucceeded,
     MapFailed,
+    /// A state still running in a branch or iteration that another's
+    /// failure ended (or in the one that failed, but for a Fail state).
+    StateAborted {
+        kind: &'static str,
+        name: String,
+    },
+    MapIterationAborted {
+        name: String,
+        index: usize,
+    },
 }
 
 impl Kind {
@@ -144,6 +154,8 @@ impl Kind {
             Kind::MapIterationFailed { .. } => "MapIterationFailed".into(),
             Kind::MapSucceeded => "MapStateSucceeded".into(),
             Kind::MapFailed => "MapStateFailed".into(),
+            Kind::StateAborted { kind, .. } => format!("{kind}StateAborted"),
+            Kind::MapIterationAborted { .. } => "MapIterationAborted".into(),
         }
     }
 }
@@ -244,11 +256,13 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
         Kind::MapIterationStarted { name, index } => iteration("Started", name, *index),
         Kind::MapIterationSucceeded { name, index } => iteration("Succeeded", name, *index),
         Kind::MapIterationFailed { name, index } => iteration("Failed", name, *index),
+        Kind::MapIterationAborted { name, index } => iteration("Aborted", name, *index),
         Kind::ParallelStarted
         | Kind::ParallelSucceeded
         | Kind::ParallelFailed
         | Kind::MapSucceeded
-        | Kind::MapFailed => None,
+        | Kind::MapFailed
+        | Kind::StateAborted { .. } => None,
     }
 }
 
@@ -289,6 +303,7 @@ fn iteration(what: &str, name: &str, index: usize) -> Option<(&'static str, Valu
     let key = match what {
         "Started" => "mapIterationStartedEventDetails",
         "Succeeded" => "mapIterationSucceededEventDetails",
+        "Aborted" => "mapIterationAbortedEventDetails",
         _ => "mapIterationFailedEventDetails",
     };
     Some((key, json!({"name": name, "index": index})))

@@ -185,7 +185,11 @@ fn details(
         Kind::MapIterationFailed { name, index } => {
             b.map_iteration_failed_event_details(iteration(name, *index))
         }
+        Kind::MapIterationAborted { name, index } => {
+            b.map_iteration_aborted_event_details(iteration(name, *index))
+        }
         Kind::ParallelStarted
+        | Kind::StateAborted { .. }
         | Kind::ParallelSucceeded
         | Kind::ParallelFailed
         | Kind::MapSucceeded

@@ -247,6 +247,55 @@ impl Thread {
         }
     }
 
+    /// Ends a branch or Map iteration that a failure cut short at `at`, as
+    /// the service does: its later events never happen, each state still
+    /// running is aborted (a Fail state has ended), and so is an iteration
+    /// that had not ended. `failed`: this is the branch whose failure ends
+    /// them all, so its iteration fails rather than being aborted.
+    pub fn abort(&mut self, at: i64, iteration: Option<(&str, usize)>, failed: bool) {
+        self.events.retain(|e| e.at_ms <= at);
+        let ended = |k: Option<&Kind>| match k {
+            Some(Kind::MapIterationSucceeded { .. }) => true,
+            Some(Kind::MapIterationFailed { .. }) => failed,
+            _ => false,
+        };
+        if !failed
+            && matches!(
+                self.events.last().map(|e| &e.kind),
+                Some(Kind::MapIterationFailed { .. })
+            )
+        {
+            self.events.pop();
+        }
+        let iteration_ended = ended(self.events.last().map(|e| &e.kind));
+        let mut running: Vec<(&'static str, String)> = Vec::new();
+        for e in &self.events {
+            match &e.kind {
+                Kind::StateEntered { kind, name, .. } => running.push((kind, name.clone())),
+                Kind::StateExited { name, .. } => {
+                    if let Some(i) = running.iter().rposition(|(_, n)| n == name) {
+                        running.remove(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.clock = self.clock.max(at);
+        for (kind, name) in running
+            .into_iter()
+            .rev()
+            .filter(|(kind, _)| *kind != "Fail")
+        {
+            self.push(Kind::StateAborted { kind, name });
+        }
+        if let (Some((name, index)), false) = (iteration, iteration_ended) {
+            self.push(Kind::MapIterationAborted {
+                name: name.to_owned(),
+                index,
+            });
+        }
+    }
+
     /// Takes in the events of `children` up to `until` (all when `None`),
     /// in the order of their times; `parent` is the event they follow.
     pub fn merge(&mut self, children: Vec<Thread>, parent: usize, until: Option<i64>) {

@@ -379,6 +379,7 @@ impl Run<'_> {
                 children.push(child);
             }
             let first_failure = first_failure(&mut results);
+            abort(&mut children, &results, None);
             thread.merge(children, started, first_failure.as_ref().map(|(at, _)| *at));
             match first_failure {
                 None => {
@@ -483,6 +484,7 @@ impl Run<'_> {
                 children.push(child);
             }
             let first_failure = first_failure(&mut results);
+            abort(&mut children, &results, Some(scope.name));
             thread.merge(children, started, first_failure.as_ref().map(|(at, _)| *at));
             match first_failure {
                 None => {
@@ -651,6 +653,23 @@ fn next(state: &State, output: Value) -> Step {
     match state.next() {
         Some(next) if !state.is_end() => Step::Next(next.to_owned(), output),
         _ => Step::End(output),
+    }
+}
+
+/// Once a branch or iteration fails, the others stop where they are: each
+/// is aborted at the time of the first failure. `map`: the Map state's name,
+/// whose iterations are aborted too.
+fn abort(children: &mut [Thread], results: &[(i64, Result<Value, Failure>)], map: Option<&str>) {
+    let winner = results
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, r))| r.is_err())
+        .min_by_key(|(_, (at, _))| *at);
+    let Some((failed, (at, _))) = winner else {
+        return;
+    };
+    for (index, child) in children.iter_mut().enumerate() {
+        child.abort(*at, map.map(|name| (name, index)), index == failed);
     }
 }
 
@@ -937,6 +956,36 @@ mod tests {
         assert_eq!(
             execution.output,
             Some(json!({"Error": "States.DataLimitExceeded", "Cause": "too large"}))
+        );
+    }
+
+    /// `test_service_lambda_map_timeout`: four iterations whose tasks time
+    /// out together; the first fails the Map, the others are aborted, and
+    /// every task still running is aborted.
+    #[test]
+    fn a_failed_iteration_aborts_the_others() {
+        let definition = json!({"StartAt": "MapWait", "States": {"MapWait": {
+            "Type": "Map", "ItemsPath": "$.Inputs", "End": true,
+            "ItemProcessor": {"StartAt": "LambdaInvoke", "States": {"LambdaInvoke": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "TimeoutSeconds": 5, "End": true}}}}}});
+        let machine = serde_json::from_value(definition).expect("a valid definition");
+        let mocks = Mocks::new().state("LambdaInvoke", |_| Response::ok(json!({})).taking(6_000));
+        let execution = Simulator::new(&mocks).run(&machine, json!({"Inputs": [1, 2, 3, 4]}));
+        let count = |name: &str| {
+            execution
+                .events
+                .iter()
+                .filter(|e| e.kind.name() == name)
+                .count()
+        };
+        assert_eq!(count("TaskTimedOut"), 4);
+        assert_eq!(count("MapIterationFailed"), 1);
+        assert_eq!(count("MapIterationAborted"), 3);
+        assert_eq!(count("TaskStateAborted"), 4);
+        assert_eq!(
+            execution.failure.map(|f| f.error),
+            Some("States.Timeout".into())
         );
     }
 }
