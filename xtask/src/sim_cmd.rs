@@ -804,27 +804,28 @@ fn compare(recorded: &[Value], simulated: &[Value]) -> Option<Difference> {
 }
 
 /// Where the comparison unit that starts at `i` ends: one event, or, from
-/// a `ParallelStateStarted`, every event up to its state's exit (or the
-/// history's end). LocalStack's snapshot sorts the events of a Parallel's
-/// branches (and renumbers them `[0]`), so their order says nothing.
+/// a `ParallelStateStarted` or `MapStateStarted`, every event up to its
+/// state's exit (or the history's end). LocalStack's snapshot sorts the
+/// events of a Parallel's branches (and renumbers them `[0]`), and the
+/// events of a Map's concurrent iterations interleave as they happened to
+/// arrive in that run, so their order says nothing.
 fn block_end(events: &[(usize, Normal)], i: usize) -> usize {
-    if events
-        .get(i)
-        .is_none_or(|(_, e)| e.kind != "ParallelStateStarted")
-    {
+    let kind = events.get(i).map(|(_, e)| e.kind.as_str());
+    let Some(state) = kind.and_then(|k| k.strip_suffix("StateStarted")) else {
         return (i + 1).min(events.len());
-    }
-    let parallel = events[..i]
+    };
+    let (entered, exited) = (
+        format!("{state}StateEntered"),
+        format!("{state}StateExited"),
+    );
+    let name = events[..i]
         .iter()
         .rev()
-        .find(|(_, e)| e.kind == "ParallelStateEntered")
+        .find(|(_, e)| e.kind == entered)
         .and_then(|(_, e)| e.name.clone());
     events[i..]
         .iter()
-        .position(|(_, e)| {
-            (e.kind == "ParallelStateExited" && e.name == parallel)
-                || e.kind.starts_with("Execution")
-        })
+        .position(|(_, e)| (e.kind == exited && e.name == name) || e.kind.starts_with("Execution"))
         .map_or(events.len(), |p| i + p)
 }
 
