@@ -180,7 +180,7 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
         .with_options(snapshot_options())
         .run(&machine, input);
     let simulated = sim::history::to_json(&execution.events);
-    match compare(&recorded, &simulated) {
+    match compare(&recorded, &simulated, &resolved.placeholders) {
         None => Outcome::Agrees {
             events: recorded.len(),
         },
@@ -331,7 +331,7 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     let redacted_input = input.is_some_and(|i| {
         PLACEHOLDER_WORDS
             .iter()
-            .chain(&["<timestamp>"])
+            .chain(&["<timestamp>", "start-time", "start-date"])
             .any(|w| i.to_string().contains(&format!("\"{w}\"")))
     });
     if has("Timestamp") && redacted_input {
@@ -388,6 +388,7 @@ impl Sources {
             files: Vec::new(),
             params: test.params.to_owned(),
             edited: edits_template(body),
+            placeholders: Placeholders::of_test(&source),
         };
         let mut last = unresolved("the template class is not imported from templates");
         for (class, constant) in candidates {
@@ -425,6 +426,7 @@ struct Resolved {
     params: String,
     /// The test changes the loaded template in ways not followed here.
     edited: bool,
+    placeholders: Placeholders,
 }
 
 /// Whether a test body changes the template it loaded (`template["States"]…
@@ -781,7 +783,7 @@ fn parse_nested(value: Value) -> Value {
 const REDACTED: &[&str] = &["ParallelStateSucceeded"];
 
 /// The first difference between the two histories, if any.
-fn compare(recorded: &[Value], simulated: &[Value]) -> Option<Difference> {
+fn compare(recorded: &[Value], simulated: &[Value], words: &Placeholders) -> Option<Difference> {
     let normal = |events: &[Value]| -> Vec<(usize, Normal)> {
         events
             .iter()
@@ -795,7 +797,7 @@ fn compare(recorded: &[Value], simulated: &[Value]) -> Option<Difference> {
     while r < recorded.len() || s < simulated.len() {
         let r_end = block_end(&recorded, r);
         let s_end = block_end(&simulated, s);
-        if let Some(d) = compare_block(&recorded[r..r_end], &simulated[s..s_end]) {
+        if let Some(d) = words.compare_block(&recorded[r..r_end], &simulated[s..s_end]) {
             return Some(d);
         }
         (r, s) = (r_end, s_end);
@@ -829,123 +831,150 @@ fn block_end(events: &[(usize, Normal)], i: usize) -> usize {
         .map_or(events.len(), |p| i + p)
 }
 
-/// Compares two units as multisets (a unit of one event is a plain comparison).
-fn compare_block(
-    recorded: &[(usize, Normal)],
-    simulated: &[(usize, Normal)],
-) -> Option<Difference> {
-    let mut unused: Vec<&Normal> = simulated.iter().map(|(_, e)| e).collect();
-    for (index, r) in recorded {
-        match unused.iter().position(|s| same(r, s)) {
-            Some(found) => {
-                unused.remove(found);
-            }
-            None => {
-                let nearest = unused.first().copied();
-                return Some(difference(*index, Some(r), nearest));
-            }
-        }
-    }
-    // LocalStack's snapshot drops the closing events of a Parallel nested
-    // in another (its ParallelStateExited): those left over are no difference.
-    let index = recorded.last().map_or(0, |(i, _)| i + 1);
-    let nested = recorded.len() > 1;
-    unused
-        .into_iter()
-        .find(|s| !(nested && s.kind.starts_with("ParallelState")))
-        .map(|s| difference(index, None, Some(s)))
+/// The bare words that stand for a value in a recording: those of
+/// LocalStack's shared transformers, and those the test's own transformers
+/// write (`JsonpathTransformer(…, replacement="start-date")`,
+/// `RegexTransformer(name, "<lambda_function_name>")`). A `<…>` inside a
+/// string is a placeholder too.
+#[derive(Debug, Clone, Default)]
+struct Placeholders {
+    words: Vec<String>,
 }
 
-fn difference(index: usize, recorded: Option<&Normal>, simulated: Option<&Normal>) -> Difference {
-    let category = match (recorded, simulated) {
-        (Some(_), None) => "missing event".to_owned(),
-        (None, _) => "extra event".to_owned(),
-        (Some(r), Some(s)) if r.kind != s.kind => format!("type ({} vs {})", r.kind, s.kind),
-        (Some(r), Some(s)) if r.name != s.name => "state name".to_owned(),
-        (Some(r), Some(s)) => {
-            let field = r
-                .fields
+/// The words of LocalStack's shared transformers.
+const PLACEHOLDER_WORDS: &[&str] = &["snf_role_arn", "timestamp", "datetime", "date"];
+
+impl Placeholders {
+    fn of_test(source: &str) -> Placeholders {
+        let mut words: Vec<String> = PLACEHOLDER_WORDS.iter().map(|w| (*w).to_owned()).collect();
+        // The replacement is a transformer's second argument, by position
+        // or as `replacement=`.
+        for call in ["RegexTransformer(", "JsonpathTransformer("] {
+            for (at, _) in source.match_indices(call) {
+                let second = source[at..].split_once(',').and_then(|(_, rest)| {
+                    let rest = rest.trim_start();
+                    let rest = rest.strip_prefix("replacement=").unwrap_or(rest);
+                    rest.strip_prefix('"')?.split('"').next()
+                });
+                words.extend(second.map(str::to_owned));
+            }
+        }
+        words.retain(|w| !w.is_empty());
+        Placeholders { words }
+    }
+
+    fn is_word(&self, text: &str) -> bool {
+        self.words.iter().any(|w| w == text)
+    }
+
+    fn is_placeholder(&self, text: &str) -> bool {
+        self.is_word(text) || text.find('<').is_some_and(|i| text[i..].contains('>'))
+    }
+
+    /// Compares two units as multisets (a unit of one event is a plain comparison).
+    fn compare_block(
+        &self,
+        recorded: &[(usize, Normal)],
+        simulated: &[(usize, Normal)],
+    ) -> Option<Difference> {
+        let mut unused: Vec<&Normal> = simulated.iter().map(|(_, e)| e).collect();
+        for (index, r) in recorded {
+            match unused.iter().position(|s| self.same(r, s)) {
+                Some(found) => {
+                    unused.remove(found);
+                }
+                None => {
+                    let nearest = unused.first().copied();
+                    return Some(self.difference(*index, Some(r), nearest));
+                }
+            }
+        }
+        // LocalStack's snapshot drops the closing events of a Parallel nested
+        // in another (its ParallelStateExited): those left over are no difference.
+        let index = recorded.last().map_or(0, |(i, _)| i + 1);
+        let nested = recorded.len() > 1;
+        unused
+            .into_iter()
+            .find(|s| !(nested && s.kind.starts_with("ParallelState")))
+            .map(|s| self.difference(index, None, Some(s)))
+    }
+
+    fn difference(
+        &self,
+        index: usize,
+        recorded: Option<&Normal>,
+        simulated: Option<&Normal>,
+    ) -> Difference {
+        let category = match (recorded, simulated) {
+            (Some(_), None) => "missing event".to_owned(),
+            (None, _) => "extra event".to_owned(),
+            (Some(r), Some(s)) if r.kind != s.kind => format!("type ({} vs {})", r.kind, s.kind),
+            (Some(r), Some(s)) if r.name != s.name => "state name".to_owned(),
+            (Some(r), Some(s)) => {
+                let field = r
+                    .fields
+                    .keys()
+                    .chain(s.fields.keys())
+                    .find(|k| !self.matches_value(r.fields.get(*k), s.fields.get(*k)))
+                    .copied()
+                    .unwrap_or("fields");
+                format!("{field} of {}", r.kind)
+            }
+        };
+        let json = |e: Option<&Normal>| serde_json::to_value(e).unwrap_or(Value::Null);
+        Difference {
+            category,
+            index,
+            recorded: json(recorded),
+            simulated: json(simulated),
+        }
+    }
+
+    fn same(&self, r: &Normal, s: &Normal) -> bool {
+        r.kind == s.kind
+            && r.name == s.name
+            && r.fields
                 .keys()
                 .chain(s.fields.keys())
-                .find(|k| !matches_value(r.fields.get(*k), s.fields.get(*k)))
-                .copied()
-                .unwrap_or("fields");
-            format!("{field} of {}", r.kind)
+                .all(|k| self.matches_value(r.fields.get(k), s.fields.get(k)))
+    }
+
+    fn matches_value(&self, r: Option<&Value>, s: Option<&Value>) -> bool {
+        // The service leaves out an empty cause; a snapshot may keep it.
+        let empty = |v: Option<&Value>| v.is_none_or(|v| v == "");
+        match (r, s) {
+            (Some(r), Some(s)) => self.matches(r, s),
+            _ => empty(r) && empty(s),
         }
-    };
-    let json = |e: Option<&Normal>| serde_json::to_value(e).unwrap_or(Value::Null);
-    Difference {
-        category,
-        index,
-        recorded: json(recorded),
-        simulated: json(simulated),
+    }
+
+    /// Whether a recorded value matches a simulated one. LocalStack's snapshot
+    /// replaces run-specific values (ARNs, names, ids, times) by placeholders:
+    /// `<region>`, `<uuid:1>`, `<ExecArnPart_0idx>`… inside a string, or a bare
+    /// word such as `snf_role_arn`; a placeholder matches anything, and the
+    /// text around it must match.
+    fn matches(&self, recorded: &Value, simulated: &Value) -> bool {
+        match (recorded, simulated) {
+            (Value::String(r), s) if self.is_placeholder(r) => {
+                self.is_word(r) || s.as_str().is_none_or(|s| wildcard(r, s))
+            }
+            (Value::String(r), Value::String(s)) => r == s,
+            (Value::Number(r), Value::Number(s)) => r.as_f64() == s.as_f64(),
+            (Value::Array(r), Value::Array(s)) => {
+                r.len() == s.len() && r.iter().zip(s).all(|(r, s)| self.matches(r, s))
+            }
+            (Value::Object(r), Value::Object(s)) => {
+                r.len() == s.len()
+                    && r.iter()
+                        .all(|(k, v)| s.get(k).is_some_and(|s| self.matches(v, s)))
+            }
+            (r, s) => r == s,
+        }
     }
 }
 
-fn same(r: &Normal, s: &Normal) -> bool {
-    r.kind == s.kind
-        && r.name == s.name
-        && r.fields
-            .keys()
-            .chain(s.fields.keys())
-            .all(|k| matches_value(r.fields.get(k), s.fields.get(k)))
-}
-
-fn matches_value(r: Option<&Value>, s: Option<&Value>) -> bool {
-    // The service leaves out an empty cause; a snapshot may keep it.
-    let empty = |v: Option<&Value>| v.is_none_or(|v| v == "");
-    match (r, s) {
-        (Some(r), Some(s)) => matches(r, s),
-        _ => empty(r) && empty(s),
-    }
-}
-
-/// Whether a recorded value matches a simulated one. LocalStack's snapshot
-/// replaces run-specific values (ARNs, names, ids, times) by placeholders:
-/// `<region>`, `<uuid:1>`, `<ExecArnPart_0idx>`… inside a string, or a bare
-/// word such as `snf_role_arn`; a placeholder matches anything, and the
-/// text around it must match.
-fn matches(recorded: &Value, simulated: &Value) -> bool {
-    match (recorded, simulated) {
-        (Value::String(r), s) if is_placeholder(r) => s.as_str().is_none_or(|s| wildcard(r, s)),
-        (Value::String(r), Value::String(s)) => r == s,
-        (Value::Number(r), Value::Number(s)) => r.as_f64() == s.as_f64(),
-        (Value::Array(r), Value::Array(s)) => {
-            r.len() == s.len() && r.iter().zip(s).all(|(r, s)| matches(r, s))
-        }
-        (Value::Object(r), Value::Object(s)) => {
-            r.len() == s.len()
-                && r.iter()
-                    .all(|(k, v)| s.get(k).is_some_and(|s| matches(v, s)))
-        }
-        (r, s) => r == s,
-    }
-}
-
-/// Bare words LocalStack's transformers put in place of a value.
-/// (the tests' own transformers: random numbers, uuids, times, headers).
-const PLACEHOLDER_WORDS: &[&str] = &[
-    "snf_role_arn",
-    "timestamp",
-    "datetime",
-    "date",
-    "start-time",
-    "RandomNumberGenerated",
-    "generated-uuid",
-    "X-Amzn-Trace-Id",
-    "sqs_queue_url",
-    "state-machine-arn",
-];
-
-fn is_placeholder(text: &str) -> bool {
-    PLACEHOLDER_WORDS.contains(&text) || text.find('<').is_some_and(|i| text[i..].contains('>'))
-}
-
-/// `pattern` with each `<…>` (or a whole placeholder word) taken as "anything".
+/// `pattern` with each `<…>` taken as "anything".
 fn wildcard(pattern: &str, text: &str) -> bool {
-    if PLACEHOLDER_WORDS.contains(&pattern) {
-        return true;
-    }
     let mut literals = Vec::new();
     let mut rest = pattern;
     while let Some(open) = rest.find('<') {
@@ -1055,11 +1084,11 @@ mod tests {
             arn,
             "arn:aws:states:us-east-1:222222222222:execution:m:x"
         ));
-        assert!(matches(
-            &"snf_role_arn".into(),
-            &"arn:aws:iam::1:role/r".into()
-        ));
-        assert!(!matches(&"plain".into(), &"other".into()));
+        let words =
+            Placeholders::of_test(r#"JsonpathTransformer("$..x", replacement="start-date")"#);
+        assert!(words.matches(&"snf_role_arn".into(), &"arn:aws:iam::1:role/r".into()));
+        assert!(words.matches(&"start-date".into(), &"2026-01-01".into()));
+        assert!(!words.matches(&"plain".into(), &"other".into()));
     }
 
     #[test]
