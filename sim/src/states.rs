@@ -735,12 +735,18 @@ fn shown(value: &Value) -> String {
 }
 
 /// `MaxConcurrency`, or the integer `MaxConcurrencyPath` reads; 0 is no limit.
+/// (`test_reference_in_map_state[…MAX_CONCURRENCY_PATH]` reads `"1"`.)
 fn max_concurrency(map: &MapState, roots: &Roots<'_>) -> Result<u64, Failure> {
     match (&map.max_concurrency, &map.max_concurrency_path) {
         (Some(asl::Expr::Literal(n)), _) => Ok(*n),
         (None, Some(p)) => {
             let value = template::select(p, roots)?;
-            value.as_u64().ok_or_else(|| {
+            // AWS takes an integer in a string too (`"1"`, as recorded).
+            let integer = match &value {
+                Value::String(s) => s.parse().ok(),
+                other => other.as_u64(),
+            };
+            integer.ok_or_else(|| {
                 Failure::runtime(format!(
                     "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {p}",
                     shown(&value)
