@@ -167,6 +167,9 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
     if let Some(reason) = unsupported(&document, &recorded) {
         return skip(reason);
     }
+    if resolved.activity {
+        return skip("activities");
+    }
     use_recorded_resources(&mut document, &recorded);
     // The validator refuses the tests' placeholder resources (`_tbd_`, which
     // the test replaces before creating the machine): the types alone will do.
@@ -217,33 +220,39 @@ fn pick_definition(resolved: &Resolved, recorded: &[Value]) -> Option<Value> {
         .iter()
         .filter_map(|file| std::fs::read_to_string(file).ok())
         .filter_map(|text| serde_json::from_str(&json5_to_json(&text)).ok())
-        .map(|document| fill_placeholders(document, &resolved.params))
+        .map(|document| fill_placeholders(document, resolved))
         .collect();
     let has_state =
         |d: &Value| first_state.is_some_and(|s| d.to_string().contains(&format!("\"{s}\"")));
     let found = documents.iter().position(has_state).unwrap_or(0);
-    documents.into_iter().nth(found)
+    let mut document = documents.into_iter().nth(found)?;
+    for edit in &resolved.edits {
+        apply_edit(&mut document, edit);
+    }
+    Some(document)
 }
 
-/// A template's `"%SOME_PLACEHOLDER%"` strings, which tests replace by their
-/// one parameter (`test_input_path[$$.Execution.Input]`).
-fn fill_placeholders(document: Value, params: &str) -> Value {
-    let text = document.to_string();
-    let Some(start) = text.find("\"%") else {
-        return document;
-    };
-    let Some(length) = text[start + 2..].find("%\"") else {
-        return document;
-    };
-    let placeholder = &text[start + 1..start + 2 + length + 1];
-    if params.is_empty() || placeholder.contains("LAMBDA_FUNCTION_ARN") {
-        return document;
+/// A template's `"%SOME_PLACEHOLDER%"` strings, which tests replace by a
+/// literal (`definition.replace(…)`) or by their one parameter
+/// (`test_input_path[$$.Execution.Input]`). A function ARN placeholder
+/// needs none: the recorded history's resource is taken.
+fn fill_placeholders(document: Value, resolved: &Resolved) -> Value {
+    let mut text = document.to_string();
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    for (placeholder, literal) in &resolved.replacements {
+        text = text.replace(placeholder, &escape(literal));
     }
-    let filled = text.replace(
-        placeholder,
-        &params.replace('\\', "\\\\").replace('"', "\\\""),
-    );
-    serde_json::from_str(&filled).unwrap_or(document)
+    let found = text.find("\"%").and_then(|start| {
+        let length = text[start + 2..].find("%\"")?;
+        Some(text[start + 1..start + 2 + length + 1].to_owned())
+    });
+    if let Some(placeholder) = found
+        && !resolved.params.is_empty()
+        && !placeholder.contains("LAMBDA_FUNCTION_ARN")
+    {
+        text = text.replace(&placeholder, &escape(&resolved.params));
+    }
+    serde_json::from_str(&text).unwrap_or(document)
 }
 
 /// Sets each Task state's `Resource` to what the recorded history says it
@@ -400,13 +409,17 @@ impl Sources {
         let (decorators, body) =
             function(&source, test.function).ok_or_else(|| unresolved("no such test function"))?;
         let candidates = template_references(decorators, body, test.params);
+        let (edits, understood) = template_edits(body, decorators, test.params);
         if candidates.is_empty() {
             return Err(unresolved("the test names no template"));
         }
         let mut resolved = Resolved {
             files: Vec::new(),
             params: test.params.to_owned(),
-            edited: edits_template(body),
+            edited: !understood,
+            edits,
+            replacements: replacements(body),
+            activity: body.contains("create_activity"),
             placeholders: Placeholders::of_test(&source),
         };
         let mut last = unresolved("the template class is not imported from templates");
@@ -445,19 +458,135 @@ struct Resolved {
     params: String,
     /// The test changes the loaded template in ways not followed here.
     edited: bool,
+    /// The changes it makes that are followed.
+    edits: Vec<Edit>,
+    /// `definition.replace(Class.SOME_PLACEHOLDER, "text")`: `%SOME_PLACEHOLDER%` and its text.
+    replacements: Vec<(String, String)>,
+    /// The test creates an activity, which its template's placeholder names.
+    activity: bool,
     placeholders: Placeholders,
 }
 
-/// Whether a test body changes the template it loaded (`template["States"]…
-/// = …`, `.append(…)`, `definition.replace(…)` of anything but a `%…%`
-/// placeholder or resource).
-fn edits_template(body: &str) -> bool {
-    body.lines().any(|line| {
-        let line = line.trim();
-        (line.starts_with("template[") && line.contains("] ="))
-            || (line.starts_with("template[") && line.contains(".append("))
-            || line.starts_with("del template[")
-    })
+/// The `%NAME%` placeholders a test body replaces with a literal:
+/// `definition.replace(Class.NAME, "text")`.
+fn replacements(body: &str) -> Vec<(String, String)> {
+    body.match_indices(".replace(")
+        .filter_map(|(at, _)| {
+            let args = split_top(bracketed_by(&body[at..], '(', ')')?);
+            let name = args.first()?.rsplit('.').next()?;
+            let text = args.get(1)?.strip_prefix('"')?.strip_suffix('"')?;
+            Some((format!("%{name}%"), text.to_owned()))
+        })
+        .collect()
+}
+
+/// One change a test makes to the template it loaded:
+/// `template["States"]["S"]["item.$"] = value` or `template[…].append(value)`.
+#[derive(Debug, Clone)]
+struct Edit {
+    keys: Vec<Value>,
+    value: Value,
+    append: bool,
+}
+
+/// The edits of a test body to its `template`, and whether every one was
+/// understood: the value is a string, dict or list literal, or a
+/// parametrized argument (whose value is the test's `[params]`). A new
+/// `Resource` needs none: the recorded history's is taken.
+fn template_edits(body: &str, decorators: &str, params: &str) -> (Vec<Edit>, bool) {
+    let (mut edits, mut understood) = (Vec::new(), true);
+    for (at, _) in body.match_indices("template[") {
+        let line_start = body[..at].rfind('\n').map_or(0, |i| i + 1);
+        let before = body[line_start..at].trim();
+        if !(before.is_empty() || before == "del") {
+            continue;
+        }
+        match (
+            before,
+            edit(&body[at + "template".len()..], decorators, params),
+        ) {
+            ("", Some(Some(edit))) => edits.push(edit),
+            ("", Some(None)) => {}
+            _ => understood = false,
+        }
+    }
+    (edits, understood)
+}
+
+/// `Some(None)`: an edit of a `Resource`; `None`: not understood.
+fn edit(text: &str, decorators: &str, params: &str) -> Option<Option<Edit>> {
+    let (mut rest, mut keys) = (text, Vec::new());
+    while let Some(inner) = rest.strip_prefix('[') {
+        let close = inner.find(']')?;
+        let key = inner[..close].trim();
+        keys.push(
+            match key.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+                Some(name) => Value::String(name.to_owned()),
+                None => Value::from(key.parse::<u64>().ok()?),
+            },
+        );
+        rest = &inner[close + 1..];
+    }
+    if keys.last().is_some_and(|k| k == "Resource") {
+        return Some(None);
+    }
+    let (append, value) = match rest.strip_prefix(".append(") {
+        Some(value) => (true, value),
+        None => (false, rest.trim_start().strip_prefix('=')?),
+    };
+    let value = python_value(value.trim_start(), decorators, params)?;
+    Some(Some(Edit {
+        keys,
+        value,
+        append,
+    }))
+}
+
+/// A Python string literal, a dict or list in JSON's syntax, or the name of
+/// a parametrized argument.
+fn python_value(text: &str, decorators: &str, params: &str) -> Option<Value> {
+    if let Some(string) = text.strip_prefix('"') {
+        return Some(Value::String(string.split('"').next()?.to_owned()));
+    }
+    if text.starts_with(['{', '[']) {
+        let mut depth = 0;
+        let end = text.char_indices().find_map(|(i, c)| {
+            depth += match c {
+                '{' | '[' => 1,
+                '}' | ']' => -1,
+                _ => 0,
+            };
+            (depth == 0).then_some(i + 1)
+        })?;
+        return serde_json::from_str(&json5_to_json(&text[..end])).ok();
+    }
+    let name: String = text
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let literal = parameter(decorators, &name, params)?;
+    match literal.strip_prefix('"') {
+        Some(string) => Some(Value::String(string.strip_suffix('"')?.to_owned())),
+        None => serde_json::from_str(&json5_to_json(literal)).ok(),
+    }
+}
+
+/// `document` with `edit` made, if its keys lead somewhere.
+fn apply_edit(document: &mut Value, edit: &Edit) {
+    let mut at = Some(document);
+    for key in &edit.keys {
+        at = at.and_then(|v| match key {
+            Value::String(name) => v
+                .as_object_mut()
+                .map(|o| o.entry(name.clone()).or_insert(Value::Null)),
+            _ => v.get_mut(usize::try_from(key.as_u64().unwrap_or(u64::MAX)).unwrap_or(usize::MAX)),
+        });
+    }
+    match (at, edit.append) {
+        (Some(Value::Array(items)), true) => items.push(edit.value.clone()),
+        (Some(slot), false) => *slot = edit.value.clone(),
+        _ => {}
+    }
 }
 
 /// The `Class.CONSTANT`s that may name the test's template, most likely
@@ -514,7 +643,7 @@ impl TestName<'_> {
     fn parse(key: &str) -> TestName<'_> {
         let last = key.rsplit("::").next().unwrap_or(key);
         let (function, params) = match last.split_once('[') {
-            Some((f, p)) => (f, p.trim_end_matches(']')),
+            Some((f, p)) => (f, p.strip_suffix(']').unwrap_or(p)),
             None => (last, ""),
         };
         TestName { function, params }
@@ -555,34 +684,42 @@ fn call_argument<'a>(text: &'a str, call: &str) -> Option<&'a str> {
 /// `pytest.mark.parametrize("argument", [X.A, X.B], ids=["A", "B"])`: the
 /// `X.CONST` the test's `[params]` chose.
 fn parametrized(decorators: &str, argument: &str, params: &str) -> Option<(String, String)> {
-    let at = decorators.find(&format!("\"{argument}\""))?;
-    let rest = &decorators[at..];
-    let list = bracketed(rest)?;
+    let mut choice = parameter(decorators, argument, params)?;
+    // `pytest.param(value, marks=…)`: the value.
+    if let Some(inner) = choice.strip_prefix("pytest.param(") {
+        choice = split_top(inner).first().copied()?;
+    }
     // A choice is `X.CONST` or `X.load_sfn_template(X.CONST)`.
-    let choices: Vec<&str> = list
-        .split(',')
-        .map(|c| {
-            c.rsplit('(')
-                .next()
-                .unwrap_or(c)
-                .trim_end_matches([')', ' ', '\n'])
-                .trim()
-        })
-        .filter(|c| !c.is_empty())
-        .collect();
+    let constant = choice.rsplit('(').next().unwrap_or(choice);
+    reference(constant.trim_end_matches([')', ' ', '\n']).trim())
+}
+
+/// The source text of the value `pytest.mark.parametrize("…argument…",
+/// [values], ids=[…])` gives `argument` in the test named by `params`
+/// (an id, pytest's own `argument0`…, or the value itself). With several
+/// argument names (`"a, b"`), each value is a tuple.
+fn parameter<'a>(decorators: &'a str, argument: &str, params: &str) -> Option<&'a str> {
+    let (at, names) = decorators
+        .match_indices("parametrize(")
+        .filter_map(|(at, _)| Some((at, decorators[at..].split('"').nth(1)?)))
+        .find(|(_, names)| names.split(',').any(|n| n.trim() == argument))?;
+    let position = names.split(',').position(|n| n.trim() == argument)?;
+    let rest = &decorators[at..];
+    let values: Vec<&str> = split_top(bracketed(rest)?);
     let ids: Vec<String> = rest
         .find("ids=")
         .and_then(|i| bracketed(&rest[i..]))
         .map(|ids| {
-            ids.split(',')
-                .map(|s| s.trim().trim_matches('"').to_owned())
+            split_top(ids)
+                .iter()
+                .map(|s| s.trim_matches('"').to_owned())
                 .collect()
         })
         .unwrap_or_default();
     let parts: Vec<&str> = params.split('-').collect();
     let index = ids
         .iter()
-        .position(|id| parts.contains(&id.as_str()))
+        .position(|id| parts.contains(&id.as_str()) || id == params)
         .or_else(|| {
             // pytest's own ids: `argument0`, `argument1`…
             parts
@@ -590,22 +727,54 @@ fn parametrized(decorators: &str, argument: &str, params: &str) -> Option<(Strin
                 .find_map(|p| p.strip_prefix(argument)?.parse().ok())
         })
         .or_else(|| {
-            choices
-                .iter()
-                .position(|c| c.split_once('.').is_some_and(|(_, k)| parts.contains(&k)))
+            values.iter().position(|v| {
+                let v = v.trim_matches('"');
+                v == params || v.split_once('.').is_some_and(|(_, k)| parts.contains(&k))
+            })
         })
-        .or((choices.len() == 1).then_some(0))?;
-    reference(choices.get(index)?)
+        .or((values.len() == 1).then_some(0))?;
+    let value = values.get(index)?;
+    match names.contains(',') {
+        true => split_top(value.strip_prefix('(')?.strip_suffix(')')?)
+            .get(position)
+            .copied(),
+        false => Some(value),
+    }
+}
+
+/// `text` split at its top-level commas, each part trimmed, empty ones left out.
+fn split_top(text: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut in_string, mut start) = (Vec::new(), 0, false, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '(' | '[' | '{' if !in_string => depth += 1,
+            ')' | ']' | '}' if !in_string => depth -= 1,
+            ',' if depth == 0 && !in_string => {
+                parts.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text[start..].trim());
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 /// The text between the first `[` and its `]`.
 fn bracketed(text: &str) -> Option<&str> {
-    let start = text.find('[')? + 1;
+    bracketed_by(text, '[', ']')
+}
+
+/// The text between the first `open` and the `close` that matches it.
+fn bracketed_by(text: &str, open: char, close: char) -> Option<&str> {
+    let start = text.find(open)? + 1;
     let mut depth = 1;
     for (i, c) in text[start..].char_indices() {
         match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
+            c if c == open => depth += 1,
+            c if c == close => depth -= 1,
             _ => {}
         }
         if depth == 0 {
