@@ -111,6 +111,7 @@ impl Run<'_> {
                 )?,
                 None => effective,
             };
+            check_parameters(&resource, &parameters)?;
             let outcome = self.invoke(thread, &call, parameters);
             match outcome {
                 Ok(value) => break Ok(value),
@@ -698,6 +699,27 @@ fn wait_until(wait: &Wait, on: &Roots<'_>) -> Result<i64, Failure> {
     })
 }
 
+/// Parameters the service refuses to start a task with, before it is
+/// scheduled: API Gateway's `Headers` must map each name to a list of values
+/// (`test_invoke_with_headers[singleStringHeader]`).
+fn check_parameters(resource: &Resource, parameters: &Value) -> Result<(), Failure> {
+    let Resource::Service { kind, name } = resource else {
+        return Ok(());
+    };
+    let headers = (kind == "apigateway" && name.starts_with("invoke"))
+        .then(|| parameters.get("Headers"))
+        .flatten();
+    match headers {
+        Some(Value::Object(h)) if h.values().any(|v| !v.is_array()) => {
+            Err(Failure::runtime(format!(
+                "The Parameters '{parameters}' could not be used to start the Task: \
+             [The value of the field 'Headers' has an invalid format]"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A literal limit (`TimeoutSeconds`, `Seconds`…) or the one its `…Path`
 /// (named `field`) reads, refused as the service refuses it.
 fn limit(
@@ -993,5 +1015,21 @@ mod tests {
             execution.failure.map(|f| f.error),
             Some("States.Timeout".into())
         );
+    }
+
+    /// `test_invoke_with_headers[singleStringHeader]`: refused before it is scheduled.
+    #[test]
+    fn api_gateway_headers_must_be_lists() {
+        let definition = json!({"StartAt": "ApiGatewayInvoke", "States": {"ApiGatewayInvoke": {
+            "Type": "Task", "Resource": "arn:aws:states:::apigateway:invoke",
+            "Parameters": {"Headers.$": "$.Headers"}, "End": true}}});
+        let e = run(
+            definition,
+            json!({"Headers": {"custom_header": "singleStringHeader"}}),
+        );
+        assert!(cause(&e).ends_with(
+            "could not be used to start the Task: [The value of the field 'Headers' has an invalid format]"
+        ));
+        assert!(!e.events.iter().any(|e| e.kind.name() == "TaskScheduled"));
     }
 }
