@@ -336,14 +336,7 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     if has(".waitForTaskToken") || has("$$.Task.Token") {
         return Some("callbacks (.waitForTaskToken)");
     }
-    let input = recorded[0].pointer("/executionStartedEventDetails/input");
-    let redacted_input = input.is_some_and(|i| {
-        PLACEHOLDER_WORDS
-            .iter()
-            .chain(&["<timestamp>", "start-time", "start-date"])
-            .any(|w| i.to_string().contains(&format!("\"{w}\"")))
-    });
-    if has("Timestamp") && redacted_input {
+    if has("Timestamp") && redacted_input(&recorded[0]) {
         return Some("unsupported: the snapshot redacted the timestamp the input holds");
     }
     let ended = |e: &Value| {
@@ -354,21 +347,7 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     if !recorded.last().is_some_and(ended) {
         return Some("unsupported: the recorded history is incomplete");
     }
-    // The snapshot sorts a Parallel's events and drops their ids (`[0]`),
-    // so which branch's task answered what is lost once there are two.
-    let anonymous_answers = recorded
-        .iter()
-        .filter(|e| !e["id"].is_number())
-        .filter(|e| {
-            let kind = e["type"].as_str().unwrap_or_default();
-            kind.starts_with("Task") || kind.starts_with("LambdaFunction")
-        })
-        .filter(|e| {
-            let kind = e["type"].as_str().unwrap_or_default();
-            kind.ends_with("Succeeded") || kind.ends_with("Failed") || kind.ends_with("TimedOut")
-        })
-        .count();
-    if anonymous_answers > 1 {
+    if anonymous_answers(recorded) > 1 {
         return Some(
             "unsupported: the snapshot sorted a Parallel's task answers apart from their states",
         );
@@ -377,6 +356,32 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
         return Some("unsupported: the test stopped the execution");
     }
     None
+}
+
+/// Whether the execution's input holds a time the snapshot replaced.
+fn redacted_input(started: &Value) -> bool {
+    let input = started.pointer("/executionStartedEventDetails/input");
+    input.is_some_and(|i| {
+        PLACEHOLDER_WORDS
+            .iter()
+            .chain(&["<timestamp>", "start-time", "start-date"])
+            .any(|w| i.to_string().contains(&format!("\"{w}\"")))
+    })
+}
+
+/// How many task answers have no id: the snapshot sorts a Parallel's
+/// events and drops their ids (`[0]`), so which branch's task answered
+/// what is lost once there are two.
+fn anonymous_answers(recorded: &[Value]) -> usize {
+    recorded
+        .iter()
+        .filter(|e| !e["id"].is_number())
+        .filter_map(|e| e["type"].as_str())
+        .filter(|kind| kind.starts_with("Task") || kind.starts_with("LambdaFunction"))
+        .filter(|kind| {
+            kind.ends_with("Succeeded") || kind.ends_with("Failed") || kind.ends_with("TimedOut")
+        })
+        .count()
 }
 
 /// Test files and template modules, read once each.
