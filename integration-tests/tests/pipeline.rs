@@ -281,6 +281,7 @@ fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
         ("thumbnails_start_nothing", |d| {
             Box::pin(async { thumbnails_start_nothing(&d.env, &d.uploaded.lock().await).await })
         }),
+        ("deploy_review", |d| Box::pin(deploy_review(&d.env))),
         ("console_in_a_browser", |d| {
             Box::pin(browser::console_in_a_browser(
                 &d.env.config,
@@ -490,6 +491,56 @@ async fn simple_case(deployed: &Deployed, name: &str) -> Result<()> {
     if name == "orientation_6" {
         upright_thumbnail(env).await?;
     }
+    Ok(())
+}
+
+/// `deploy --diff` and `--zips` on the deployed stack: the zips the build
+/// left deploy as they are (nothing to change), a changed parameter shows
+/// as a change set of modified functions that is discarded, not executed,
+/// and the deployed definition is ours.
+async fn deploy_review(env: &Env) -> Result<()> {
+    use xtask_aws::deploy::Plan;
+    let built = build::run(build::Args {
+        arm64: false,
+        packages: Vec::new(),
+    })?;
+    let dir = built
+        .first()
+        .and_then(|f| f.zip.parent())
+        .context("the build made no zips")?;
+    let names: Vec<&str> = infra::stack::LAMBDAS.iter().map(|l| l.package).collect();
+    let zips = build::from_dir(dir, &names, Arch::X86_64)?;
+    let stack = env.deployment.stack_name.as_str();
+    let plan = |reserved| deploy::plan(&env.config, stack, &zips, Arch::X86_64, reserved);
+    ensure!(
+        matches!(plan(None).await?, Plan::UpToDate(_)),
+        "the zips that were deployed should leave nothing to change"
+    );
+    let Plan::Changes(pending) = plan(Some(2)).await? else {
+        bail!("reserving concurrency should change the stack");
+    };
+    let modified: Vec<&str> = pending
+        .changes
+        .iter()
+        .filter(|c| c.action == "Modify" && c.resource_type == "AWS::Lambda::Function")
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    ensure!(
+        modified.len() == 3 && pending.changes.iter().all(|c| !c.destroys()),
+        "expected the three functions modified and nothing destroyed, got {:?}",
+        pending.changes
+    );
+    pending.discard().await?;
+    ensure!(
+        matches!(plan(None).await?, Plan::UpToDate(_)),
+        "a discarded change set should leave the stack as it was"
+    );
+    let deployed = deploy::deployed_definition(&env.config, stack).await?;
+    let diff = xtask_aws::review::definition_diff(deployed.as_ref(), &deploy::new_definition()?);
+    ensure!(
+        diff.is_empty(),
+        "the deployed definition differs from ours: {diff:?}"
+    );
     Ok(())
 }
 

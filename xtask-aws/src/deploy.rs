@@ -4,6 +4,7 @@
 //! streamed until it settles.
 
 use std::collections::{BTreeMap, HashSet};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -15,9 +16,12 @@ use aws_sdk_s3::config::{Credentials, ProvideCredentials, SharedCredentialsProvi
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use infra::stack::{self, LAMBDAS};
+use serde_json::Value;
 
 use xtask::build::{self, Arch, BuiltFunction};
-pub use xtask::cli::{DeployArgs, DestroyArgs, Target};
+pub use xtask::cli::{DeployArgs, DestroyArgs, OutputsArgs, Target};
+
+use crate::review;
 
 /// The SDK configuration for `target`: the SDK's own chains for
 /// credentials, region and endpoints, with what the command line says on
@@ -124,36 +128,134 @@ impl Deployment {
     }
 }
 
-pub fn run_deploy(args: DeployArgs) -> Result<()> {
-    let functions = build::run(build::Args {
-        arm64: args.arm64,
-        packages: Vec::new(),
-    })?;
+pub fn run_deploy(args: DeployArgs) -> Result<ExitCode> {
     let arch = if args.arm64 {
         Arch::Arm64
     } else {
         Arch::X86_64
     };
+    let functions = match &args.zips {
+        Some(dir) => {
+            let names: Vec<&str> = LAMBDAS.iter().map(|l| l.package).collect();
+            build::from_dir(dir, &names, arch)?
+        }
+        None => build::run(build::Args {
+            arm64: args.arm64,
+            packages: Vec::new(),
+        })?,
+    };
     runtime()?.block_on(async {
         let config = sdk_config(&args.target).await;
-        let deployment = deploy(
+        let stack_name = &args.stack_name;
+        let plan = plan(
             &config,
-            &args.stack_name,
+            stack_name,
             &functions,
             arch,
             args.reserved_concurrency,
         )
         .await?;
-        print_outputs(&deployment);
-        Ok(())
+        let pending = match plan {
+            Plan::UpToDate(deployment) => {
+                if !args.diff {
+                    print_outputs(&deployment);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Plan::Changes(pending) => pending,
+        };
+        let deployed = deployed_definition(&config, stack_name).await?;
+        let definition = review::definition_diff(deployed.as_ref(), &new_definition()?);
+        let text = review::render(stack_name, &pending.changes, &definition);
+        if args.diff {
+            print!("{text}");
+            pending.discard().await?;
+            return Ok(ExitCode::from(2));
+        }
+        eprint!("{text}");
+        let destroyed: Vec<&str> = pending
+            .changes
+            .iter()
+            .filter(|c| c.destroys())
+            .map(|c| c.logical_id.as_str())
+            .collect();
+        if !destroyed.is_empty() {
+            let question = format!(
+                "this change set removes or replaces {} of stack {stack_name}; execute it? [y/N]",
+                destroyed.join(", ")
+            );
+            if let Err(refused) = review::confirm(&question, &["y", "yes"], args.yes) {
+                pending.discard().await?;
+                return Err(refused);
+            }
+        }
+        print_outputs(&pending.execute().await?);
+        Ok(ExitCode::SUCCESS)
     })
 }
 
 pub fn run_destroy(args: DestroyArgs) -> Result<()> {
+    let stack_name = &args.stack_name;
+    if args.delete_data {
+        review::confirm(
+            &format!(
+                "destroy deletes stack {stack_name} AND its photo bucket with every photo, thumbnail and version, and the ImageMetadata table; type the stack name to confirm:"
+            ),
+            &[stack_name.as_str()],
+            args.yes,
+        )?;
+    } else {
+        review::confirm(
+            &format!(
+                "destroy deletes stack {stack_name} (its functions, state machine, queue and roles; the photo bucket and table are kept); go ahead? [y/N]"
+            ),
+            &["y", "yes"],
+            args.yes,
+        )?;
+    }
     runtime()?.block_on(async {
         let config = sdk_config(&args.target).await;
-        destroy(&config, &args.stack_name, args.delete_data).await
+        destroy(&config, stack_name, args.delete_data).await
     })
+}
+
+pub fn run_outputs(args: OutputsArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let config = sdk_config(&args.target).await;
+        let deployment = deployed(&config, &args.stack_name).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&deployment.outputs)?);
+        } else {
+            print_outputs(&deployment);
+        }
+        Ok(())
+    })
+}
+
+/// The state machine's definition as deployed, with CloudFormation's
+/// substitutions made; `None` when the stack does not exist yet.
+pub async fn deployed_definition(config: &SdkConfig, stack_name: &str) -> Result<Option<Value>> {
+    let Some(stack) = describe(&Cfn::new(config), stack_name).await? else {
+        return Ok(None);
+    };
+    let deployment = deployment(stack_name, &stack, false);
+    let Ok(arn) = deployment.output(stack::outputs::STATE_MACHINE) else {
+        return Ok(None);
+    };
+    let described = aws_sdk_sfn::Client::new(config)
+        .describe_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to read the definition of {arn}"))?;
+    serde_json::from_str(described.definition())
+        .map(Some)
+        .context("the deployed definition is not JSON")
+}
+
+pub fn new_definition() -> Result<Value> {
+    serde_json::to_value(infra::pipeline::definition()).context("failed to render the definition")
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -178,6 +280,68 @@ pub async fn deploy(
     arch: Arch,
     reserved_concurrency: Option<u32>,
 ) -> Result<Deployment> {
+    match plan(config, stack_name, functions, arch, reserved_concurrency).await? {
+        Plan::UpToDate(deployment) => Ok(deployment),
+        Plan::Changes(pending) => pending.execute().await,
+    }
+}
+
+/// What deploying would do: nothing, or a change set ready to execute.
+#[derive(Debug)]
+pub enum Plan<'a> {
+    UpToDate(Deployment),
+    Changes(Pending<'a>),
+}
+
+/// A created change set, not yet executed.
+#[derive(Debug)]
+pub struct Pending<'a> {
+    cfn: Cfn,
+    change_set: ChangeSet<'a>,
+    kind: ChangeSetType,
+    pub changes: Vec<review::Change>,
+}
+
+impl Pending<'_> {
+    /// Executes the change set, streaming the stack's events until it settles.
+    pub async fn execute(self) -> Result<Deployment> {
+        self.change_set.execute(&self.cfn).await
+    }
+
+    /// Deletes the change set unexecuted, and the empty stack a first
+    /// change set made, so nothing is left behind.
+    pub async fn discard(self) -> Result<()> {
+        let stack_name = self.change_set.stack_name;
+        self.cfn
+            .delete_change_set()
+            .stack_name(stack_name)
+            .change_set_name(&self.change_set.name)
+            .send()
+            .await
+            .map_err(explain)
+            .context("failed to delete the change set")?;
+        if self.kind == ChangeSetType::Create {
+            self.cfn
+                .delete_stack()
+                .stack_name(stack_name)
+                .send()
+                .await
+                .map_err(explain)
+                .context("failed to delete the stack the change set was for")?;
+        }
+        Ok(())
+    }
+}
+
+/// Uploads the zips and creates a change set for the stack, unless the
+/// stack already has this template and these parameters.
+pub async fn plan<'a>(
+    config: &SdkConfig,
+    stack_name: &'a str,
+    functions: &[BuiltFunction],
+    arch: Arch,
+    reserved_concurrency: Option<u32>,
+) -> Result<Plan<'a>> {
     let cfn = Cfn::new(config);
     let artifacts = upload_artifacts(config, functions, arch).await?;
     let mut parameters = vec![
@@ -190,12 +354,10 @@ pub async fn deploy(
     ];
     parameters.extend(artifacts.code_keys);
     let body = template_body()?;
-    let change_set_type = change_set_type(&cfn, stack_name).await?;
-    if change_set_type == ChangeSetType::Update
-        && unchanged(&cfn, stack_name, &body, &parameters).await?
-    {
+    let kind = change_set_type(&cfn, stack_name).await?;
+    if kind == ChangeSetType::Update && unchanged(&cfn, stack_name, &body, &parameters).await? {
         eprintln!("deploy: no changes; stack {stack_name} is up to date");
-        return finish(&cfn, stack_name, false).await;
+        return finish(&cfn, stack_name, false).await.map(Plan::UpToDate);
     }
     let change_set = ChangeSet {
         stack_name,
@@ -207,14 +369,21 @@ pub async fn deploy(
                 .unwrap_or_default()
         ),
     };
-    if !change_set
-        .create(&cfn, change_set_type, &body, parameters)
+    match change_set
+        .create(&cfn, kind.clone(), &body, parameters)
         .await?
     {
-        eprintln!("deploy: no changes; stack {stack_name} is up to date");
-        return finish(&cfn, stack_name, false).await;
+        Some(changes) => Ok(Plan::Changes(Pending {
+            cfn,
+            change_set,
+            kind,
+            changes,
+        })),
+        None => {
+            eprintln!("deploy: no changes; stack {stack_name} is up to date");
+            finish(&cfn, stack_name, false).await.map(Plan::UpToDate)
+        }
     }
-    change_set.execute(&cfn).await
 }
 
 /// The artifacts bucket and, per function, the parameter naming its zip's key.
@@ -301,21 +470,22 @@ async fn change_set_type(cfn: &Cfn, stack_name: &str) -> Result<ChangeSetType> {
 }
 
 /// One change set of the stack.
+#[derive(Debug)]
 struct ChangeSet<'a> {
     stack_name: &'a str,
     name: String,
 }
 
 impl ChangeSet<'_> {
-    /// Creates the change set and prints its changes; false (and the change
-    /// set deleted) when there is nothing to change.
+    /// Creates the change set and describes its changes; `None` (and the
+    /// change set deleted) when there is nothing to change.
     async fn create(
         &self,
         cfn: &Cfn,
         kind: ChangeSetType,
         body: &str,
         parameters: Vec<Parameter>,
-    ) -> Result<bool> {
+    ) -> Result<Option<Vec<review::Change>>> {
         let stack_name = self.stack_name;
         eprintln!(
             "deploy: creating change set {} ({kind:?}) for stack {stack_name}",
@@ -333,19 +503,16 @@ impl ChangeSet<'_> {
             .map_err(explain)
             .with_context(|| format!("failed to create a change set for stack {stack_name}"))?;
         let Some(change_set) = self.created(cfn).await? else {
-            return Ok(false);
+            return Ok(None);
         };
-        for change in change_set.changes() {
-            if let Some(rc) = change.resource_change() {
-                eprintln!(
-                    "deploy:   {} {} ({})",
-                    rc.action().map(|a| a.as_str()).unwrap_or("?"),
-                    rc.logical_resource_id().unwrap_or_default(),
-                    rc.resource_type().unwrap_or_default()
-                );
-            }
-        }
-        Ok(true)
+        Ok(Some(
+            change_set
+                .changes()
+                .iter()
+                .filter_map(|c| c.resource_change())
+                .map(review::Change::of)
+                .collect(),
+        ))
     }
 
     /// Waits for the change set to be computed; `None` when it holds no changes.
@@ -528,8 +695,8 @@ async fn unchanged(
         .context("failed to read the deployed template")?;
     let same_template = deployed
         .template_body()
-        .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-        .zip(serde_json::from_str::<serde_json::Value>(body).ok())
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .zip(serde_json::from_str::<Value>(body).ok())
         .is_some_and(|(a, b)| a == b);
     if !same_template {
         return Ok(false);

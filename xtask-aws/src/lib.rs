@@ -15,3 +15,4 @@ pub mod localstack;
 pub mod ministack;
 pub mod observe;
 pub mod redrive;
+pub mod review;

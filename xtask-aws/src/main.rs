@@ -1,15 +1,19 @@
 //! The `cargo xtask` commands that need the AWS SDK, Docker or the image
 //! code. `cargo xtask` runs this binary for them with its own command line.
 
+use std::process::ExitCode;
+
 use anyhow::bail;
 use clap::Parser;
 use xtask::cli::{Cli, Command};
 use xtask_aws::{console, deploy, e2e, engines, images, load, redrive};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Deploy(args) => deploy::run_deploy(args),
+        // The one command whose exit code says more than success or failure.
+        Command::Deploy(args) => return deploy::run_deploy(args),
         Command::Destroy(args) => deploy::run_destroy(args),
+        Command::Outputs(args) => deploy::run_outputs(args),
         Command::E2e(args) => e2e::run(args),
         Command::Engines(args) => engines::run(args),
         Command::Load(args) => load::run(args),
@@ -18,5 +22,6 @@ fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => images::inspect(args),
         Command::Thumbnail(args) => images::thumbnail(args),
         command => bail!("{command:?} runs in xtask itself: use `cargo xtask`"),
-    }
+    }?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -173,6 +173,65 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
     Ok(built)
 }
 
+/// The zips an earlier `cargo xtask build` wrote to `dir` (`<function>.zip`
+/// for each of `names`), checked to hold a `bootstrap` built for `arch`, so
+/// that CI can deploy the same bytes to several stages.
+pub fn from_dir(dir: &Path, names: &[&str], arch: Arch) -> Result<Vec<BuiltFunction>> {
+    names
+        .iter()
+        .map(|name| {
+            let zip = dir.join(format!("{name}.zip"));
+            let bytes = fs::read(&zip).with_context(|| {
+                format!(
+                    "failed to read {}: build it first with `cargo xtask build{}`",
+                    zip.display(),
+                    if arch == Arch::Arm64 { " --arm64" } else { "" }
+                )
+            })?;
+            check_bootstrap(&zip, &bytes, arch)?;
+            Ok(BuiltFunction {
+                name: (*name).to_owned(),
+                sha256: hex_sha256(&bytes),
+                size: bytes.len(),
+                zip,
+            })
+        })
+        .collect()
+}
+
+/// Refuses a zip without a `bootstrap` executable for `arch` at its root:
+/// Lambda would only fail on the first invocation.
+fn check_bootstrap(zip: &Path, bytes: &[u8], arch: Arch) -> Result<()> {
+    let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes))
+        .with_context(|| format!("{} is not a zip", zip.display()))?;
+    let mut header = [0u8; 20];
+    {
+        use std::io::Read;
+        let mut bootstrap = archive
+            .by_name("bootstrap")
+            .with_context(|| format!("{} has no bootstrap at its root", zip.display()))?;
+        bootstrap
+            .read_exact(&mut header)
+            .with_context(|| format!("the bootstrap in {} is not an executable", zip.display()))?;
+    }
+    // ELF: the magic number, then e_machine at offset 18 (little-endian).
+    let machine = u16::from_le_bytes([header[18], header[19]]);
+    let wanted = match arch {
+        Arch::X86_64 => 0x3e,
+        Arch::Arm64 => 0xb7,
+    };
+    if &header[..4] != b"\x7fELF" || machine != wanted {
+        bail!(
+            "the bootstrap in {} is not a Linux {} executable: pass the directory `cargo xtask build{}` wrote (target/lambda-zips/{})",
+            zip.display(),
+            arch.lambda_name(),
+            if arch == Arch::Arm64 { " --arm64" } else { "" },
+            arch.lambda_name()
+        );
+    }
+    Ok(())
+}
+
 /// What `cargo metadata` says about the workspace.
 #[derive(Debug)]
 struct Workspace {
@@ -386,6 +445,29 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn zips_from_a_directory_must_hold_a_bootstrap_for_the_architecture() {
+        let dir = std::env::temp_dir().join(format!("photopipe-zips-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("a temporary directory");
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[18] = 0x3e;
+        fs::write(dir.join("f.zip"), zip_bootstrap(&elf).expect("a zip")).expect("written");
+        let built = from_dir(&dir, &["f"], Arch::X86_64).expect("an x86_64 zip");
+        assert_eq!(built[0].name, "f");
+        let refused = from_dir(&dir, &["f"], Arch::Arm64).expect_err("not an arm64 zip");
+        assert!(
+            refused.to_string().contains("not a Linux arm64 executable"),
+            "{refused}"
+        );
+        let missing = from_dir(&dir, &["g"], Arch::X86_64).expect_err("no such zip");
+        assert!(
+            missing.to_string().contains("cargo xtask build"),
+            "{missing}"
+        );
+        fs::remove_dir_all(&dir).expect("removed");
+    }
 
     #[test]
     fn functions_are_the_binaries_under_lambdas() {

@@ -27,6 +27,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Delete the stack; --delete-data also deletes the bucket and table it retains.
     Destroy(DestroyArgs),
+    /// Print the deployed stack's outputs.
+    Outputs(OutputsArgs),
     /// The whole pipeline on a local engine (LocalStack by default): build, deploy, upload, report.
     E2e(E2eArgs),
     /// The sample set on LocalStack and MiniStack, and where the two disagree.
@@ -100,6 +102,29 @@ pub struct DeployArgs {
     /// there); by default nothing is reserved, which new accounts' quota of 10 needs.
     #[arg(long)]
     pub reserved_concurrency: Option<u32>,
+    /// Show what the change set would do (per resource, and the state
+    /// machine's states added, removed and changed), then delete it without
+    /// executing: exit 0 when nothing would change, 2 when something would.
+    #[arg(long)]
+    pub diff: bool,
+    /// Execute a change set that removes or replaces resources without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Deploy the zips an earlier `cargo xtask build` wrote to DIR
+    /// (`target/lambda-zips/<arch>`) instead of building.
+    #[arg(long, value_name = "DIR")]
+    pub zips: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OutputsArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// Print the outputs as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -112,6 +137,9 @@ pub struct DestroyArgs {
     /// which the stack retains on deletion.
     #[arg(long)]
     pub delete_data: bool,
+    /// Delete without asking (without a terminal, destroy refuses otherwise).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// The local engines the pipeline runs on: `--engine` picks one for `e2e`,

@@ -27,6 +27,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::LocalstackImage(args) => localstack_image::run(args).map(drop)?,
         Command::Deploy(_)
         | Command::Destroy(_)
+        | Command::Outputs(_)
         | Command::E2e(_)
         | Command::Engines(_)
         | Command::Load(_)
