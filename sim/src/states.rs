@@ -1,5 +1,7 @@
 //! Each kind of state, in JSONPath mode.
 
+use std::borrow::Cow;
+
 use asl::{Choice, Fail, Map as MapState, Parallel, Pass, State, Task, Wait};
 use serde_json::{Map, Value, json};
 
@@ -94,13 +96,22 @@ impl Run<'_> {
         let mut counts = vec![0; task.retry.len()];
         let mut retries = 0;
         let result = loop {
-            let context = self.context(scope.name, thread.clock, Some(retries), scope.map_item);
+            // Only a retry changes the context object (its RetryCount).
+            let context = if retries == 0 {
+                Cow::Borrowed(&scope.context)
+            } else {
+                Cow::Owned(self.context(scope.name, thread.clock, Some(retries), scope.map_item))
+            };
             let roots = Roots {
                 input: &raw,
                 context: &context,
                 variables,
             };
-            let effective = input_path(&raw, task.input_path.as_ref(), &roots)?;
+            // Without an InputPath the effective input is the raw one: no copy.
+            let effective = match task.input_path {
+                None => Cow::Borrowed(&raw),
+                Some(_) => Cow::Owned(input_path(&raw, task.input_path.as_ref(), &roots)?),
+            };
             let parameters = match &task.parameters {
                 Some(template) => self.fill(
                     template,
@@ -109,7 +120,7 @@ impl Run<'_> {
                         ..roots
                     },
                 )?,
-                None => effective,
+                None => effective.into_owned(),
             };
             check_parameters(&resource, &parameters)?;
             let outcome = self.invoke(thread, &call, parameters);
@@ -129,7 +140,7 @@ impl Run<'_> {
                     output_path: task.output_path.as_ref(),
                     assign: task.assign.as_ref(),
                 };
-                let output = self.finish(scope, &io, &raw, value, variables)?;
+                let output = self.finish(scope, &io, raw, value, variables)?;
                 exit(thread, scope, output.clone());
                 Ok(Flow::Done(output))
             }
@@ -207,7 +218,7 @@ impl Run<'_> {
         &mut self,
         scope: &Scope<'_>,
         io: &Io<'_>,
-        raw: &Value,
+        raw: Value,
         result: Value,
         variables: &mut Map<String, Value>,
     ) -> Result<Value, Failure> {
@@ -216,8 +227,13 @@ impl Run<'_> {
             None => result,
         };
         let assigned = self.assigned(io.assign, &selected, scope, variables)?;
-        let output = result_path(raw.clone(), io.result_path, selected)?;
-        let output = output_path(output, io.output_path, &roots(raw, scope, variables))?;
+        let output = result_path(raw, io.result_path, selected)?;
+        // OutputPath reads the output; the roots lend it the context and variables.
+        let output = output_path(
+            output,
+            io.output_path,
+            &roots(&Value::Null, scope, variables),
+        )?;
         variables.extend(assigned);
         Ok(output)
     }
@@ -249,7 +265,7 @@ impl Run<'_> {
             output_path: pass.output_path.as_ref(),
             assign: pass.assign.as_ref(),
         };
-        let output = self.finish(scope, &io, &raw, result, variables)?;
+        let output = self.finish(scope, &io, raw, result, variables)?;
         exit(thread, scope, output.clone());
         Ok(Flow::Done(output))
     }
@@ -407,7 +423,7 @@ impl Run<'_> {
                     output_path: parallel.output_path.as_ref(),
                     assign: parallel.assign.as_ref(),
                 };
-                let output = self.finish(scope, &io, &raw, value, variables)?;
+                let output = self.finish(scope, &io, raw, value, variables)?;
                 exit(thread, scope, output.clone());
                 Ok(Flow::Done(output))
             }
@@ -511,7 +527,7 @@ impl Run<'_> {
                     output_path: map.output_path.as_ref(),
                     assign: map.assign.as_ref(),
                 };
-                let output = self.finish(scope, &io, &raw, value, variables)?;
+                let output = self.finish(scope, &io, raw, value, variables)?;
                 exit(thread, scope, output.clone());
                 Ok(Flow::Done(output))
             }

@@ -1,18 +1,28 @@
 //! The virtual clock's instants: milliseconds since the Unix epoch, written
 //! as the service writes them (`2026-12-02T17:29:03.000Z`).
 
-/// `millis` as an ISO 8601 timestamp with milliseconds, in UTC.
+/// `millis` as an ISO 8601 timestamp with milliseconds, in UTC. Written
+/// digit by digit: every state's context object holds one.
 pub fn format(millis: i64) -> String {
     let (days, ms) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
     let (y, m, d) = civil(days);
     let s = ms / 1000;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        ms % 1000
-    )
+    let mut out = String::with_capacity(24);
+    let mut digits = |value: i64, width: u32, after: char| {
+        for place in (0..width).rev() {
+            let digit = value.div_euclid(10_i64.pow(place)).rem_euclid(10);
+            out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        }
+        out.push(after);
+    };
+    digits(y, 4, '-');
+    digits(m, 2, '-');
+    digits(d, 2, 'T');
+    digits(s / 3600, 2, ':');
+    digits(s / 60 % 60, 2, ':');
+    digits(s % 60, 2, '.');
+    digits(ms % 1000, 3, 'Z');
+    out
 }
 
 /// An RFC 3339 timestamp (`T` between date and time, a zone) as
