@@ -7,16 +7,59 @@
 //! microseconds with the timestamps it would have had.
 //!
 //! Architecture invariant: no I/O. Task results come from [`Mocks`]:
-//! closures per resource, or a Step Functions Local mock configuration file
-//! that the caller has read.
+//! closures per state or per resource, a Step Functions Local mock
+//! configuration the caller has read, or a recorded history
+//! ([`recorded::mocks`]).
+//!
+//! ```
+//! use serde_json::json;
+//! use sim::{Mocks, Response, Simulator, Status};
+//!
+//! let machine: asl::StateMachine = asl::parse(&json!({
+//!     "StartAt": "ChargeCard",
+//!     "States": {
+//!         "ChargeCard": {
+//!             "Type": "Task",
+//!             "Resource": "arn:aws:states:::lambda:invoke",
+//!             "Parameters": {"FunctionName": "charge", "Payload.$": "$"},
+//!             "Retry": [{"ErrorEquals": ["Payments.Throttled"], "IntervalSeconds": 3600}],
+//!             "ResultSelector": {"charged.$": "$.Payload.charged"},
+//!             "ResultPath": "$.payment",
+//!             "Next": "StoreOrder"
+//!         },
+//!         "StoreOrder": {
+//!             "Type": "Task",
+//!             "Resource": "arn:aws:states:::dynamodb:putItem",
+//!             "Parameters": {"TableName": "orders", "Item": {"id": {"N.$": "States.JsonToString($.order)"}}},
+//!             "ResultPath": null,
+//!             "End": true
+//!         }
+//!     }
+//! }))
+//! .expect("a valid state machine");
+//! let mocks = Mocks::new()
+//!     // A state's own mock wins over its resource's.
+//!     .state("ChargeCard", |call| match call.invocation {
+//!         0 => Response::throw("Payments.Throttled", "slow down"),
+//!         _ => Response::ok(json!({"Payload": {"charged": true}})).taking(1_200),
+//!     })
+//!     .resource("arn:aws:states:::dynamodb:putItem", |_| Response::ok(json!({})));
+//! let execution = Simulator::new(&mocks).run(&machine, json!({"order": 42}));
+//! assert_eq!(execution.status, Status::Succeeded);
+//! assert_eq!(execution.path(), ["ChargeCard", "StoreOrder"]);
+//! assert_eq!(execution.output, Some(json!({"order": 42, "payment": {"charged": true}})));
+//! // The hour's backoff took no time, but the history has it.
+//! let (first, last) = (&execution.events[0], &execution.events[execution.events.len() - 1]);
+//! assert!(last.at_ms - first.at_ms >= 3_600_000);
+//! ```
 
+mod choice;
+pub mod coverage;
 mod failure;
 pub mod intrinsics;
 pub mod jsonpath;
 
 pub use failure::Failure;
-mod choice;
-pub mod coverage;
 pub mod history;
 #[cfg(feature = "sdk")]
 pub mod history_sdk;
