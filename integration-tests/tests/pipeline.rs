@@ -282,6 +282,7 @@ fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
             Box::pin(async { thumbnails_start_nothing(&d.env, &d.uploaded.lock().await).await })
         }),
         ("deploy_review", |d| Box::pin(deploy_review(&d.env))),
+        ("upload_follow", |d| Box::pin(d.recording(upload_follow))),
         ("console_in_a_browser", |d| {
             Box::pin(browser::console_in_a_browser(
                 &d.env.config,
@@ -491,6 +492,47 @@ async fn simple_case(deployed: &Deployed, name: &str) -> Result<()> {
     if name == "orientation_6" {
         upright_thumbnail(env).await?;
     }
+    Ok(())
+}
+
+/// `cargo xtask upload --follow` on the deployed stack, found by its name
+/// as the command finds it: each image's execution waited for and reported
+/// with its path, as the definition predicts.
+async fn upload_follow(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("photopipe-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut files = Vec::new();
+    for (name, as_name) in [("animated.gif", "follow.gif"), ("flower.jpg", "follow.jpg")] {
+        let file = dir.join(as_name);
+        std::fs::write(&file, fixture(name))?;
+        files.push(file);
+    }
+    let deployment = deploy::deployed(&env.config, &env.deployment.stack_name).await?;
+    let uploads = xtask_aws::e2e::upload(&env.config, &deployment, &files).await?;
+    uploaded.extend(uploads.iter().map(|u| u.upload.key.clone()));
+    let reports = xtask_aws::e2e::follow(&env.config, &deployment, uploads).await?;
+    std::fs::remove_dir_all(&dir)?;
+    let outcomes: Vec<(&str, &str, Option<&str>, &str)> = reports
+        .iter()
+        .map(|r| {
+            let last = r.path.last().map_or("", String::as_str);
+            (r.file.as_str(), r.status.as_str(), r.error.as_deref(), last)
+        })
+        .collect();
+    ensure!(
+        outcomes
+            == [
+                (
+                    "follow.gif",
+                    "FAILED",
+                    Some("NotSupportedImageType"),
+                    "NotSupportedImageType"
+                ),
+                ("follow.jpg", "SUCCEEDED", None, "MarkCompleted"),
+            ]
+            && reports.iter().all(|r| r.as_expected()),
+        "upload --follow reported {outcomes:?}"
+    );
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use crate::deploy::{self, Deployment, explain};
 use crate::engine::{self, Engine};
 use crate::observe::{self, Execution, Executions, Upload};
 use xtask::build::{self, Arch};
-use xtask::cli::E2eArgs;
+use xtask::cli::{E2eArgs, UploadArgs};
 use xtask::project_root;
 
 /// What the pipeline should do with an image, predicted by running the
@@ -232,6 +232,24 @@ pub async fn process(
     deployment: &Deployment,
     files: &[PathBuf],
 ) -> Result<Vec<ImageReport>> {
+    let uploads = upload(config, deployment, files).await?;
+    follow(config, deployment, uploads).await
+}
+
+/// One uploaded file and what it should do.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub file: String,
+    pub upload: Upload,
+    pub expected: Expected,
+}
+
+/// Puts every file under `incoming/` in the stack's photo bucket.
+pub async fn upload(
+    config: &SdkConfig,
+    deployment: &Deployment,
+    files: &[PathBuf],
+) -> Result<Vec<Uploaded>> {
     let s3 = deploy::s3_client(config);
     let bucket = deployment.output(infra::stack::outputs::PHOTO_BUCKET)?;
     let mut uploads = Vec::new();
@@ -252,24 +270,63 @@ pub async fn process(
             .await
             .map_err(explain)
             .with_context(|| format!("failed to upload s3://{bucket}/{key}"))?;
-        uploads.push((
-            name.to_owned(),
-            Upload::new(bucket, &key, &put),
-            expected(&bytes),
-        ));
+        uploads.push(Uploaded {
+            file: name.to_owned(),
+            upload: Upload::new(bucket, &key, &put),
+            expected: expected(&bytes),
+        });
     }
     eprintln!(
-        "e2e: uploaded {} images to s3://{bucket}/{INCOMING_PREFIX}",
+        "uploaded {} images to s3://{bucket}/{INCOMING_PREFIX}",
         uploads.len()
     );
+    Ok(uploads)
+}
+
+/// Waits for the execution of every upload and reports on each.
+pub async fn follow(
+    config: &SdkConfig,
+    deployment: &Deployment,
+    uploads: Vec<Uploaded>,
+) -> Result<Vec<ImageReport>> {
     let observer = Observer::new(config, deployment)?;
-    let all: Vec<Upload> = uploads.iter().map(|(_, u, _)| u.clone()).collect();
+    let all: Vec<Upload> = uploads.iter().map(|u| u.upload.clone()).collect();
     let executions = observer.executions.wait_all(&all, TIMEOUT).await?;
     let mut reports = Vec::new();
-    for ((file, _, expected), execution) in uploads.into_iter().zip(executions) {
-        reports.push(observer.report(&file, expected, execution).await?);
+    for (uploaded, execution) in uploads.into_iter().zip(executions) {
+        reports.push(
+            observer
+                .report(&uploaded.file, uploaded.expected, execution)
+                .await?,
+        );
     }
     Ok(reports)
+}
+
+/// `cargo xtask upload`: the images into a deployed stack, and with
+/// `--follow` what became of each.
+pub fn run_upload(args: UploadArgs) -> Result<()> {
+    deploy::runtime()?.block_on(async {
+        let config = deploy::sdk_config(&args.target).await;
+        let deployment = deploy::deployed(&config, &args.stack_name).await?;
+        let uploads = upload(&config, &deployment, &args.images).await?;
+        if !args.follow {
+            let keys: Vec<&str> = uploads.iter().map(|u| u.upload.key.as_str()).collect();
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                keys.iter().for_each(|key| println!("{key}"));
+            }
+            return Ok(());
+        }
+        let reports = follow(&config, &deployment, uploads).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&reports)?);
+        } else {
+            print_images(&reports);
+        }
+        Ok(())
+    })
 }
 
 /// How long an execution may take before e2e gives up on it.
@@ -348,11 +405,16 @@ fn print_table(report: &Report<'_>) {
     println!("engine: {} ({})", report.engine, report.engine_description);
     println!("labels: {}", report.labels_source);
     println!();
+    print_images(report.images);
+}
+
+/// One row per image, with its path through the state machine.
+fn print_images(images: &[ImageReport]) {
     println!(
         "{:<28} {:<10} {:<26} {:>9}  {:<6} {:>11}  {:<30} THUMBNAIL",
         "IMAGE", "STATUS", "ERROR", "DURATION", "FORMAT", "DIMENSIONS", "LABELS"
     );
-    for r in report.images {
+    for r in images {
         let mark = if r.as_expected() { " " } else { "!" };
         let dims = r
             .width
@@ -386,12 +448,12 @@ fn print_table(report: &Report<'_>) {
         );
         println!("  path: {}", r.path.join(" → "));
     }
-    let unexpected = report.images.iter().filter(|r| !r.as_expected()).count();
+    let unexpected = images.iter().filter(|r| !r.as_expected()).count();
     println!();
     println!(
         "{} images, {} as expected{}",
-        report.images.len(),
-        report.images.len() - unexpected,
+        images.len(),
+        images.len() - unexpected,
         if unexpected > 0 {
             " (! marks the others)"
         } else {

@@ -14,6 +14,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Deploy(args) => return deploy::run_deploy(args),
         Command::Destroy(args) => deploy::run_destroy(args),
         Command::Outputs(args) => deploy::run_outputs(args),
+        Command::Upload(args) => e2e::run_upload(args),
         Command::E2e(args) => e2e::run(args),
         Command::Engines(args) => engines::run(args),
         Command::Load(args) => load::run(args),

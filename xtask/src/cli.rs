@@ -29,6 +29,9 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Print the deployed stack's outputs.
     Outputs(OutputsArgs),
+    /// Upload images under incoming/ of a deployed stack; --follow waits for
+    /// each execution and reports it as e2e does.
+    Upload(UploadArgs),
     /// The whole pipeline on a local engine (LocalStack by default): build, deploy, upload, report.
     E2e(E2eArgs),
     /// The sample set on LocalStack and MiniStack, and where the two disagree.
@@ -114,6 +117,23 @@ pub struct DeployArgs {
     /// (`target/lambda-zips/<arch>`) instead of building.
     #[arg(long, value_name = "DIR")]
     pub zips: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UploadArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value = "photopipe")]
+    pub stack_name: String,
+    /// The images, each uploaded as incoming/<file name>.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Wait for each upload's execution and print its path and outcome.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -28,6 +28,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Deploy(_)
         | Command::Destroy(_)
         | Command::Outputs(_)
+        | Command::Upload(_)
         | Command::E2e(_)
         | Command::Engines(_)
         | Command::Load(_)
