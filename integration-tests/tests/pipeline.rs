@@ -31,13 +31,16 @@ use aws_config::SdkConfig;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
 use xtask::build::{self, Arch};
-use xtask_aws::deploy::{self, Deployment};
+use xtask_aws::deploy::{self, Deployment, Settings};
 use xtask_aws::engine::{Engine, Running};
 use xtask_aws::localstack::{self, LocalStack};
 use xtask_aws::ministack::MiniStack;
 use xtask_aws::observe::{self, Executions, Upload};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The stack every case shares: stage `test`.
+const TEST_STACK: &str = "photopipe-test";
 
 struct Env {
     config: SdkConfig,
@@ -68,8 +71,13 @@ impl Env {
             packages: Vec::new(),
         })?;
         let config = deploy::sdk_config(&engine.target()).await;
-        let deployment =
-            deploy::deploy(&config, "photopipe-test", &functions, Arch::X86_64, None).await?;
+        let deployment = deploy::deploy(
+            &config,
+            TEST_STACK,
+            &functions,
+            &Settings::for_stage("test"),
+        )
+        .await?;
         engine.prepare_deployment(&config, &deployment).await?;
         let output = |key: &str| deployment.output(key).map(str::to_owned);
         Ok(Env {
@@ -283,6 +291,7 @@ fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
         }),
         ("deploy_review", |d| Box::pin(deploy_review(&d.env))),
         ("upload_follow", |d| Box::pin(d.recording(upload_follow))),
+        ("two_stages", |d| Box::pin(two_stages(&d.env))),
         ("console_in_a_browser", |d| {
             Box::pin(browser::console_in_a_browser(
                 &d.env.config,
@@ -536,6 +545,84 @@ async fn upload_follow(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
     Ok(())
 }
 
+/// A second stage beside the test stack in the same account: its own stack
+/// and bucket, and the stack's tags (the stage's, and one given) on its
+/// resources; destroyed with its data afterwards.
+async fn two_stages(env: &Env) -> Result<()> {
+    let functions = build::run(build::Args {
+        arm64: false,
+        packages: Vec::new(),
+    })?;
+    let stage = xtask::cli::Stack::of_stage("blue");
+    let mut settings = Settings::for_stage(&stage.stage);
+    settings.tags.push(("team".into(), "photos".into()));
+    let blue = deploy::deploy(&env.config, &stage.name(), &functions, &settings).await?;
+    let bucket = blue.output(infra::stack::outputs::PHOTO_BUCKET)?;
+    ensure!(
+        blue.stack_name == "photopipe-blue" && bucket != env.bucket,
+        "stage blue should have its own stack and bucket, got {} with {bucket}",
+        blue.stack_name
+    );
+    let test = deploy::deployed(&env.config, TEST_STACK).await?;
+    ensure!(
+        test.output(infra::stack::outputs::PHOTO_BUCKET)? == env.bucket,
+        "the test stage should be untouched"
+    );
+    let function = deploy::physical_id(&env.config, &blue.stack_name, "ThumbnailFunction").await?;
+    let lambda = aws_sdk_lambda::Client::new(&env.config);
+    let arn = lambda
+        .get_function()
+        .function_name(&function)
+        .send()
+        .await
+        .map_err(deploy::explain)?
+        .configuration()
+        .and_then(|c| c.function_arn())
+        .map(str::to_owned)
+        .context("the function has no ARN")?;
+    let tags = lambda
+        .list_tags()
+        .resource(&arn)
+        .send()
+        .await
+        .map_err(deploy::explain)?
+        .tags()
+        .cloned()
+        .unwrap_or_default();
+    let tagged = |tags: &std::collections::HashMap<String, String>| {
+        tags.get(deploy::STAGE_TAG).map(String::as_str) == Some("blue")
+            && tags.get("team").map(String::as_str) == Some("photos")
+    };
+    let stack_tags: std::collections::HashMap<String, String> =
+        aws_sdk_cloudformation::Client::new(&env.config)
+            .describe_stacks()
+            .stack_name(&blue.stack_name)
+            .send()
+            .await
+            .map_err(deploy::explain)?
+            .stacks()
+            .iter()
+            .flat_map(|s| s.tags())
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect();
+    // CloudFormation puts a stack's tags on its resources. Of the engines,
+    // MiniStack does it for functions (not buckets) and LocalStack for
+    // neither: checked where the engine does it, the stack's own everywhere.
+    let result = if !tagged(&stack_tags) {
+        Err(anyhow::anyhow!(
+            "the stack should carry its tags, got {stack_tags:?}"
+        ))
+    } else if env.engine == Engine::Ministack && !tagged(&tags) {
+        Err(anyhow::anyhow!(
+            "the stack's tags should reach its functions, got {tags:?}"
+        ))
+    } else {
+        Ok(())
+    };
+    deploy::destroy(&env.config, &blue.stack_name, true).await?;
+    result
+}
+
 /// `deploy --diff` and `--zips` on the deployed stack: the zips the build
 /// left deploy as they are (nothing to change), a changed parameter shows
 /// as a change set of modified functions that is discarded, not executed,
@@ -553,7 +640,14 @@ async fn deploy_review(env: &Env) -> Result<()> {
     let names: Vec<&str> = infra::stack::LAMBDAS.iter().map(|l| l.package).collect();
     let zips = build::from_dir(dir, &names, Arch::X86_64)?;
     let stack = env.deployment.stack_name.as_str();
-    let plan = |reserved| deploy::plan(&env.config, stack, &zips, Arch::X86_64, reserved);
+    let (config, zips) = (&env.config, &zips);
+    let plan = |reserved| async move {
+        let settings = Settings {
+            reserved_concurrency: reserved,
+            ..Settings::for_stage("test")
+        };
+        deploy::plan(config, stack, zips, &settings).await
+    };
     ensure!(
         matches!(plan(None).await?, Plan::UpToDate(_)),
         "the zips that were deployed should leave nothing to change"

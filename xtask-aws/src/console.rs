@@ -28,7 +28,7 @@ use crate::deploy::{self, Deployment, explain};
 use crate::engine::{self, Prepared};
 use crate::localstack;
 use crate::observe::{self, Event, Executions, Upload};
-use xtask::build::{self, Arch};
+use xtask::build;
 use xtask::cli::ConsoleArgs;
 
 const PAGE: &str = include_str!("console/index.html");
@@ -63,6 +63,7 @@ pub fn run(args: ConsoleArgs) -> Result<()> {
     } else {
         None
     };
+    let settings = deploy::Settings::for_stage(&args.stack.stage);
     deploy::runtime()?.block_on(async {
         // Held until the console stops: dropping it stops MiniStack.
         let mut engine = None;
@@ -71,22 +72,20 @@ pub fn run(args: ConsoleArgs) -> Result<()> {
                 let endpoint = localstack::start_kept(&image, LOCALSTACK_CONTAINER).await?;
                 let config = deploy::sdk_config(&localstack::target(&endpoint)).await;
                 let deployment =
-                    deploy::deploy(&config, &args.stack_name, &functions, Arch::X86_64, None)
-                        .await?;
+                    deploy::deploy(&config, &args.stack.name(), &functions, &settings).await?;
                 (config, deployment, localstack::LABELS_SOURCE)
             }
             Some((functions, prepared)) => {
                 let running = engine.insert(prepared.start().await?);
                 let config = deploy::sdk_config(&running.target()).await;
                 let deployment =
-                    deploy::deploy(&config, &args.stack_name, &functions, Arch::X86_64, None)
-                        .await?;
+                    deploy::deploy(&config, &args.stack.name(), &functions, &settings).await?;
                 running.prepare_deployment(&config, &deployment).await?;
                 (config, deployment, running.labels_source())
             }
             None => {
                 let config = deploy::sdk_config(&args.target).await;
-                let deployment = deploy::deployed(&config, &args.stack_name).await?;
+                let deployment = deploy::deployed(&config, &args.stack.name()).await?;
                 (config, deployment, REKOGNITION)
             }
         };

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, StackStatus};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, StackStatus, Tag};
 use aws_sdk_cloudformation::{Client as Cfn, types::Parameter};
 use aws_sdk_s3::Client as S3;
 use aws_sdk_s3::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
@@ -146,15 +146,12 @@ pub fn run_deploy(args: DeployArgs) -> Result<ExitCode> {
     };
     runtime()?.block_on(async {
         let config = sdk_config(&args.target).await;
-        let stack_name = &args.stack_name;
-        let plan = plan(
-            &config,
-            stack_name,
-            &functions,
-            arch,
-            args.reserved_concurrency,
-        )
-        .await?;
+        let stack_name = &args.stack.name();
+        let mut settings = Settings::for_stage(&args.stack.stage);
+        settings.arch = arch;
+        settings.reserved_concurrency = args.reserved_concurrency;
+        settings.tags.extend(args.tags.iter().cloned());
+        let plan = plan(&config, stack_name, &functions, &settings).await?;
         let pending = match plan {
             Plan::UpToDate(deployment) => {
                 if !args.diff {
@@ -195,7 +192,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<ExitCode> {
 }
 
 pub fn run_destroy(args: DestroyArgs) -> Result<()> {
-    let stack_name = &args.stack_name;
+    let stack_name = &args.stack.name();
     if args.delete_data {
         review::confirm(
             &format!(
@@ -222,7 +219,7 @@ pub fn run_destroy(args: DestroyArgs) -> Result<()> {
 pub fn run_outputs(args: OutputsArgs) -> Result<()> {
     runtime()?.block_on(async {
         let config = sdk_config(&args.target).await;
-        let deployment = deployed(&config, &args.stack_name).await?;
+        let deployment = deployed(&config, &args.stack.name()).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&deployment.outputs)?);
         } else {
@@ -272,15 +269,45 @@ fn print_outputs(deployment: &Deployment) {
     }
 }
 
+/// How to deploy, beside what: the functions' architecture, their reserved
+/// concurrency, and the stack's tags (which CloudFormation puts on every
+/// resource that takes tags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub arch: Arch,
+    pub reserved_concurrency: Option<u32>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The tag that names a resource's stage.
+pub const STAGE_TAG: &str = "photopipe:stage";
+
+impl Settings {
+    /// x86_64, nothing reserved, and the stage's tag.
+    pub fn for_stage(stage: &str) -> Settings {
+        Settings {
+            arch: Arch::X86_64,
+            reserved_concurrency: None,
+            tags: vec![(STAGE_TAG.to_owned(), stage.to_owned())],
+        }
+    }
+
+    fn sdk_tags(&self) -> Vec<Tag> {
+        self.tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect()
+    }
+}
+
 /// Uploads the zips and creates or updates the stack.
 pub async fn deploy(
     config: &SdkConfig,
     stack_name: &str,
     functions: &[BuiltFunction],
-    arch: Arch,
-    reserved_concurrency: Option<u32>,
+    settings: &Settings,
 ) -> Result<Deployment> {
-    match plan(config, stack_name, functions, arch, reserved_concurrency).await? {
+    match plan(config, stack_name, functions, settings).await? {
         Plan::UpToDate(deployment) => Ok(deployment),
         Plan::Changes(pending) => pending.execute().await,
     }
@@ -339,23 +366,28 @@ pub async fn plan<'a>(
     config: &SdkConfig,
     stack_name: &'a str,
     functions: &[BuiltFunction],
-    arch: Arch,
-    reserved_concurrency: Option<u32>,
+    settings: &Settings,
 ) -> Result<Plan<'a>> {
     let cfn = Cfn::new(config);
+    let arch = settings.arch;
     let artifacts = upload_artifacts(config, functions, arch).await?;
     let mut parameters = vec![
         parameter(stack::ARTIFACTS_BUCKET_PARAMETER, &artifacts.bucket),
         parameter(stack::ARCHITECTURE_PARAMETER, arch.lambda_name()),
         parameter(
             stack::RESERVED_CONCURRENCY_PARAMETER,
-            &reserved_concurrency.map_or_else(|| "none".to_owned(), |n| n.to_string()),
+            &settings
+                .reserved_concurrency
+                .map_or_else(|| "none".to_owned(), |n| n.to_string()),
         ),
     ];
     parameters.extend(artifacts.code_keys);
     let body = template_body()?;
     let kind = change_set_type(&cfn, stack_name).await?;
-    if kind == ChangeSetType::Update && unchanged(&cfn, stack_name, &body, &parameters).await? {
+    let tags = settings.sdk_tags();
+    if kind == ChangeSetType::Update
+        && unchanged(&cfn, stack_name, &body, &parameters, &tags).await?
+    {
         eprintln!("deploy: no changes; stack {stack_name} is up to date");
         return finish(&cfn, stack_name, false).await.map(Plan::UpToDate);
     }
@@ -370,7 +402,7 @@ pub async fn plan<'a>(
         ),
     };
     match change_set
-        .create(&cfn, kind.clone(), &body, parameters)
+        .create(&cfn, kind.clone(), &body, parameters, tags)
         .await?
     {
         Some(changes) => Ok(Plan::Changes(Pending {
@@ -485,6 +517,7 @@ impl ChangeSet<'_> {
         kind: ChangeSetType,
         body: &str,
         parameters: Vec<Parameter>,
+        tags: Vec<Tag>,
     ) -> Result<Option<Vec<review::Change>>> {
         let stack_name = self.stack_name;
         eprintln!(
@@ -497,6 +530,7 @@ impl ChangeSet<'_> {
             .change_set_type(kind)
             .template_body(body)
             .set_parameters(Some(parameters))
+            .set_tags(Some(tags))
             .capabilities(Capability::CapabilityIam)
             .send()
             .await
@@ -679,12 +713,14 @@ fn deployment(
     }
 }
 
-/// Whether the deployed stack already has this template and these parameters.
+/// Whether the deployed stack already has this template, these parameters
+/// and these tags.
 async fn unchanged(
     cfn: &Cfn,
     stack_name: &str,
     body: &str,
     parameters: &[Parameter],
+    tags: &[Tag],
 ) -> Result<bool> {
     let deployed = cfn
         .get_template()
@@ -711,7 +747,16 @@ async fn unchanged(
         .iter()
         .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
         .collect();
-    Ok(deployed == wanted)
+    let deployed_tags: BTreeMap<&str, &str> = stack
+        .iter()
+        .flat_map(|s| s.tags())
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    let wanted_tags: BTreeMap<&str, &str> = tags
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    Ok(deployed == wanted && deployed_tags == wanted_tags)
 }
 
 async fn describe(

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::deploy::{self, Deployment, explain};
 use crate::engine::{self, Engine};
 use crate::observe::{self, Execution, Executions, Upload};
-use xtask::build::{self, Arch};
-use xtask::cli::{E2eArgs, UploadArgs};
+use xtask::build;
+use xtask::cli::{E2eArgs, Stack, UploadArgs};
 use xtask::project_root;
 
 /// What the pipeline should do with an image, predicted by running the
@@ -87,7 +87,7 @@ struct Report<'a> {
 
 pub fn run(args: E2eArgs) -> Result<()> {
     let files = sample_files(args.images.as_deref())?;
-    let reports = on_local_deployment("photopipe", args.engine, async |local| {
+    let reports = on_local_deployment(&args.stack, args.engine, async |local| {
         let reports = process(&local.config, &local.deployment, &files).await?;
         let report = Report {
             engine: local.engine,
@@ -143,7 +143,7 @@ pub struct Local {
 /// Builds the functions, starts `engine`, deploys `stack` and runs `work`
 /// on it; when `work` fails, the engine's log goes to stderr with the error.
 pub fn on_local_deployment<T>(
-    stack: &str,
+    stack: &Stack,
     engine: Engine,
     work: impl AsyncFnOnce(&Local) -> Result<T>,
 ) -> Result<T> {
@@ -155,7 +155,8 @@ pub fn on_local_deployment<T>(
     deploy::runtime()?.block_on(async {
         let running = prepared.start().await?;
         let config = deploy::sdk_config(&running.target()).await;
-        let deployment = deploy::deploy(&config, stack, &functions, Arch::X86_64, None).await?;
+        let settings = deploy::Settings::for_stage(&stack.stage);
+        let deployment = deploy::deploy(&config, &stack.name(), &functions, &settings).await?;
         running.prepare_deployment(&config, &deployment).await?;
         let local = Local {
             config,
@@ -308,7 +309,7 @@ pub async fn follow(
 pub fn run_upload(args: UploadArgs) -> Result<()> {
     deploy::runtime()?.block_on(async {
         let config = deploy::sdk_config(&args.target).await;
-        let deployment = deploy::deployed(&config, &args.stack_name).await?;
+        let deployment = deploy::deployed(&config, &args.stack.name()).await?;
         let uploads = upload(&config, &deployment, &args.images).await?;
         if !args.follow {
             let keys: Vec<&str> = uploads.iter().map(|u| u.upload.key.as_str()).collect();

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::e2e::{self, ImageReport, Local};
 use crate::engine::Engine;
 use crate::{deploy, observe};
-use xtask::cli::EnginesArgs;
+use xtask::cli::{EnginesArgs, Stack};
 
 /// What one engine did with one image, as compared.
 #[derive(Debug, Clone, Serialize)]
@@ -74,7 +74,7 @@ pub fn run(args: EnginesArgs) -> Result<()> {
     for engine in Engine::ALL {
         eprintln!("engines: the sample set on {engine}");
         let (description, labels_source, results) =
-            e2e::on_local_deployment("photopipe-engines", engine, async |local| {
+            e2e::on_local_deployment(&Stack::of_stage("engines"), engine, async |local| {
                 let reports = e2e::process(&local.config, &local.deployment, &files).await?;
                 let mut results = Vec::new();
                 for report in reports {

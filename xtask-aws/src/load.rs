@@ -17,7 +17,7 @@ use crate::deploy::{self, explain};
 use crate::e2e::{self, Expected, Observer};
 use crate::engine::Engine;
 use crate::observe::{self, Execution, Executions, Unfinished, Upload};
-use xtask::cli::LoadArgs;
+use xtask::cli::{LoadArgs, Stack};
 
 /// Latency percentiles, in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -85,7 +85,7 @@ impl Report {
 pub fn run(args: LoadArgs) -> Result<()> {
     anyhow::ensure!(args.uploads > 0, "--uploads must be at least 1");
     let files = e2e::sample_files(args.images.as_deref())?;
-    let report = e2e::on_local_deployment("photopipe-load", args.engine, async |local| {
+    let report = e2e::on_local_deployment(&Stack::of_stage("load"), args.engine, async |local| {
         load(local, &files, args.uploads).await
     })?;
     if args.json {

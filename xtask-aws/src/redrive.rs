@@ -28,7 +28,7 @@ pub struct Redriven {
 pub fn run(args: RedriveArgs) -> Result<()> {
     let redriven = deploy::runtime()?.block_on(async {
         let config = deploy::sdk_config(&args.target).await;
-        let deployment = deploy::deployed(&config, &args.stack_name).await?;
+        let deployment = deploy::deployed(&config, &args.stack.name()).await?;
         redrive(&config, &deployment).await
     })?;
     if args.json {

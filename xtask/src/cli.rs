@@ -91,13 +91,61 @@ impl Target {
     }
 }
 
+/// Which stack a command works on: the stage's own, `photopipe-<stage>`,
+/// or one named outright.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Stack {
+    /// The stage (dev, prod, a branch...): its own stack, photopipe-STAGE,
+    /// beside the other stages', with a photopipe:stage tag on every resource.
+    #[arg(long, default_value = "dev", value_parser = stage)]
+    pub stage: String,
+    /// The stack's name, instead of photopipe-STAGE.
+    #[arg(long)]
+    pub stack_name: Option<String>,
+}
+
+impl Stack {
+    pub fn of_stage(stage: &str) -> Stack {
+        Stack {
+            stage: stage.to_owned(),
+            stack_name: None,
+        }
+    }
+
+    pub fn name(&self) -> String {
+        self.stack_name
+            .clone()
+            .unwrap_or_else(|| format!("photopipe-{}", self.stage))
+    }
+}
+
+/// A stage name is part of the stack's name and of the names CloudFormation
+/// gives the resources: letters, digits and hyphens, starting with a letter.
+fn stage(value: &str) -> Result<String, String> {
+    let valid = value.len() <= 32
+        && value.starts_with(|c: char| c.is_ascii_alphabetic())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("a stage is up to 32 letters, digits and hyphens, starting with a letter".into())
+    }
+}
+
+/// `KEY=VALUE`.
+fn tag(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("a tag is KEY=VALUE, not {value:?}")),
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct DeployArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Name of the CloudFormation stack.
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: Stack,
     /// Build the functions for arm64 (Graviton) instead of x86_64.
     #[arg(long)]
     pub arm64: bool,
@@ -117,14 +165,18 @@ pub struct DeployArgs {
     /// (`target/lambda-zips/<arch>`) instead of building.
     #[arg(long, value_name = "DIR")]
     pub zips: Option<PathBuf>,
+    /// A tag for the stack, which CloudFormation puts on every resource
+    /// that takes tags (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = tag)]
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct UploadArgs {
     #[command(flatten)]
     pub target: Target,
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: Stack,
     /// The images, each uploaded as incoming/<file name>.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
@@ -140,8 +192,8 @@ pub struct UploadArgs {
 pub struct OutputsArgs {
     #[command(flatten)]
     pub target: Target,
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: Stack,
     /// Print the outputs as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -151,8 +203,8 @@ pub struct OutputsArgs {
 pub struct DestroyArgs {
     #[command(flatten)]
     pub target: Target,
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: Stack,
     /// Also delete the photo bucket (with every object) and the ImageMetadata table,
     /// which the stack retains on deletion.
     #[arg(long)]
@@ -195,6 +247,8 @@ impl std::fmt::Display for Engine {
 
 #[derive(Debug, clap::Args)]
 pub struct E2eArgs {
+    #[command(flatten)]
+    pub stack: Stack,
     /// Upload the images in this directory instead of the samples in
     /// integration-tests/images.
     #[arg(long)]
@@ -239,8 +293,8 @@ pub struct LoadArgs {
 pub struct RedriveArgs {
     #[command(flatten)]
     pub target: Target,
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: Stack,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -254,9 +308,8 @@ pub struct ConsoleArgs {
     /// and deploys the stack there.
     #[command(flatten)]
     pub target: Target,
-    /// Name of the CloudFormation stack.
-    #[arg(long, default_value = "photopipe")]
-    pub stack_name: String,
+    #[command(flatten)]
+    pub stack: Stack,
     /// Port to serve the page on (127.0.0.1 only).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
