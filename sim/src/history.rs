@@ -121,6 +121,13 @@ pub enum Kind {
         name: String,
         index: usize,
     },
+    /// A JSONata expression of `state` failed; `location` is its field
+    /// (none when the state's input is not what it needs).
+    EvaluationFailed {
+        state: String,
+        location: Option<String>,
+        failure: Failure,
+    },
 }
 
 impl Kind {
@@ -156,6 +163,7 @@ impl Kind {
             Kind::MapFailed => "MapStateFailed".into(),
             Kind::StateAborted { kind, .. } => format!("{kind}StateAborted"),
             Kind::MapIterationAborted { .. } => "MapIterationAborted".into(),
+            Kind::EvaluationFailed { .. } => "EvaluationFailed".into(),
         }
     }
 }
@@ -257,6 +265,20 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
         Kind::MapIterationSucceeded { name, index } => iteration("Succeeded", name, *index),
         Kind::MapIterationFailed { name, index } => iteration("Failed", name, *index),
         Kind::MapIterationAborted { name, index } => iteration("Aborted", name, *index),
+        Kind::EvaluationFailed {
+            state,
+            location,
+            failure: f,
+        } => {
+            let mut details = failure(f);
+            if let Value::Object(fields) = &mut details {
+                if let Some(location) = location {
+                    fields.insert("location".into(), json!(location));
+                }
+                fields.insert("state".into(), json!(state));
+            }
+            detail("evaluationFailedEventDetails", details)
+        }
         Kind::ParallelStarted
         | Kind::ParallelSucceeded
         | Kind::ParallelFailed

@@ -188,6 +188,19 @@ fn details(
         Kind::MapIterationAborted { name, index } => {
             b.map_iteration_aborted_event_details(iteration(name, *index))
         }
+        Kind::EvaluationFailed {
+            state,
+            location,
+            failure: f,
+        } => b.evaluation_failed_event_details(
+            EvaluationFailedEventDetails::builder()
+                .state(state)
+                .set_location(location.clone())
+                .error(&f.error)
+                .cause(&f.cause)
+                .build()
+                .expect("the state is set"),
+        ),
         Kind::ParallelStarted
         | Kind::StateAborted { .. }
         | Kind::ParallelSucceeded
