@@ -57,6 +57,8 @@ mod choice;
 pub mod coverage;
 mod failure;
 pub mod intrinsics;
+mod jsonata;
+mod jsonata_states;
 pub mod jsonpath;
 
 pub use failure::Failure;

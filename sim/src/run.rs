@@ -120,6 +120,7 @@ impl<'m> Simulator<'m> {
                 .map(|s| o.start_ms.saturating_add(seconds(s))),
             timed_out: false,
             routes: Vec::new(),
+            jsonata: machine.query_language == Some(asl::QueryLanguage::Jsonata),
         };
         let mut thread = Thread::new(o.start_ms);
         thread.push(Kind::ExecutionStarted {
@@ -202,6 +203,8 @@ pub(crate) struct Run<'a> {
     deadline: Option<i64>,
     timed_out: bool,
     pub routes: Vec<Route>,
+    /// The machine's `QueryLanguage` is JSONata: its states' default.
+    jsonata: bool,
 }
 
 /// One line of execution: the top level, a Parallel branch or a Map
@@ -273,7 +276,8 @@ impl Thread {
         for e in &self.events {
             match &e.kind {
                 Kind::StateEntered { kind, name, .. } => running.push((kind, name.clone())),
-                Kind::StateExited { name, .. } => {
+                // A state whose expression failed has ended, as a Fail state has.
+                Kind::StateExited { name, .. } | Kind::EvaluationFailed { state: name, .. } => {
                     if let Some(i) = running.iter().rposition(|(_, n)| n == name) {
                         running.remove(i);
                     }
@@ -355,6 +359,8 @@ impl<'a> Run<'a> {
                 kind: state.kind(),
                 context,
                 map_item,
+                entered: thread.base + thread.events.len() + 1,
+                jsonata: self.jsonata(state),
             };
             let step = self.state(thread, &scope, state, input, &mut variables);
             context = scope.context;
@@ -363,6 +369,13 @@ impl<'a> Run<'a> {
                 Step::End(output) => return Ok(output),
             }
         }
+    }
+
+    /// A state's language is its own or the machine's, never that of the
+    /// Map or Parallel it is in.
+    fn jsonata(&self, state: &State) -> bool {
+        crate::states::state_language(state)
+            .map_or(self.jsonata, |l| l == asl::QueryLanguage::Jsonata)
     }
 
     fn check_deadline(&mut self, thread: &Thread) -> Result<(), Failure> {
@@ -535,6 +548,10 @@ pub(crate) struct Scope<'a> {
     pub kind: &'static str,
     pub context: Value,
     pub map_item: Option<&'a Value>,
+    /// The id of the event that enters the state, which causes name.
+    pub entered: usize,
+    /// The state's language is JSONata (its own, or the machine's).
+    pub jsonata: bool,
 }
 
 /// A state's first `RetryCount`, if it is a state that can retry.

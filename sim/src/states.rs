@@ -1,4 +1,4 @@
-//! Each kind of state, in JSONPath mode.
+//! Each kind of state, in JSONPath mode (`jsonata_states.rs`: in JSONata mode).
 
 use std::borrow::Cow;
 
@@ -21,20 +21,15 @@ impl Run<'_> {
         input: Value,
         variables: &mut Map<String, Value>,
     ) -> Result<Step, Failure> {
-        if let Some(language) = state_language(state)
-            && language == asl::QueryLanguage::Jsonata
-        {
-            return Err(Failure::runtime(format!(
-                "the state '{}' is written in JSONata, which the simulator does not run yet",
-                scope.name
-            )));
-        }
         thread.push(Kind::StateEntered {
             kind: state.kind(),
             name: scope.name.to_owned(),
             input: input.clone(),
         });
         let entered = thread.base + thread.events.len();
+        if scope.jsonata {
+            return self.jsonata_state(thread, scope, state, input, variables);
+        }
         let flow = match state {
             State::Task(task) => self.task(thread, scope, task, input, variables),
             State::Pass(pass) => self.pass(thread, scope, pass, input, variables),
@@ -151,7 +146,7 @@ impl Run<'_> {
     }
 
     /// One attempt of a task, with its events.
-    fn invoke(
+    pub(crate) fn invoke(
         &mut self,
         thread: &mut Thread,
         task: &Attempt<'_>,
@@ -379,35 +374,11 @@ impl Run<'_> {
                 )?,
                 None => effective,
             };
-            let started = thread.push(Kind::ParallelStarted);
-            let mut children = Vec::new();
-            let mut results = Vec::new();
-            for branch in &parallel.branches {
-                let mut child = thread.child();
-                let ended = self.branch(
-                    &mut child,
-                    &branch.states,
-                    &branch.start_at,
-                    effective.clone(),
-                    variables,
-                    None,
-                );
-                results.push((child.clock, ended));
-                children.push(child);
-            }
-            let first_failure = first_failure(&mut results);
-            abort(&mut children, &results, None);
-            thread.merge(children, started, first_failure.as_ref().map(|(at, _)| *at));
-            match first_failure {
-                None => {
-                    thread.push(Kind::ParallelSucceeded);
-                    break Ok(Value::Array(
-                        results.into_iter().filter_map(|(_, r)| r.ok()).collect(),
-                    ));
-                }
+            match self.branches(thread, parallel, &effective, variables) {
+                Ok(value) => break Ok(value),
                 // A Parallel that is retried has no ParallelStateFailed:
                 // the service writes it only when the state fails for good.
-                Some((_, f)) => {
+                Err(f) => {
                     if !self.retry(thread, scope.name, &parallel.retry, &mut counts, &f) {
                         thread.push(Kind::ParallelFailed);
                         break Err(f);
@@ -430,6 +401,45 @@ impl Run<'_> {
             Err(f) => self
                 .catch(thread, scope, &parallel.catch, raw, f, variables)
                 .map(Flow::Jump),
+        }
+    }
+
+    /// One attempt of a Parallel's branches on `effective`: its events,
+    /// and the branches' outputs or the first failure.
+    pub(crate) fn branches(
+        &mut self,
+        thread: &mut Thread,
+        parallel: &Parallel,
+        effective: &Value,
+        variables: &Map<String, Value>,
+    ) -> Result<Value, Failure> {
+        let started = thread.push(Kind::ParallelStarted);
+        let mut children = Vec::new();
+        let mut results = Vec::new();
+        for branch in &parallel.branches {
+            let mut child = thread.child();
+            let ended = self.branch(
+                &mut child,
+                &branch.states,
+                &branch.start_at,
+                effective.clone(),
+                variables,
+                None,
+            );
+            results.push((child.clock, ended));
+            children.push(child);
+        }
+        let first_failure = first_failure(&mut results);
+        abort(&mut children, &results, None);
+        thread.merge(children, started, first_failure.as_ref().map(|(at, _)| *at));
+        match first_failure {
+            None => {
+                thread.push(Kind::ParallelSucceeded);
+                Ok(Value::Array(
+                    results.into_iter().filter_map(|(_, r)| r.ok()).collect(),
+                ))
+            }
+            Some((_, f)) => Err(f),
         }
     }
 
@@ -471,47 +481,17 @@ impl Run<'_> {
                     scope.name
                 )));
             };
-            let started = thread.push(Kind::MapStarted {
-                length: items.len(),
-            });
-            let mut slots: Vec<i64> = Vec::new();
-            let (mut children, mut results) = (Vec::new(), Vec::new());
-            for (index, item) in items.iter().enumerate() {
-                let mut child = thread.child();
-                if concurrency > 0
-                    && slots.len() >= usize::try_from(concurrency).unwrap_or(usize::MAX)
-                {
-                    slots.sort_unstable();
-                    child.clock = child.clock.max(slots.remove(0));
-                    // An iteration waiting for a slot never starts once
-                    // another has failed the Map.
-                    if first_failure(&mut results).is_some_and(|(at, _)| at <= child.clock) {
-                        break;
-                    }
-                }
-                let items = Items {
-                    map,
-                    processor,
-                    input: &effective,
-                    variables,
-                };
-                let ended = self.iteration(&mut child, scope, &items, index, item);
-                slots.push(child.clock);
-                results.push((child.clock, ended));
-                children.push(child);
-            }
-            let first_failure = first_failure(&mut results);
-            abort(&mut children, &results, Some(scope.name));
-            thread.merge(children, started, first_failure.as_ref().map(|(at, _)| *at));
-            match first_failure {
-                None => {
-                    thread.push(Kind::MapSucceeded);
-                    break Ok(Value::Array(
-                        results.into_iter().filter_map(|(_, r)| r.ok()).collect(),
-                    ));
-                }
+            let each = Items {
+                map,
+                processor,
+                input: &effective,
+                variables,
+                jsonata: false,
+            };
+            match self.iterations(thread, scope, &each, &items, concurrency) {
+                Ok(value) => break Ok(value),
                 // As for Parallel: no MapStateFailed before a retry.
-                Some((_, f)) => {
+                Err(f) => {
                     if !self.retry(thread, scope.name, &map.retry, &mut counts, &f) {
                         thread.push(Kind::MapFailed);
                         break Err(f);
@@ -537,6 +517,53 @@ impl Run<'_> {
         }
     }
 
+    /// One attempt of a Map's iterations over `items`, at most
+    /// `concurrency` at a time (0: no limit): its events, and the
+    /// iterations' outputs or the first failure.
+    pub(crate) fn iterations(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        each: &Items<'_>,
+        items: &[Value],
+        concurrency: u64,
+    ) -> Result<Value, Failure> {
+        let started = thread.push(Kind::MapStarted {
+            length: items.len(),
+        });
+        let mut slots: Vec<i64> = Vec::new();
+        let (mut children, mut results) = (Vec::new(), Vec::new());
+        for (index, item) in items.iter().enumerate() {
+            let mut child = thread.child();
+            if concurrency > 0 && slots.len() >= usize::try_from(concurrency).unwrap_or(usize::MAX)
+            {
+                slots.sort_unstable();
+                child.clock = child.clock.max(slots.remove(0));
+                // An iteration waiting for a slot never starts once
+                // another has failed the Map.
+                if first_failure(&mut results).is_some_and(|(at, _)| at <= child.clock) {
+                    break;
+                }
+            }
+            let ended = self.iteration(&mut child, scope, each, index, item);
+            slots.push(child.clock);
+            results.push((child.clock, ended));
+            children.push(child);
+        }
+        let first_failure = first_failure(&mut results);
+        abort(&mut children, &results, Some(scope.name));
+        thread.merge(children, started, first_failure.as_ref().map(|(at, _)| *at));
+        match first_failure {
+            None => {
+                thread.push(Kind::MapSucceeded);
+                Ok(Value::Array(
+                    results.into_iter().filter_map(|(_, r)| r.ok()).collect(),
+                ))
+            }
+            Some((_, f)) => Err(f),
+        }
+    }
+
     fn iteration(
         &mut self,
         child: &mut Thread,
@@ -550,6 +577,7 @@ impl Run<'_> {
             processor,
             input: effective,
             variables,
+            jsonata,
         } = *items;
         let name = scope.name.to_owned();
         child.push(Kind::MapIterationStarted {
@@ -564,6 +592,18 @@ impl Run<'_> {
             variables,
         };
         let input = match map.item_selector.as_ref().or(map.parameters.as_ref()) {
+            Some(template) if jsonata => {
+                let env = crate::jsonata::Env {
+                    input: effective,
+                    result: None,
+                    error_output: None,
+                    context: &context,
+                    variables,
+                    state: scope.name,
+                    entered: scope.entered,
+                };
+                crate::jsonata::fill(template, "ItemSelector", &env)
+            }
             Some(template) => self.fill(template, &roots),
             None => Ok(item.clone()),
         };
@@ -601,26 +641,28 @@ fn runtime_in(f: Failure, state: &str, entered: usize) -> Failure {
 
 /// What every attempt of one Task state shares.
 #[derive(Debug, Clone, Copy)]
-struct Attempt<'a> {
-    state: &'a str,
-    arn: &'a str,
-    resource: &'a Resource,
-    timeout: Option<u64>,
-    heartbeat: Option<u64>,
+pub(crate) struct Attempt<'a> {
+    pub state: &'a str,
+    pub arn: &'a str,
+    pub resource: &'a Resource,
+    pub timeout: Option<u64>,
+    pub heartbeat: Option<u64>,
 }
 
 /// What every iteration of one Map state shares.
-struct Items<'a> {
-    map: &'a MapState,
-    processor: &'a asl::ItemProcessor,
+pub(crate) struct Items<'a> {
+    pub map: &'a MapState,
+    pub processor: &'a asl::ItemProcessor,
     /// The Map state's effective input, which `ItemSelector` reads.
-    input: &'a Value,
-    variables: &'a Map<String, Value>,
+    pub input: &'a Value,
+    pub variables: &'a Map<String, Value>,
+    /// `ItemSelector` is JSONata: the Map state is.
+    pub jsonata: bool,
 }
 
 /// How a state handler ends: with an output that follows the state's own
 /// `Next` or `End`, or somewhere else (a Choice rule, a catcher).
-enum Flow {
+pub(crate) enum Flow {
     Done(Value),
     Jump(Step),
 }
@@ -633,7 +675,7 @@ struct Io<'a> {
     assign: Option<&'a Value>,
 }
 
-fn state_language(state: &State) -> Option<asl::QueryLanguage> {
+pub(crate) fn state_language(state: &State) -> Option<asl::QueryLanguage> {
     match state {
         State::Task(s) => s.query_language,
         State::Choice(s) => s.query_language,
@@ -658,7 +700,7 @@ fn roots<'a>(
     }
 }
 
-fn exit(thread: &mut Thread, scope: &Scope<'_>, output: Value) {
+pub(crate) fn exit(thread: &mut Thread, scope: &Scope<'_>, output: Value) {
     thread.push(Kind::StateExited {
         kind: scope.kind,
         name: scope.name.to_owned(),
@@ -666,7 +708,7 @@ fn exit(thread: &mut Thread, scope: &Scope<'_>, output: Value) {
     });
 }
 
-fn next(state: &State, output: Value) -> Step {
+pub(crate) fn next(state: &State, output: Value) -> Step {
     match state.next() {
         Some(next) if !state.is_end() => Step::Next(next.to_owned(), output),
         _ => Step::End(output),
@@ -718,7 +760,7 @@ fn wait_until(wait: &Wait, on: &Roots<'_>) -> Result<i64, Failure> {
 /// Parameters the service refuses to start a task with, before it is
 /// scheduled: API Gateway's `Headers` must map each name to a list of values
 /// (`test_invoke_with_headers[singleStringHeader]`).
-fn check_parameters(resource: &Resource, parameters: &Value) -> Result<(), Failure> {
+pub(crate) fn check_parameters(resource: &Resource, parameters: &Value) -> Result<(), Failure> {
     let Resource::Service { kind, name } = resource else {
         return Ok(());
     };
@@ -765,7 +807,7 @@ fn limit(
 }
 
 /// A value as the service quotes it in an error: a string's text, else JSON.
-fn shown(value: &Value) -> String {
+pub(crate) fn shown(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),

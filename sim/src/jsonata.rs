@@ -1,0 +1,277 @@
+//! JSONata mode: `{% %}` expressions evaluated by `jsonata-rs`, with
+//! `$states` and the workflow variables bound, and failures worded as the
+//! service words them (`States.QueryEvaluationError`).
+
+use bumpalo::Bump;
+use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as Ata};
+use serde_json::{Map, Value};
+
+use crate::Failure;
+
+pub(crate) const EVALUATION_ERROR: &str = "States.QueryEvaluationError";
+
+/// What an expression can read: `$states.input`, `$states.result` (after a
+/// task, Parallel or Map succeeded), `$states.errorOutput` (in a catcher),
+/// `$states.context`, and the variables.
+#[derive(Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub input: &'a Value,
+    pub result: Option<&'a Value>,
+    pub error_output: Option<&'a Value>,
+    pub context: &'a Value,
+    pub variables: &'a Map<String, Value>,
+    /// The state and the id of the event that entered it, which every
+    /// cause names.
+    pub state: &'a str,
+    pub entered: usize,
+}
+
+/// The expression of a `{% … %}` string.
+/// Only a string that starts and ends with the delimiters is one: AWS
+/// takes `" {% states.input %} "` literally (`test_base_cases[BASE_LITERALS]`).
+pub(crate) fn expression(text: &str) -> Option<&str> {
+    text.strip_prefix("{%")?.strip_suffix("%}").map(str::trim)
+}
+
+/// `template` with every `{% %}` string evaluated; `field` is where it is
+/// (`Output`, `Arguments/FunctionName`), as causes name it.
+pub(crate) fn fill(template: &Value, field: &str, env: &Env<'_>) -> Result<Value, Failure> {
+    Ok(match template {
+        Value::String(text) => match expression(text) {
+            Some(expr) => evaluate(expr, field, env)?,
+            None => template.clone(),
+        },
+        Value::Object(fields) => {
+            let mut out = Map::with_capacity(fields.len());
+            for (key, value) in fields {
+                out.insert(key.clone(), fill(value, &format!("{field}/{key}"), env)?);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| fill(item, &format!("{field}[{i}]"), env))
+                .collect::<Result<_, _>>()?,
+        ),
+        literal => literal.clone(),
+    })
+}
+
+/// A service failure of the state, with the prefix every cause has.
+pub(crate) fn failure(env: &Env<'_>, error: &str, cause: &str) -> Failure {
+    Failure::new(
+        error,
+        format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). {cause}",
+            env.state, env.entered
+        ),
+    )
+}
+
+/// One expression's value.
+pub(crate) fn evaluate(expr: &str, field: &str, env: &Env<'_>) -> Result<Value, Failure> {
+    let fail = |cause: String| {
+        failure(
+            env,
+            EVALUATION_ERROR,
+            &format!("The JSONata expression '{expr}' specified for the field '{field}' {cause}"),
+        )
+    };
+    let arena = Bump::new();
+    let ata = JsonAta::new(expr, &arena)
+        .map_err(|e| fail(format!("threw an error during evaluation. {}", message(&e))))?;
+    bind(&ata, &arena, env);
+    let value = ata
+        .evaluate(None, None)
+        .map_err(|e| fail(format!("threw an error during evaluation. {}", message(&e))))?;
+    if value.is_undefined() {
+        return Err(fail("returned nothing (undefined).".into()));
+    }
+    if value.is_function() {
+        return Err(fail("returned an unsupported result type.".into()));
+    }
+    from_ata(value).ok_or_else(|| fail("returned an unsupported result type.".into()))
+}
+
+/// `T1006: Attempted to invoke a non-function`, as the service quotes
+/// JSONata's errors: jsonata-rs writes `T1006 @ 12: …`.
+fn message(error: &jsonata_rs::Error) -> String {
+    let text = error.to_string();
+    match text.split_once(": ") {
+        Some((_, rest)) => format!("{}: {rest}", error.code()),
+        None => text,
+    }
+}
+
+fn bind<'a>(ata: &JsonAta<'a>, arena: &'a Bump, env: &Env<'_>) {
+    let states = Ata::object_with_capacity(arena, 4);
+    states.insert("input", to_ata(arena, env.input));
+    states.insert("context", to_ata(arena, env.context));
+    if let Some(result) = env.result {
+        states.insert("result", to_ata(arena, result));
+    }
+    if let Some(error) = env.error_output {
+        states.insert("errorOutput", to_ata(arena, error));
+    }
+    ata.assign_var("states", states);
+    for (name, value) in env.variables {
+        ata.assign_var(name, to_ata(arena, value));
+    }
+    ata.register_function("partition", 2, partition);
+    ata.register_function("range", 3, range);
+    ata.register_function("parse", 1, parse);
+}
+
+fn to_ata<'a>(arena: &'a Bump, value: &Value) -> &'a Ata<'a> {
+    match value {
+        Value::Null => Ata::null(arena),
+        Value::Bool(b) => Ata::bool(*b),
+        Value::Number(n) => Ata::number(arena, n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => Ata::string(arena, s),
+        Value::Array(items) => {
+            let array = Ata::array_with_capacity(arena, items.len(), ArrayFlags::empty());
+            for item in items {
+                array.push(to_ata(arena, item));
+            }
+            array
+        }
+        Value::Object(fields) => {
+            let object = Ata::object_with_capacity(arena, fields.len());
+            for (key, field) in fields {
+                object.insert(key, to_ata(arena, field));
+            }
+            object
+        }
+    }
+}
+
+/// Back to JSON through jsonata-rs's own serializer, which writes numbers
+/// as JavaScript does (`3`, not `3.0`).
+fn from_ata<'a>(value: &'a Ata<'a>) -> Option<Value> {
+    serde_json::from_str(&value.serialize(false)).ok()
+}
+
+fn argument_error(ctx: &FunctionContext<'_, '_>, index: usize) -> jsonata_rs::Error {
+    jsonata_rs::Error::T0410ArgumentNotValid(ctx.char_index, index, ctx.name.to_owned())
+}
+
+/// AWS's `$partition(array, size)`: the array in chunks of `size`.
+fn partition<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a Ata<'a>],
+) -> jsonata_rs::Result<&'a Ata<'a>> {
+    let (Some(array), Some(size)) = (args.first(), args.get(1)) else {
+        return Err(argument_error(&ctx, 1));
+    };
+    let size = size.as_f64();
+    if !array.is_array() || !size.is_finite() || size < 1.0 {
+        return Err(argument_error(&ctx, 2));
+    }
+    let members: Vec<&Ata<'a>> = array.members().collect();
+    let out = Ata::array_with_capacity(ctx.arena, members.len(), ArrayFlags::empty());
+    for chunk in members.chunks(size as usize) {
+        let part = Ata::array_with_capacity(ctx.arena, chunk.len(), ArrayFlags::empty());
+        chunk.iter().for_each(|m| part.push(m));
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// AWS's `$range(start, end, step)`: like `States.ArrayRange`, end included.
+fn range<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a Ata<'a>],
+) -> jsonata_rs::Result<&'a Ata<'a>> {
+    let number = |i: usize| args.get(i).map(|v| v.as_f64()).filter(|n| n.is_finite());
+    let (Some(start), Some(end), Some(step)) = (number(0), number(1), number(2)) else {
+        return Err(argument_error(&ctx, 1));
+    };
+    if step == 0.0 {
+        return Err(argument_error(&ctx, 3));
+    }
+    let out = Ata::array(ctx.arena, ArrayFlags::empty());
+    let mut at = start;
+    while (step > 0.0 && at <= end) || (step < 0.0 && at >= end) {
+        out.push(Ata::number(ctx.arena, at));
+        at += step;
+    }
+    // A JSONata sequence of one is its member: AWS gives `$range(1, 9, 9)`
+    // as `1` (`test_array_range`).
+    if out.len() == 1 {
+        return Ok(out.get_member(0));
+    }
+    Ok(out)
+}
+
+/// AWS's `$parse(text)`: JSON text to its value.
+fn parse<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a Ata<'a>],
+) -> jsonata_rs::Result<&'a Ata<'a>> {
+    let parsed = args
+        .first()
+        .filter(|v| v.is_string())
+        .and_then(|v| serde_json::from_str::<Value>(&v.as_str()).ok())
+        .ok_or_else(|| argument_error(&ctx, 1))?;
+    Ok(to_ata(ctx.arena, &parsed))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use super::{Env, evaluate, expression};
+
+    fn eval(expr: &str, input: Value) -> Result<Value, String> {
+        let (context, variables) = (json!({}), Map::new());
+        let env = Env {
+            input: &input,
+            result: None,
+            error_output: None,
+            context: &context,
+            variables: &variables,
+            state: "State0",
+            entered: 2,
+        };
+        evaluate(expr, "Output", &env).map_err(|f| f.cause)
+    }
+
+    #[test]
+    fn an_expression_is_what_the_delimiters_hold() {
+        assert_eq!(expression("{% $states.input %}"), Some("$states.input"));
+        assert_eq!(expression("$states.input"), None);
+        assert_eq!(expression(" {% states.input %} "), None);
+    }
+
+    /// `test_base_jsonata_functions`-style values: numbers come back as
+    /// JavaScript writes them.
+    #[test]
+    fn the_input_and_the_aws_functions_are_bound() {
+        assert_eq!(eval("$states.input.a + 1", json!({"a": 2})), Ok(json!(3)));
+        assert_eq!(
+            eval("$partition([1,2,3,4,5], 2)", json!({})),
+            Ok(json!([[1, 2], [3, 4], [5]]))
+        );
+        // `test_array_range`, as AWS answered.
+        assert_eq!(eval("$range(0, 9, 3)", json!({})), Ok(json!([0, 3, 6, 9])));
+        assert_eq!(eval("$range(0, 10, 3)", json!({})), Ok(json!([0, 3, 6, 9])));
+        assert_eq!(eval("$range(1, 9, 9)", json!({})), Ok(json!(1)));
+        assert_eq!(
+            eval("$parse('{\"a\": [1]}')", json!({})),
+            Ok(json!({"a": [1]}))
+        );
+    }
+
+    /// `test_error_output`: the service's wording of an undefined result.
+    #[test]
+    fn an_undefined_result_is_an_evaluation_error() {
+        assert_eq!(
+            eval("$doesNotExist", json!({})),
+            Err("An error occurred while executing the state 'State0' (entered at the event id #2). \
+                 The JSONata expression '$doesNotExist' specified for the field 'Output' returned nothing (undefined)."
+                .into())
+        );
+    }
+}

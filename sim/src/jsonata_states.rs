@@ -1,0 +1,656 @@
+//! Each kind of state, in JSONata mode: `Arguments`, `Output` and `Assign`
+//! instead of the JSONPath fields, `$states` instead of `$` and `$$`.
+
+use std::borrow::Cow;
+
+use asl::{Catcher, Choice, Expr, Fail, Map as MapState, Parallel, State, Task, Wait};
+use serde_json::{Map, Value, json};
+
+use crate::coverage::Route;
+use crate::history::{Kind, Resource};
+use crate::jsonata::{self, EVALUATION_ERROR, Env};
+use crate::run::{Run, Scope, Step, Thread, matches, seconds};
+use crate::states::{Attempt, Flow, Items, check_parameters, exit, shown};
+use crate::{Failure, time};
+
+/// What a state with a result does with it: `Output` (the result by
+/// default, else the input) and `Assign`.
+struct Finish<'a> {
+    output: Option<&'a Value>,
+    assign: Option<&'a Value>,
+}
+
+impl Run<'_> {
+    pub(crate) fn jsonata_state(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        state: &State,
+        input: Value,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Step, Failure> {
+        match self.ata_flow(thread, scope, state, input, variables) {
+            Ok(Flow::Done(output)) => Ok(crate::states::next(state, output)),
+            Ok(Flow::Jump(step)) => Ok(step),
+            Err(f) => Err(evaluation_failed(thread, scope, f)),
+        }
+    }
+
+    fn ata_flow(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        state: &State,
+        input: Value,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Flow, Failure> {
+        match state {
+            State::Task(task) => self.ata_task(thread, scope, task, input, variables),
+            State::Pass(pass) => {
+                let finish = Finish {
+                    output: pass.output.as_ref(),
+                    assign: pass.assign.as_ref(),
+                };
+                let output = finish_state(scope, &finish, &input, None, variables)?;
+                exit(thread, scope, output.clone());
+                Ok(Flow::Done(output))
+            }
+            State::Choice(choice) => self.ata_choice(thread, scope, choice, input, variables),
+            State::Wait(wait) => ata_wait(thread, scope, wait, input, variables),
+            State::Parallel(p) => self.ata_parallel(thread, scope, p, input, variables),
+            State::Map(map) => self.ata_map(thread, scope, map, input, variables),
+            State::Succeed(succeed) => {
+                let env = env(scope, &input, variables);
+                let output = match &succeed.output {
+                    Some(template) => jsonata::fill(template, "Output", &env)?,
+                    None => input.clone(),
+                };
+                exit(thread, scope, output.clone());
+                Ok(Flow::Jump(Step::End(output)))
+            }
+            State::Fail(fail) => Err(fail_failure(fail, &env(scope, &input, variables))),
+        }
+    }
+
+    fn ata_task(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        task: &Task,
+        input: Value,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Flow, Failure> {
+        let resource = Resource::of(&task.resource);
+        let on = env(scope, &input, variables);
+        let call = Attempt {
+            state: scope.name,
+            arn: &task.resource,
+            resource: &resource,
+            timeout: number(task.timeout_seconds.as_ref(), "TimeoutSeconds", &on)?,
+            heartbeat: number(task.heartbeat_seconds.as_ref(), "HeartbeatSeconds", &on)?,
+        };
+        let (mut counts, mut retries) = (vec![0; task.retry.len()], 0);
+        let result = loop {
+            // Only a retry changes the context object (its RetryCount).
+            let context = if retries == 0 {
+                Cow::Borrowed(&scope.context)
+            } else {
+                Cow::Owned(self.context(scope.name, thread.clock, Some(retries), scope.map_item))
+            };
+            let on = Env {
+                context: &context,
+                ..env(scope, &input, variables)
+            };
+            let arguments = match &task.arguments {
+                Some(template) => jsonata::fill(template, "Arguments", &on),
+                None => Ok(input.clone()),
+            };
+            let outcome = arguments.and_then(|arguments| {
+                check_parameters(&resource, &arguments)?;
+                self.invoke(thread, &call, arguments)
+            });
+            match outcome {
+                Ok(value) => break Ok(value),
+                Err(f) if self.retry(thread, scope.name, &task.retry, &mut counts, &f) => {
+                    retries += 1
+                }
+                Err(f) => break Err(f),
+            }
+        };
+        let finish = Finish {
+            output: task.output.as_ref(),
+            assign: task.assign.as_ref(),
+        };
+        self.ended(
+            thread,
+            scope,
+            &finish,
+            &task.catch,
+            input,
+            result,
+            variables,
+        )
+    }
+
+    /// A Task, Parallel or Map that has its result or its failure.
+    #[allow(clippy::too_many_arguments)]
+    fn ended(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        finish: &Finish<'_>,
+        catchers: &[Catcher],
+        input: Value,
+        result: Result<Value, Failure>,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Flow, Failure> {
+        match result {
+            Ok(value) => {
+                let output = finish_state(scope, finish, &input, Some(&value), variables)?;
+                exit(thread, scope, output.clone());
+                Ok(Flow::Done(output))
+            }
+            Err(f) => self
+                .ata_catch(thread, scope, catchers, &input, f, variables)
+                .map(Flow::Jump),
+        }
+    }
+
+    /// The first catcher that takes `failure`: its `Output` (the error
+    /// output by default) and `Assign` read `$states.errorOutput`.
+    fn ata_catch(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        catchers: &[Catcher],
+        input: &Value,
+        failure: Failure,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Step, Failure> {
+        let Some((i, catcher)) = catchers
+            .iter()
+            .enumerate()
+            .find(|(_, c)| matches(&c.error_equals, &failure.error))
+        else {
+            return Err(failure);
+        };
+        self.routes.push(Route::Catch {
+            state: scope.name.to_owned(),
+            catcher: i,
+            next: catcher.next.clone(),
+        });
+        let error = json!({"Error": failure.error, "Cause": failure.cause});
+        let on = Env {
+            error_output: Some(&error),
+            ..env(scope, input, variables)
+        };
+        let output = match &catcher.output {
+            Some(template) => jsonata::fill(template, "Output", &on)?,
+            None => error.clone(),
+        };
+        let assigned = assigned(catcher.assign.as_ref(), &on)?;
+        variables.extend(assigned);
+        exit(thread, scope, output.clone());
+        Ok(Step::Next(catcher.next.clone(), output))
+    }
+
+    fn ata_choice(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        choice: &Choice,
+        input: Value,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Flow, Failure> {
+        let on = env(scope, &input, variables);
+        let mut chosen = None;
+        for (i, rule) in choice.choices.iter().enumerate() {
+            if condition(&rule.condition, &on)? {
+                chosen = Some((
+                    Some(i),
+                    rule.next.clone(),
+                    rule.output.as_ref(),
+                    rule.assign.as_ref(),
+                ));
+                break;
+            }
+        }
+        let (rule, next, output, assign) = match (chosen, &choice.default) {
+            (Some(found), _) => found,
+            (None, Some(default)) => (None, default.clone(), None, None),
+            (None, None) => {
+                return Err(Failure::new(
+                    "States.NoChoiceMatched",
+                    format!(
+                        "No Choice Rule matched and no Default was specified in the state '{}'",
+                        scope.name
+                    ),
+                ));
+            }
+        };
+        self.routes.push(Route::Choice {
+            state: scope.name.to_owned(),
+            rule,
+            next: next.clone(),
+        });
+        let finish = Finish {
+            output: output.or(choice.output.as_ref()),
+            assign: assign.or(choice.assign.as_ref()),
+        };
+        let output = finish_state(scope, &finish, &input, None, variables)?;
+        exit(thread, scope, output.clone());
+        Ok(Flow::Jump(Step::Next(next, output)))
+    }
+
+    fn ata_parallel(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        parallel: &Parallel,
+        input: Value,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Flow, Failure> {
+        let mut counts = vec![0; parallel.retry.len()];
+        let result = loop {
+            let arguments = match &parallel.arguments {
+                Some(t) => jsonata::fill(t, "Arguments", &env(scope, &input, variables))?,
+                None => input.clone(),
+            };
+            match self.branches(thread, parallel, &arguments, variables) {
+                Ok(value) => break Ok(value),
+                // No ParallelStateFailed before a retry, as in JSONPath mode.
+                Err(f) => {
+                    if !self.retry(thread, scope.name, &parallel.retry, &mut counts, &f) {
+                        thread.push(Kind::ParallelFailed);
+                        break Err(f);
+                    }
+                }
+            }
+        };
+        let finish = Finish {
+            output: parallel.output.as_ref(),
+            assign: parallel.assign.as_ref(),
+        };
+        self.ended(
+            thread,
+            scope,
+            &finish,
+            &parallel.catch,
+            input,
+            result,
+            variables,
+        )
+    }
+
+    fn ata_map(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        map: &MapState,
+        input: Value,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Flow, Failure> {
+        let processor = map.processor().ok_or_else(|| {
+            Failure::runtime(format!(
+                "the Map state '{}' has no ItemProcessor",
+                scope.name
+            ))
+        })?;
+        if map.item_reader.is_some() {
+            return Err(Failure::runtime(
+                "a distributed Map's ItemReader is not simulated yet",
+            ));
+        }
+        let on = env(scope, &input, variables);
+        let concurrency = number(map.max_concurrency.as_ref(), "MaxConcurrency", &on)?;
+        let mut counts = vec![0; map.retry.len()];
+        let result = loop {
+            // A Map whose items are not an array has failed (as recorded:
+            // EvaluationFailed, then MapStateFailed, and no MapStateStarted).
+            let items = match items(map.items.as_ref(), &env(scope, &input, variables)) {
+                Ok(items) => items,
+                Err(f) => {
+                    let f = evaluation_failed(thread, scope, f);
+                    thread.push(Kind::MapFailed);
+                    return Err(f);
+                }
+            };
+            let each = Items {
+                map,
+                processor,
+                input: &input,
+                variables,
+                jsonata: true,
+            };
+            match self.iterations(thread, scope, &each, &items, concurrency.unwrap_or(0)) {
+                Ok(value) => break Ok(value),
+                Err(f) => {
+                    if !self.retry(thread, scope.name, &map.retry, &mut counts, &f) {
+                        thread.push(Kind::MapFailed);
+                        break Err(f);
+                    }
+                }
+            }
+        };
+        let finish = Finish {
+            output: map.output.as_ref(),
+            assign: map.assign.as_ref(),
+        };
+        self.ended(thread, scope, &finish, &map.catch, input, result, variables)
+    }
+}
+
+fn env<'a>(scope: &'a Scope<'_>, input: &'a Value, variables: &'a Map<String, Value>) -> Env<'a> {
+    Env {
+        input,
+        result: None,
+        error_output: None,
+        context: &scope.context,
+        variables,
+        state: scope.name,
+        entered: scope.entered,
+    }
+}
+
+/// `Output` and `Assign`, both evaluated on the variables as they were:
+/// the state sets its variables only once its output is known.
+fn finish_state(
+    scope: &Scope<'_>,
+    finish: &Finish<'_>,
+    input: &Value,
+    result: Option<&Value>,
+    variables: &mut Map<String, Value>,
+) -> Result<Value, Failure> {
+    let on = Env {
+        result,
+        ..env(scope, input, variables)
+    };
+    let output = match finish.output {
+        Some(template) => jsonata::fill(template, "Output", &on)?,
+        None => result.unwrap_or(input).clone(),
+    };
+    let assigned = assigned(finish.assign, &on)?;
+    variables.extend(assigned);
+    Ok(output)
+}
+
+fn assigned(assign: Option<&Value>, on: &Env<'_>) -> Result<Map<String, Value>, Failure> {
+    match assign.map(|template| jsonata::fill(template, "Assign", on)) {
+        Some(Ok(Value::Object(assigned))) => Ok(assigned),
+        Some(Err(f)) => Err(f),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn ata_wait(
+    thread: &mut Thread,
+    scope: &Scope<'_>,
+    wait: &Wait,
+    input: Value,
+    variables: &mut Map<String, Value>,
+) -> Result<Flow, Failure> {
+    let on = env(scope, &input, variables);
+    let until = match (
+        number(wait.seconds.as_ref(), "Seconds", &on)?,
+        &wait.timestamp,
+    ) {
+        (Some(s), _) => thread.clock.saturating_add(seconds(s)),
+        (None, Some(stamp)) => {
+            let value = jsonata::fill(&Value::String(stamp.clone()), "Timestamp", &on)?;
+            value.as_str().and_then(time::parse).ok_or_else(|| {
+                jsonata::failure(
+                    &on,
+                    "States.Runtime",
+                    &format!(
+                        "The Timestamp parameter does not reference a valid ISO-8601 extended \
+                         offset date-time format string: {}",
+                        shown(&value)
+                    ),
+                )
+            })?
+        }
+        (None, None) => return Err(Failure::runtime("a Wait state needs Seconds or Timestamp")),
+    };
+    thread.clock = thread.clock.max(until);
+    let finish = Finish {
+        output: wait.output.as_ref(),
+        assign: wait.assign.as_ref(),
+    };
+    let output = finish_state(scope, &finish, &input, None, variables)?;
+    exit(thread, scope, output.clone());
+    Ok(Flow::Done(output))
+}
+
+/// A Fail state's `Error` and `Cause`, literal or computed.
+fn fail_failure(fail: &Fail, on: &Env<'_>) -> Failure {
+    let text = |field: &str, value: &Option<String>| -> Result<String, Failure> {
+        let Some(text) = value else {
+            return Ok(String::new());
+        };
+        match jsonata::fill(&Value::String(text.clone()), field, on)? {
+            Value::String(s) => Ok(s),
+            other => Ok(other.to_string()),
+        }
+    };
+    match (text("Error", &fail.error), text("Cause", &fail.cause)) {
+        (Ok(error), Ok(cause)) => Failure::new(error, cause),
+        (Err(f), _) | (_, Err(f)) => f,
+    }
+}
+
+/// A limit (`TimeoutSeconds`, `MaxConcurrency`, `Seconds`): a literal or
+/// what its expression yields, which must be a non-negative integer.
+fn number(expr: Option<&Expr<u64>>, field: &str, on: &Env<'_>) -> Result<Option<u64>, Failure> {
+    let text = match expr {
+        None => return Ok(None),
+        Some(Expr::Literal(n)) => return Ok(Some(*n)),
+        Some(Expr::Jsonata(text)) => text,
+    };
+    let value = jsonata::fill(&Value::String(text.clone()), field, on)?;
+    value.as_u64().map(Some).ok_or_else(|| {
+        unexpected(
+            on,
+            jsonata::expression(text).unwrap_or(text),
+            field,
+            "integer",
+            &value,
+        )
+    })
+}
+
+/// A Map's `Items`: its input by default, else an array or an
+/// expression yielding one.
+fn items(items: Option<&Value>, on: &Env<'_>) -> Result<Vec<Value>, Failure> {
+    let Some(template) = items else {
+        return match on.input {
+            Value::Array(items) => Ok(items.clone()),
+            other => Err(jsonata::failure(
+                on,
+                EVALUATION_ERROR,
+                &format!("Map state input must be an array but was: {other}"),
+            )),
+        };
+    };
+    match jsonata::fill(template, "Items", on)? {
+        Value::Array(items) => Ok(items),
+        other => {
+            let expr = template.as_str().and_then(jsonata::expression);
+            Err(unexpected(
+                on,
+                expr.unwrap_or_default(),
+                "Items",
+                "array",
+                &other,
+            ))
+        }
+    }
+}
+
+/// The service's error for an expression whose value has the wrong type.
+fn unexpected(on: &Env<'_>, expr: &str, field: &str, expected: &str, value: &Value) -> Failure {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    jsonata::failure(
+        on,
+        EVALUATION_ERROR,
+        &format!(
+            "The JSONata expression '{expr}' specified for the field '{field}' returned an \
+             unexpected result type. Expected '{expected}', but was '{kind}' for value: {value}"
+        ),
+    )
+}
+
+/// A Choice rule's `Condition`: `true`, `false`, or an expression
+/// yielding one of them.
+fn condition(condition: &asl::Condition, on: &Env<'_>) -> Result<bool, Failure> {
+    let asl::Condition::Jsonata(value) = condition else {
+        return Err(Failure::runtime(
+            "a JSONata Choice rule needs a Condition, not JSONPath comparisons",
+        ));
+    };
+    match jsonata::fill(value, "Condition", on)? {
+        Value::Bool(b) => Ok(b),
+        other => {
+            let expr = value
+                .as_str()
+                .and_then(jsonata::expression)
+                .unwrap_or_default();
+            Err(unexpected(on, expr, "Condition", "boolean", &other))
+        }
+    }
+}
+
+/// A state's evaluation failure is recorded as an `EvaluationFailed`
+/// event; a States.Runtime failure gets the prefix that names the state.
+fn evaluation_failed(thread: &mut Thread, scope: &Scope<'_>, f: Failure) -> Failure {
+    let own = format!(
+        "An error occurred while executing the state '{}' (entered at the event id #{}).",
+        scope.name, scope.entered
+    );
+    let reported = thread
+        .events
+        .iter()
+        .rev()
+        .take_while(|e| !matches!(e.kind, Kind::StateEntered { .. }))
+        .any(|e| matches!(e.kind, Kind::EvaluationFailed { .. }));
+    if f.error == EVALUATION_ERROR && f.cause.starts_with(&own) && !reported {
+        // The cause names the field the expression is in, as the event does.
+        let location = f
+            .cause
+            .split_once("specified for the field '")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(field, _)| field.to_owned());
+        thread.push(Kind::EvaluationFailed {
+            state: scope.name.to_owned(),
+            location,
+            failure: f.clone(),
+        });
+        return f;
+    }
+    if f.error == "States.Runtime" && !f.cause.starts_with("An error occurred") {
+        return Failure::runtime(format!("{own} {}", f.cause));
+    }
+    f
+}
+
+/// The service's own answers, from histories AWS recorded (LocalStack's
+/// test suite snapshots), as oracles.
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::history::Kind;
+    use crate::{Execution, Mocks, Response, Simulator};
+
+    fn run(definition: Value, input: Value, mocks: &Mocks) -> Execution {
+        let machine = serde_json::from_value(definition).expect("a valid definition");
+        Simulator::new(mocks).run(&machine, input)
+    }
+
+    /// `test_map_state_items_input_types[string]`: a Map without `Items`
+    /// needs an array input; EvaluationFailed (no location), MapStateFailed.
+    #[test]
+    fn a_map_without_items_needs_an_array_input() {
+        let definition = json!({"QueryLanguage": "JSONata", "StartAt": "MapIterateState",
+            "States": {"MapIterateState": {"Type": "Map", "End": true,
+                "ItemProcessor": {"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": true}}}}}});
+        let e = run(definition, json!("string"), &Mocks::new());
+        let names: Vec<String> = e.events.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "ExecutionStarted",
+                "MapStateEntered",
+                "EvaluationFailed",
+                "MapStateFailed",
+                "ExecutionFailed"
+            ]
+        );
+        assert!(matches!(
+            &e.events[2].kind,
+            Kind::EvaluationFailed { location: None, .. }
+        ));
+        assert_eq!(
+            e.failure.expect("it fails").cause,
+            "An error occurred while executing the state 'MapIterateState' (entered at the event id #2). \
+             Map state input must be an array but was: \"string\""
+        );
+    }
+
+    /// `test_undefined_reference[BASE_UNDEFINED_ASSIGN]`: the event names the field.
+    #[test]
+    fn an_undefined_variable_fails_where_it_is_read() {
+        let definition = json!({"QueryLanguage": "JSONata", "StartAt": "State0", "States": {
+            "State0": {"Type": "Pass", "Assign": {"result": "{% $doesNotExist %}"}, "End": true}}});
+        let e = run(definition, json!({}), &Mocks::new());
+        let Kind::EvaluationFailed {
+            location, failure, ..
+        } = &e.events[2].kind
+        else {
+            panic!("an EvaluationFailed event, not {:?}", e.events[2].kind);
+        };
+        assert_eq!(location.as_deref(), Some("Assign/result"));
+        assert_eq!(failure.error, "States.QueryEvaluationError");
+        assert_eq!(
+            failure.cause,
+            "An error occurred while executing the state 'State0' (entered at the event id #2). \
+             The JSONata expression '$doesNotExist' specified for the field 'Assign/result' returned nothing (undefined)."
+        );
+    }
+
+    /// A task's result is `$states.result`; variables are seen by later
+    /// states; a catcher's `Output` reads `$states.errorOutput`; a Choice
+    /// `Condition` is an expression.
+    #[test]
+    fn results_variables_error_output_and_conditions() {
+        let definition = json!({"QueryLanguage": "JSONata", "StartAt": "Invoke", "States": {
+            "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"Payload": "{% $states.input.n %}"},
+                "Assign": {"doubled": "{% $states.result.Payload * 2 %}"},
+                "Output": "{% $states.result.Payload %}", "Next": "Check"},
+            "Check": {"Type": "Choice", "Choices": [
+                {"Condition": "{% $doubled > 5 %}", "Next": "Fails"}], "Default": "Done"},
+            "Fails": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done",
+                    "Output": {"error": "{% $states.errorOutput.Error %}", "was": "{% $states.input %}"}}],
+                "End": true},
+            "Done": {"Type": "Succeed"}}});
+        let mocks = Mocks::new()
+            .state("Invoke", |call| {
+                Response::ok(json!({"Payload": call.parameters["Payload"]}))
+            })
+            .state("Fails", |_| Response::throw("Boom", "it broke"));
+        let e = run(definition.clone(), json!({"n": 3}), &mocks);
+        assert_eq!(e.output, Some(json!({"error": "Boom", "was": 3})));
+        assert_eq!(e.path(), ["Invoke", "Check", "Fails", "Done"]);
+        let e = run(definition, json!({"n": 2}), &mocks);
+        assert_eq!(e.output, Some(json!(2)));
+        assert_eq!(e.path(), ["Invoke", "Check", "Done"]);
+    }
+}
