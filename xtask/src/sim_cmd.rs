@@ -324,9 +324,6 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     {
         return Some("unsupported: the recorded history does not start with ExecutionStarted");
     }
-    if has(r#""QueryLanguage":"JSONata""#) || recorded_has("EvaluationFailed") {
-        return Some("JSONata query language");
-    }
     if has(r#""ItemReader""#) || has(r#""DISTRIBUTED""#) || recorded_has("MapRun") {
         return Some("distributed Map/ItemReader");
     }
@@ -421,7 +418,7 @@ impl Sources {
         let mut resolved = Resolved {
             files: Vec::new(),
             params: test.params.to_owned(),
-            edited: !understood,
+            edited: !understood || unfollowed_replacements(body),
             edits,
             replacements: replacements(body),
             activity: body.contains("create_activity"),
@@ -483,6 +480,17 @@ fn replacements(body: &str) -> Vec<(String, String)> {
             Some((format!("%{name}%"), text.to_owned()))
         })
         .collect()
+}
+
+/// Whether the test replaces text in the definition with something other
+/// than a string literal (`definition.replace("_tbd_", f"{{% {items} %}}")`),
+/// which the replay does not follow.
+fn unfollowed_replacements(body: &str) -> bool {
+    body.match_indices(".replace(").any(|(at, _)| {
+        let args = bracketed_by(&body[at..], '(', ')').map(split_top);
+        let literal = |text: &&str| text.starts_with('"') && text.ends_with('"');
+        args.is_none_or(|args| !args.get(1).is_some_and(literal))
+    })
 }
 
 /// One change a test makes to the template it loaded:
