@@ -663,7 +663,7 @@ fn base64_decode(args: &[Value]) -> Result<Value, Failure> {
 }
 
 /// `States.Hash(data, algorithm)`: lowercase hex, as the service returns.
-fn hash(args: &[Value]) -> Result<Value, Failure> {
+pub(crate) fn hash(args: &[Value]) -> Result<Value, Failure> {
     let data = limited("Hash", "the data", &args[0])?.as_bytes();
     let algorithm = string("Hash", "the algorithm", &args[1])?;
     let digest = match algorithm {
@@ -782,7 +782,7 @@ fn string_split(args: &[Value]) -> Result<Value, Failure> {
 }
 
 /// `States.UUID`: a version 4 (random) UUID.
-fn uuid(_: &[Value], random: &mut dyn FnMut() -> u64) -> Result<Value, Failure> {
+pub(crate) fn uuid(_: &[Value], random: &mut dyn FnMut() -> u64) -> Result<Value, Failure> {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&random().to_be_bytes());
     bytes[8..].copy_from_slice(&random().to_be_bytes());

@@ -24,6 +24,8 @@ pub(crate) struct Env<'a> {
     /// cause names.
     pub state: &'a str,
     pub entered: usize,
+    /// Seeds `$random()` and `$uuid()`.
+    pub seed: u64,
 }
 
 /// The expression of a `{% … %}` string.
@@ -80,7 +82,8 @@ pub(crate) fn evaluate(expr: &str, field: &str, env: &Env<'_>) -> Result<Value, 
         )
     };
     let arena = Bump::new();
-    let ata = JsonAta::new(expr, &arena)
+    let deterministic = deterministic(expr, env);
+    let ata = JsonAta::new(&deterministic, &arena)
         .map_err(|e| fail(format!("threw an error during evaluation. {}", message(&e))))?;
     bind(&ata, &arena, env);
     let value = ata
@@ -122,6 +125,59 @@ fn bind<'a>(ata: &JsonAta<'a>, arena: &'a Bump, env: &Env<'_>) {
     ata.register_function("partition", 2, partition);
     ata.register_function("range", 3, range);
     ata.register_function("parse", 1, parse);
+    ata.register_function("hash", 2, hash);
+}
+
+/// The functions that read the clock or draw random numbers, as literals:
+/// jsonata-rs's own read the host's clock and random source (and cannot be
+/// replaced: it binds them last), while an execution must be the same for
+/// the same seed. `$now()` and `$millis()` are the state's entry time.
+fn deterministic<'e>(expr: &'e str, env: &Env<'_>) -> std::borrow::Cow<'e, str> {
+    const CALLS: [&str; 4] = ["$now()", "$millis()", "$random()", "$uuid()"];
+    if !CALLS.iter().any(|call| expr.contains(call)) {
+        return expr.into();
+    }
+    let entered = env.context["State"]["EnteredTime"]
+        .as_str()
+        .and_then(crate::time::parse)
+        .unwrap_or_default();
+    let mut state = env.seed;
+    let mut random = move || {
+        // splitmix64, as the run's own randomness.
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (mut out, mut rest, mut quote) = (String::with_capacity(expr.len()), expr, None);
+    while let Some(c) = rest.chars().next() {
+        let call = CALLS.iter().find(|call| rest.starts_with(**call));
+        match (quote, call) {
+            (None, Some(call)) => {
+                out.push_str(&match *call {
+                    "$now()" => format!("'{}'", crate::time::format(entered)),
+                    "$millis()" => entered.to_string(),
+                    "$random()" => format!("{}", (random() >> 11) as f64 / (1u64 << 53) as f64),
+                    _ => match crate::intrinsics::uuid(&[], &mut random) {
+                        Ok(Value::String(id)) => format!("'{id}'"),
+                        _ => "''".into(),
+                    },
+                });
+                rest = &rest[call.len()..];
+                continue;
+            }
+            (None, None) if c == '\'' || c == '"' => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            _ => {}
+        }
+        // An escaped quote inside a string does not end it.
+        let skip = if quote.is_some() && c == '\\' { 2 } else { 1 };
+        let taken: usize = rest.chars().take(skip).map(char::len_utf8).sum();
+        out.push_str(&rest[..taken]);
+        rest = &rest[taken..];
+    }
+    out.into()
 }
 
 fn to_ata<'a>(arena: &'a Bump, value: &Value) -> &'a Ata<'a> {
@@ -205,6 +261,17 @@ fn range<'a>(
     Ok(out)
 }
 
+/// AWS's `$hash(data, algorithm)`: as `States.Hash`.
+fn hash<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> jsonata_rs::Result<&'a Ata<'a>> {
+    let values: Option<Vec<Value>> = args.iter().map(|v| from_ata(v)).collect();
+    match values.as_deref().map(crate::intrinsics::hash) {
+        Some(Ok(digest)) if values.as_ref().is_some_and(|v| v.len() == 2) => {
+            Ok(to_ata(ctx.arena, &digest))
+        }
+        _ => Err(argument_error(&ctx, 1)),
+    }
+}
+
 /// AWS's `$parse(text)`: JSON text to its value.
 fn parse<'a>(
     ctx: FunctionContext<'a, '_>,
@@ -234,6 +301,7 @@ mod tests {
             variables: &variables,
             state: "State0",
             entered: 2,
+            seed: 0,
         };
         evaluate(expr, "Output", &env).map_err(|f| f.cause)
     }
@@ -261,6 +329,22 @@ mod tests {
         assert_eq!(
             eval("$parse('{\"a\": [1]}')", json!({})),
             Ok(json!({"a": [1]}))
+        );
+    }
+
+    /// What reads the clock or draws is the same on every run.
+    #[test]
+    fn the_clock_and_random_functions_are_deterministic() {
+        let uuid = eval("$uuid()", json!({}));
+        assert_eq!(uuid, eval("$uuid()", json!({})));
+        let id = uuid.expect("a uuid");
+        assert_eq!(id.as_str().map(str::len), Some(36), "{id}");
+        assert_eq!(eval("$random() < 1", json!({})), Ok(json!(true)));
+        assert_eq!(eval("'$uuid()'", json!({})), Ok(json!("$uuid()")));
+        // States.Hash's answer for the same input (test_hash_calculations).
+        assert_eq!(
+            eval("$hash('input data', 'SHA-1')", json!({})),
+            Ok(json!("aaff4a450a104cd177d28d18d74485e8cae074b7"))
         );
     }
 

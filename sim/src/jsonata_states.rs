@@ -349,6 +349,7 @@ fn env<'a>(scope: &'a Scope<'_>, input: &'a Value, variables: &'a Map<String, Va
         variables,
         state: scope.name,
         entered: scope.entered,
+        seed: scope.seed,
     }
 }
 
@@ -652,5 +653,51 @@ mod tests {
         let e = run(definition, json!({"n": 2}), &mocks);
         assert_eq!(e.output, Some(json!(2)));
         assert_eq!(e.path(), ["Invoke", "Check", "Done"]);
+    }
+
+    /// `test_map_state_items_eval_jsonata_fail[…]` and `[mixed]`: the
+    /// template `MAP_STATE_ITEMS_LITERAL` with `Items` set to each
+    /// expression, and the causes AWS recorded.
+    #[test]
+    fn items_that_are_not_an_array_fail_as_recorded() {
+        let machine = |items: &str| {
+            json!({"QueryLanguage": "JSONata", "StartAt": "MapIterateState", "States": {
+                "MapIterateState": {"Type": "Map", "MaxConcurrency": 1,
+                    "Items": format!("{{% {items} %}}"), "End": true,
+                    "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Pass",
+                        "States": {"Pass": {"Type": "Pass", "End": true}}}}}})
+        };
+        let prefix = "An error occurred while executing the state 'MapIterateState' \
+                      (entered at the event id #2). The JSONata expression";
+        let unexpected = |kind: &str, value: &str| {
+            format!(
+                "specified for the field 'Items' returned an unexpected result type. \
+                     Expected 'array', but was '{kind}' for value: {value}"
+            )
+        };
+        let cases = [
+            ("1", unexpected("number", "1")),
+            ("'string'", unexpected("string", "\"string\"")),
+            ("true", unexpected("boolean", "true")),
+            ("{'foo': 'bar'}", unexpected("object", "{\"foo\":\"bar\"}")),
+            ("null", unexpected("null", "null")),
+            (
+                "$fn := function($x){$x}",
+                "specified for the field 'Items' returned an unsupported result type.".into(),
+            ),
+        ];
+        for (items, cause) in cases {
+            let e = run(machine(items), json!({}), &Mocks::new());
+            let kinds: Vec<String> = e.events.iter().map(|e| e.kind.name()).collect();
+            assert_eq!(
+                kinds[2..4],
+                ["EvaluationFailed", "MapStateFailed"],
+                "{items}"
+            );
+            let failure = e.failure.expect("it fails");
+            assert_eq!(failure.cause, format!("{prefix} '{items}' {cause}"));
+        }
+        let e = run(machine("[1, 'two', 3]"), json!({}), &Mocks::new());
+        assert_eq!(e.output, Some(json!([1, "two", 3])));
     }
 }

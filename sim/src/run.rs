@@ -354,13 +354,16 @@ impl<'a> Run<'a> {
                 .get(&name)
                 .ok_or_else(|| Failure::runtime(format!("no state named '{name}'")))?;
             set_state(&mut context, &name, thread.clock, retries(state));
+            let jsonata = self.jsonata(state);
             let scope = Scope {
                 name: &name,
                 kind: state.kind(),
                 context,
                 map_item,
                 entered: thread.base + thread.events.len() + 1,
-                jsonata: self.jsonata(state),
+                jsonata,
+                // Only a JSONata state draws: JSONPath runs keep their numbers.
+                seed: if jsonata { self.random() } else { 0 },
             };
             let step = self.state(thread, &scope, state, input, &mut variables);
             context = scope.context;
@@ -552,6 +555,8 @@ pub(crate) struct Scope<'a> {
     pub entered: usize,
     /// The state's language is JSONata (its own, or the machine's).
     pub jsonata: bool,
+    /// Seeds the state's `$random()` and `$uuid()` (JSONata).
+    pub seed: u64,
 }
 
 /// A state's first `RetryCount`, if it is a state that can retry.

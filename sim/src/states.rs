@@ -601,6 +601,7 @@ impl Run<'_> {
                     variables,
                     state: scope.name,
                     entered: scope.entered,
+                    seed: scope.seed,
                 };
                 crate::jsonata::fill(template, "ItemSelector", &env)
             }
