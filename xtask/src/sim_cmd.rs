@@ -242,6 +242,15 @@ fn fill_placeholders(document: Value, resolved: &Resolved) -> Value {
     for (placeholder, literal) in &resolved.replacements {
         text = text.replace(placeholder, &escape(literal));
     }
+    // Replacing `"_tbd_"` with its quotes puts JSON in; `_tbd_`, string text.
+    for (from, to) in &resolved.text_edits {
+        let to = if from.starts_with('"') {
+            to.clone()
+        } else {
+            escape(to)
+        };
+        text = text.replace(from.as_str(), &to);
+    }
     let found = text.find("\"%").and_then(|start| {
         let length = text[start + 2..].find("%\"")?;
         Some(text[start + 1..start + 2 + length + 1].to_owned())
@@ -412,15 +421,17 @@ impl Sources {
             function(&source, test.function).ok_or_else(|| unresolved("no such test function"))?;
         let candidates = template_references(decorators, body, test.params);
         let (edits, understood) = template_edits(body, decorators, test.params);
+        let text_edits = text_replacements(body, decorators, test.params);
         if candidates.is_empty() {
             return Err(unresolved("the test names no template"));
         }
         let mut resolved = Resolved {
             files: Vec::new(),
             params: test.params.to_owned(),
-            edited: !understood || unfollowed_replacements(body),
+            edited: !understood || text_edits.iter().any(Option::is_none),
             edits,
             replacements: replacements(body),
+            text_edits: text_edits.into_iter().flatten().collect(),
             activity: body.contains("create_activity"),
             placeholders: Placeholders::of_test(&source),
         };
@@ -464,6 +475,8 @@ struct Resolved {
     edits: Vec<Edit>,
     /// `definition.replace(Class.SOME_PLACEHOLDER, "text")`: `%SOME_PLACEHOLDER%` and its text.
     replacements: Vec<(String, String)>,
+    /// `definition.replace("_tbd_", …)`: the text and its replacement.
+    text_edits: Vec<(String, String)>,
     /// The test creates an activity, which its template's placeholder names.
     activity: bool,
     placeholders: Placeholders,
@@ -482,15 +495,68 @@ fn replacements(body: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether the test replaces text in the definition with something other
-/// than a string literal (`definition.replace("_tbd_", f"{{% {items} %}}")`),
-/// which the replay does not follow.
-fn unfollowed_replacements(body: &str) -> bool {
-    body.match_indices(".replace(").any(|(at, _)| {
-        let args = bracketed_by(&body[at..], '(', ')').map(split_top);
-        let literal = |text: &&str| text.starts_with('"') && text.ends_with('"');
-        args.is_none_or(|args| !args.get(1).is_some_and(literal))
-    })
+/// A test's `definition.replace("_tbd_", …)` with a string, a parameter or
+/// an f-string of parameters (`f"{{% {items_literal} %}}"`): the text to
+/// replace and what replaces it; `None` for one not followed. A name that
+/// is not a parameter is a resource, which the recorded history gives.
+fn text_replacements(body: &str, decorators: &str, params: &str) -> Vec<Option<(String, String)>> {
+    let parameter = |name: &str| parameter(decorators, name.trim(), params).map(python_str);
+    body.match_indices(".replace(")
+        .filter_map(|(at, _)| {
+            let args = split_top(bracketed_by(&body[at..], '(', ')')?);
+            let from = quoted(args.first()?.trim())?;
+            let to = args.get(1)?.trim();
+            let to = match (quoted(to), to.strip_prefix('f').and_then(quoted)) {
+                (Some(text), _) => Some(text.to_owned()),
+                (None, Some(template)) => interpolate(template, &parameter),
+                (None, None) => Some(parameter(to)?),
+            };
+            Some(to.map(|to| (from.to_owned(), to)))
+        })
+        .collect()
+}
+
+/// A Python string literal's text (no escapes are needed by the tests).
+fn quoted(text: &str) -> Option<&str> {
+    ['"', '\'']
+        .iter()
+        .find_map(|q| text.strip_prefix(*q)?.strip_suffix(*q))
+}
+
+/// `str()` of a Python literal: a string's text, a list with its strings
+/// single-quoted, anything else as written.
+fn python_str(literal: &str) -> String {
+    // `pytest.param(value, marks=…)`: its value.
+    if let Some(value) = literal
+        .strip_prefix("pytest.param")
+        .and_then(|rest| bracketed_by(rest, '(', ')'))
+        .and_then(|args| split_top(args).first().map(|v| v.trim().to_owned()))
+    {
+        return python_str(&value);
+    }
+    match quoted(literal) {
+        Some(text) => text.to_owned(),
+        None => literal.replace('"', "'"),
+    }
+}
+
+/// An f-string's text with each `{name}` replaced, `{{` and `}}` unescaped.
+fn interpolate(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let (mut out, mut rest) = (String::new(), template);
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("{{").or(rest.strip_prefix("}}")) {
+            out.push(c);
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('{') {
+            let (name, after) = after.split_once('}')?;
+            out.push_str(&value(name)?);
+            rest = after;
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    Some(out)
 }
 
 /// One change a test makes to the template it loaded:
