@@ -14,10 +14,11 @@ use crate::states::{Attempt, Flow, Items, check_parameters, exit, shown};
 use crate::{Failure, time};
 
 /// What a state with a result does with it: `Output` (the result by
-/// default, else the input) and `Assign`.
+/// default, else the input) and `Assign`; with a failure, its `Catch`.
 struct Finish<'a> {
     output: Option<&'a Value>,
     assign: Option<&'a Value>,
+    catch: &'a [Catcher],
 }
 
 impl Run<'_> {
@@ -50,6 +51,7 @@ impl Run<'_> {
                 let finish = Finish {
                     output: pass.output.as_ref(),
                     assign: pass.assign.as_ref(),
+                    catch: &[],
                 };
                 let output = finish_state(scope, &finish, &input, None, variables)?;
                 exit(thread, scope, output.clone());
@@ -120,26 +122,17 @@ impl Run<'_> {
         let finish = Finish {
             output: task.output.as_ref(),
             assign: task.assign.as_ref(),
+            catch: &task.catch,
         };
-        self.ended(
-            thread,
-            scope,
-            &finish,
-            &task.catch,
-            input,
-            result,
-            variables,
-        )
+        self.ended(thread, scope, &finish, input, result, variables)
     }
 
     /// A Task, Parallel or Map that has its result or its failure.
-    #[allow(clippy::too_many_arguments)]
     fn ended(
         &mut self,
         thread: &mut Thread,
         scope: &Scope<'_>,
         finish: &Finish<'_>,
-        catchers: &[Catcher],
         input: Value,
         result: Result<Value, Failure>,
         variables: &mut Map<String, Value>,
@@ -151,7 +144,7 @@ impl Run<'_> {
                 Ok(Flow::Done(output))
             }
             Err(f) => self
-                .ata_catch(thread, scope, catchers, &input, f, variables)
+                .ata_catch(thread, scope, finish.catch, &input, f, variables)
                 .map(Flow::Jump),
         }
     }
@@ -236,6 +229,7 @@ impl Run<'_> {
         let finish = Finish {
             output: output.or(choice.output.as_ref()),
             assign: assign.or(choice.assign.as_ref()),
+            catch: &[],
         };
         let output = finish_state(scope, &finish, &input, None, variables)?;
         exit(thread, scope, output.clone());
@@ -270,16 +264,9 @@ impl Run<'_> {
         let finish = Finish {
             output: parallel.output.as_ref(),
             assign: parallel.assign.as_ref(),
+            catch: &parallel.catch,
         };
-        self.ended(
-            thread,
-            scope,
-            &finish,
-            &parallel.catch,
-            input,
-            result,
-            variables,
-        )
+        self.ended(thread, scope, &finish, input, result, variables)
     }
 
     fn ata_map(
@@ -335,8 +322,9 @@ impl Run<'_> {
         let finish = Finish {
             output: map.output.as_ref(),
             assign: map.assign.as_ref(),
+            catch: &map.catch,
         };
-        self.ended(thread, scope, &finish, &map.catch, input, result, variables)
+        self.ended(thread, scope, &finish, input, result, variables)
     }
 }
 
@@ -416,6 +404,7 @@ fn ata_wait(
     let finish = Finish {
         output: wait.output.as_ref(),
         assign: wait.assign.as_ref(),
+        catch: &[],
     };
     let output = finish_state(scope, &finish, &input, None, variables)?;
     exit(thread, scope, output.clone());
