@@ -689,4 +689,61 @@ mod tests {
         let e = run(machine("[1, 'two', 3]"), json!({}), &Mocks::new());
         assert_eq!(e.output, Some(json!([1, "two", 3])));
     }
+
+    /// `test_base_output_any_non_dict[LIST_RICH]`, `test_base_jsonata_regular_expressions`
+    /// and `test_base_map[ITEMS]`: expressions anywhere in a list or
+    /// object, the rest literal (even what looks like a path), as AWS answered.
+    #[test]
+    fn expressions_inside_lists_and_objects_and_regular_expressions() {
+        let pass = |output: Value| {
+            json!({"QueryLanguage": "JSONata", "StartAt": "State0", "States": {
+                "State0": {"Type": "Pass", "Output": output, "End": true}}})
+        };
+        let rich = json!([null, 0, 0.1, true, "string", [], "$nosuchvar", "$.no.such.path",
+            "{% $states.input %}", {"key": "{% true %}"}]);
+        let e = run(
+            pass(rich),
+            json!({"input_value": "stringliteral"}),
+            &Mocks::new(),
+        );
+        assert_eq!(
+            e.output,
+            Some(
+                json!([null, 0, 0.1, true, "string", [], "$nosuchvar", "$.no.such.path",
+                {"input_value": "stringliteral"}, {"key": true}])
+            )
+        );
+        let cases = [
+            (r#"{% $contains("hello$world", /^hello\$/) %}"#, true),
+            (r#"{% $contains("hello$world", /^hello\ /) %}"#, false),
+            (r"{% $contains('hello$world', /^hello\$/) %}", true),
+            (r"{% $contains('hello$world', /^hello\ /) %}", false),
+        ];
+        for (expression, answer) in cases {
+            let e = run(pass(json!(expression)), json!({}), &Mocks::new());
+            assert_eq!(
+                e.output,
+                Some(json!(answer)),
+                "{expression}: {:?}",
+                e.failure
+            );
+        }
+        let map = json!({"QueryLanguage": "JSONata", "StartAt": "Start", "States": {
+            "Start": {"Type": "Map", "Items": [1, "{% $number(\"2\") %}", 3], "End": true,
+                "ItemProcessor": {"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": true}}}}}});
+        assert_eq!(
+            run(map, json!({}), &Mocks::new()).output,
+            Some(json!([1, 2, 3]))
+        );
+        // `test_merge_with_dynamic_args`: equal as JSON to AWS's answer,
+        // though AWS writes `hello` first and ours come sorted.
+        let merge = pass(json!(
+            "{% $merge([$states.input.part1, $states.input.part2]) %}"
+        ));
+        let input = json!({"part1": {"hello": "world"}, "part2": {"foo": "bar"}});
+        assert_eq!(
+            run(merge, input, &Mocks::new()).output,
+            Some(json!({"hello": "world", "foo": "bar"}))
+        );
+    }
 }
