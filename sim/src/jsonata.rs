@@ -81,21 +81,52 @@ pub(crate) fn evaluate(expr: &str, field: &str, env: &Env<'_>) -> Result<Value, 
             &format!("The JSONata expression '{expr}' specified for the field '{field}' {cause}"),
         )
     };
-    let arena = Bump::new();
     let deterministic = deterministic(expr, env);
-    let ata = JsonAta::new(&deterministic, &arena)
-        .map_err(|e| fail(format!("threw an error during evaluation. {}", message(&e))))?;
+    // jsonata-rs panics on the parts of JSONata it does not implement (the
+    // parent operator `%`, some binding operators): a States.Runtime that
+    // says so, not a crash and not a made-up value.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_expression(&deterministic, env)
+    }));
+    match outcome {
+        Ok(Ok(Some(value))) => Ok(value),
+        Ok(Ok(None)) => Err(fail("returned an unsupported result type.".into())),
+        Ok(Err(Evaluation::Undefined)) => Err(fail("returned nothing (undefined).".into())),
+        Ok(Err(Evaluation::Error(message))) => {
+            Err(fail(format!("threw an error during evaluation. {message}")))
+        }
+        Err(_) => Err(failure(
+            env,
+            "States.Runtime",
+            &format!(
+                "The JSONata expression '{expr}' specified for the field '{field}' uses a part of \
+                 JSONata the simulator's evaluator (jsonata-rs) does not implement"
+            ),
+        )),
+    }
+}
+
+/// Why an expression has no value.
+enum Evaluation {
+    Undefined,
+    Error(String),
+}
+
+/// The expression's value, `None` for a function (which is no JSON).
+fn run_expression(expr: &str, env: &Env<'_>) -> Result<Option<Value>, Evaluation> {
+    let arena = Bump::new();
+    let error = |e: jsonata_rs::Error| Evaluation::Error(message(&e));
+    let ata = JsonAta::new(expr, &arena).map_err(error)?;
     bind(&ata, &arena, env);
-    let value = ata
-        .evaluate(None, None)
-        .map_err(|e| fail(format!("threw an error during evaluation. {}", message(&e))))?;
+    let value = ata.evaluate(None, None).map_err(error)?;
     if value.is_undefined() {
-        return Err(fail("returned nothing (undefined).".into()));
+        return Err(Evaluation::Undefined);
     }
-    if value.is_function() {
-        return Err(fail("returned an unsupported result type.".into()));
-    }
-    from_ata(value).ok_or_else(|| fail("returned an unsupported result type.".into()))
+    Ok(if value.is_function() {
+        None
+    } else {
+        from_ata(value)
+    })
 }
 
 /// `T1006: Attempted to invoke a non-function`, as the service quotes
@@ -362,6 +393,14 @@ mod tests {
             eval("$hash('input data', 'SHA-1')", json!({})),
             Ok(json!("aaff4a450a104cd177d28d18d74485e8cae074b7"))
         );
+    }
+
+    /// What jsonata-rs does not implement fails the state instead of
+    /// crashing the simulator.
+    #[test]
+    fn an_unimplemented_part_of_jsonata_is_a_runtime_failure() {
+        let cause = eval("$states.input.a.%", json!({"a": {"b": 1}})).expect_err("it fails");
+        assert!(cause.ends_with("does not implement"), "{cause}");
     }
 
     /// Objects from an expression come back the same on every run.
