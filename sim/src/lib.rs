@@ -11,6 +11,12 @@
 //! configuration the caller has read, or a recorded history
 //! ([`recorded::mocks`]).
 //!
+//! Both query languages run, per state (its own `QueryLanguage` or the
+//! machine's): JSONPath, and JSONata through `jsonata-rs`, with `$states`,
+//! the workflow variables and AWS's extra functions bound. `$now()`,
+//! `$millis()`, `$random()` and `$uuid()` come from the virtual clock and
+//! the seed, so a JSONata execution is as repeatable as a JSONPath one.
+//!
 //! ```
 //! use serde_json::json;
 //! use sim::{Mocks, Response, Simulator, Status};
