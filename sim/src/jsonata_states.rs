@@ -4,12 +4,11 @@
 use std::borrow::Cow;
 
 use asl::{Catcher, Choice, Expr, Fail, Map as MapState, Parallel, State, Task, Wait};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::coverage::Route;
 use crate::history::{Kind, Resource};
 use crate::jsonata::{self, EVALUATION_ERROR, Env};
-use crate::run::{Run, Scope, Step, Thread, matches, seconds};
+use crate::run::{Run, Scope, Step, Thread, seconds};
 use crate::states::{Attempt, Flow, Items, check_parameters, exit, shown};
 use crate::{Failure, time};
 
@@ -160,19 +159,7 @@ impl Run<'_> {
         failure: Failure,
         variables: &mut Map<String, Value>,
     ) -> Result<Step, Failure> {
-        let Some((i, catcher)) = catchers
-            .iter()
-            .enumerate()
-            .find(|(_, c)| matches(&c.error_equals, &failure.error))
-        else {
-            return Err(failure);
-        };
-        self.routes.push(Route::Catch {
-            state: scope.name.to_owned(),
-            catcher: i,
-            next: catcher.next.clone(),
-        });
-        let error = json!({"Error": failure.error, "Cause": failure.cause});
+        let (catcher, error) = self.catcher(scope, catchers, failure)?;
         let on = Env {
             error_output: Some(&error),
             ..env(scope, input, variables)
@@ -196,36 +183,11 @@ impl Run<'_> {
         variables: &mut Map<String, Value>,
     ) -> Result<Flow, Failure> {
         let on = env(scope, &input, variables);
-        let mut chosen = None;
-        for (i, rule) in choice.choices.iter().enumerate() {
-            if condition(&rule.condition, &on)? {
-                chosen = Some((
-                    Some(i),
-                    rule.next.clone(),
-                    rule.output.as_ref(),
-                    rule.assign.as_ref(),
-                ));
-                break;
-            }
-        }
-        let (rule, next, output, assign) = match (chosen, &choice.default) {
-            (Some(found), _) => found,
-            (None, Some(default)) => (None, default.clone(), None, None),
-            (None, None) => {
-                return Err(Failure::new(
-                    "States.NoChoiceMatched",
-                    format!(
-                        "No Choice Rule matched and no Default was specified in the state '{}'",
-                        scope.name
-                    ),
-                ));
-            }
-        };
-        self.routes.push(Route::Choice {
-            state: scope.name.to_owned(),
-            rule,
-            next: next.clone(),
-        });
+        let (rule, next) = self.choose(scope, choice, |c| condition(c, &on))?;
+        let (output, assign) = (
+            rule.and_then(|r| r.output.as_ref()),
+            rule.and_then(|r| r.assign.as_ref()),
+        );
         let finish = Finish {
             output: output.or(choice.output.as_ref()),
             assign: assign.or(choice.assign.as_ref()),

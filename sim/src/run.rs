@@ -466,18 +466,50 @@ impl<'a> Run<'a> {
         true
     }
 
-    /// Routes an unretried `failure` to the first catcher that matches it:
-    /// the error output is written at the catcher's `ResultPath` into the
-    /// state's raw input. No catcher: the failure goes on up.
-    pub fn catch(
+    /// The first of `choice`'s rules whose condition `holds`, or its
+    /// `Default` (`None`), recorded as the route taken, and where it leads.
+    pub fn choose<'c>(
         &mut self,
-        thread: &mut Thread,
         scope: &Scope<'_>,
-        catchers: &[Catcher],
-        raw: Value,
+        choice: &'c asl::Choice,
+        mut holds: impl FnMut(&asl::Condition) -> Result<bool, Failure>,
+    ) -> Result<(Option<&'c asl::ChoiceRule>, String), Failure> {
+        let mut chosen = None;
+        for (i, rule) in choice.choices.iter().enumerate() {
+            if holds(&rule.condition)? {
+                chosen = Some((i, rule));
+                break;
+            }
+        }
+        let (index, rule, next) = match (chosen, &choice.default) {
+            (Some((i, rule)), _) => (Some(i), Some(rule), rule.next.clone()),
+            (None, Some(default)) => (None, None, default.clone()),
+            (None, None) => {
+                return Err(Failure::new(
+                    "States.NoChoiceMatched",
+                    format!(
+                        "No Choice Rule matched and no Default was specified in the state '{}'",
+                        scope.name
+                    ),
+                ));
+            }
+        };
+        self.routes.push(Route::Choice {
+            state: scope.name.to_owned(),
+            rule: index,
+            next: next.clone(),
+        });
+        Ok((rule, next))
+    }
+
+    /// The first catcher that takes `failure`, recorded as the route taken,
+    /// with the error output `{Error, Cause}`; no catcher: the failure itself.
+    pub fn catcher<'c>(
+        &mut self,
+        scope: &Scope<'_>,
+        catchers: &'c [Catcher],
         failure: Failure,
-        variables: &mut Map<String, Value>,
-    ) -> Result<Step, Failure> {
+    ) -> Result<(&'c Catcher, Value), Failure> {
         let Some((i, catcher)) = catchers
             .iter()
             .enumerate()
@@ -490,7 +522,25 @@ impl<'a> Run<'a> {
             catcher: i,
             next: catcher.next.clone(),
         });
-        let error = json!({"Error": failure.error, "Cause": failure.cause});
+        Ok((
+            catcher,
+            json!({"Error": failure.error, "Cause": failure.cause}),
+        ))
+    }
+
+    /// Routes an unretried `failure` to the first catcher that matches it:
+    /// the error output is written at the catcher's `ResultPath` into the
+    /// state's raw input. No catcher: the failure goes on up.
+    pub fn catch(
+        &mut self,
+        thread: &mut Thread,
+        scope: &Scope<'_>,
+        catchers: &[Catcher],
+        raw: Value,
+        failure: Failure,
+        variables: &mut Map<String, Value>,
+    ) -> Result<Step, Failure> {
+        let (catcher, error) = self.catcher(scope, catchers, failure)?;
         let assigned = self.assigned(catcher.assign.as_ref(), &error, scope, variables)?;
         let output = result_path(raw, catcher.result_path.as_ref(), error)?;
         variables.extend(assigned);

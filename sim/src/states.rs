@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use asl::{Choice, Fail, Map as MapState, Parallel, Pass, State, Task, Wait};
 use serde_json::{Map, Value, json};
 
-use crate::coverage::Route;
 use crate::history::{Kind, Resource};
 use crate::jsonpath::Roots;
 use crate::mock::Call;
@@ -279,31 +278,8 @@ impl Run<'_> {
             input: &effective,
             ..roots_
         };
-        let mut chosen = None;
-        for (i, rule) in choice.choices.iter().enumerate() {
-            if crate::choice::holds(&rule.condition, &on)? {
-                chosen = Some((Some(i), rule.next.clone(), rule.assign.as_ref()));
-                break;
-            }
-        }
-        let (rule, next, assign) = match (chosen, &choice.default) {
-            (Some(found), _) => found,
-            (None, Some(default)) => (None, default.clone(), None),
-            (None, None) => {
-                return Err(Failure::new(
-                    "States.NoChoiceMatched",
-                    format!(
-                        "No Choice Rule matched and no Default was specified in the state '{}'",
-                        scope.name
-                    ),
-                ));
-            }
-        };
-        self.routes.push(Route::Choice {
-            state: scope.name.to_owned(),
-            rule,
-            next: next.clone(),
-        });
+        let (rule, next) = self.choose(scope, choice, |c| crate::choice::holds(c, &on))?;
+        let assign = rule.and_then(|r| r.assign.as_ref());
         let assign = assign.or(choice.assign.as_ref());
         let assigned = self.assigned(assign, &effective, scope, variables)?;
         let output = output_path(
