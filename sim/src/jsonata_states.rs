@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::history::{Kind, Resource};
 use crate::jsonata::{self, EVALUATION_ERROR, Env};
 use crate::run::{Run, Scope, Step, Thread, seconds};
-use crate::states::{Attempt, Flow, Items, check_parameters, exit, shown};
+use crate::states::{Attempt, Flow, Items, check_parameters, exit, inline_processor, shown};
 use crate::{Failure, time};
 
 /// What a state with a result does with it: `Output` (the result by
@@ -239,17 +239,7 @@ impl Run<'_> {
         input: Value,
         variables: &mut Map<String, Value>,
     ) -> Result<Flow, Failure> {
-        let processor = map.processor().ok_or_else(|| {
-            Failure::runtime(format!(
-                "the Map state '{}' has no ItemProcessor",
-                scope.name
-            ))
-        })?;
-        if map.item_reader.is_some() {
-            return Err(Failure::runtime(
-                "a distributed Map's ItemReader is not simulated yet",
-            ));
-        }
+        let processor = inline_processor(map, scope)?;
         let on = env(scope, &input, variables);
         let concurrency = number(map.max_concurrency.as_ref(), "MaxConcurrency", &on)?;
         let mut counts = vec![0; map.retry.len()];

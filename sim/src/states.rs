@@ -427,17 +427,7 @@ impl Run<'_> {
         raw: Value,
         variables: &mut Map<String, Value>,
     ) -> Result<Flow, Failure> {
-        let processor = map.processor().ok_or_else(|| {
-            Failure::runtime(format!(
-                "the Map state '{}' has no ItemProcessor",
-                scope.name
-            ))
-        })?;
-        if map.item_reader.is_some() {
-            return Err(Failure::runtime(
-                "a distributed Map's ItemReader is not simulated yet",
-            ));
-        }
+        let processor = inline_processor(map, scope)?;
         let concurrency = max_concurrency(map, &roots(&raw, scope, variables))?;
         let mut counts = vec![0; map.retry.len()];
         let result = loop {
@@ -642,6 +632,25 @@ pub(crate) struct Items<'a> {
 pub(crate) enum Flow {
     Done(Value),
     Jump(Step),
+}
+
+/// The processor of a Map the simulator runs: an inline one.
+pub(crate) fn inline_processor<'m>(
+    map: &'m MapState,
+    scope: &Scope<'_>,
+) -> Result<&'m asl::ItemProcessor, Failure> {
+    let processor = map.processor().ok_or_else(|| {
+        Failure::runtime(format!(
+            "the Map state '{}' has no ItemProcessor",
+            scope.name
+        ))
+    })?;
+    if map.item_reader.is_some() {
+        return Err(Failure::runtime(
+            "a distributed Map's ItemReader is not simulated yet",
+        ));
+    }
+    Ok(processor)
 }
 
 /// The output processing fields of a state that has a result.
