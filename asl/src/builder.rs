@@ -797,6 +797,18 @@ impl MapState {
         self
     }
 
+    /// `MaxConcurrencyPath`: the bound, read from the state's input.
+    pub fn max_concurrency_path(mut self, path: impl Into<String>) -> Self {
+        self.inner.max_concurrency_path = Some(path.into());
+        self
+    }
+
+    /// `ToleratedFailurePercentagePath`: the threshold, read from the state's input.
+    pub fn tolerated_failure_percentage_path(mut self, path: impl Into<String>) -> Self {
+        self.inner.tolerated_failure_percentage_path = Some(path.into());
+        self
+    }
+
     pub fn tolerated_failure_count(mut self, count: u64) -> Self {
         self.inner.tolerated_failure_count = Some(Expr::Literal(count));
         self

@@ -4,6 +4,7 @@
 //! renders them to strings; it never reads or writes files, calls AWS or
 //! runs programs. `xtask` decides where the rendered documents go.
 
+pub mod backfill;
 pub mod cfn;
 pub mod permissions;
 pub mod pipeline;
@@ -25,25 +26,42 @@ pub struct Artifact {
 pub const TEMPLATE_PATH: &str = "infra/generated/template.yaml";
 pub const DEFINITION_PATH: &str = "infra/generated/image-processing.asl.json";
 pub const DIAGRAM_PATH: &str = "infra/generated/image-processing.mmd";
+pub const BACKFILL_DEFINITION_PATH: &str = "infra/generated/image-backfill.asl.json";
+pub const BACKFILL_DIAGRAM_PATH: &str = "infra/generated/image-backfill.mmd";
 
 /// Every generated artifact of the stack, rendered deterministically.
 pub fn artifacts() -> Result<Vec<Artifact>, Vec<TemplateError>> {
     let template = stack::template()?.to_yaml()?;
-    let definition = pipeline::definition();
-    let mut json = serde_json::to_string_pretty(&definition).map_err(pipeline::unwritable)?;
-    json.push('\n');
-    Ok(vec![
-        Artifact {
-            path: TEMPLATE_PATH,
-            contents: template,
-        },
-        Artifact {
-            path: DEFINITION_PATH,
+    let mut artifacts = vec![Artifact {
+        path: TEMPLATE_PATH,
+        contents: template,
+    }];
+    let machines = [
+        (
+            pipeline::STATE_MACHINE_NAME,
+            pipeline::definition(),
+            DEFINITION_PATH,
+            DIAGRAM_PATH,
+        ),
+        (
+            backfill::STATE_MACHINE_NAME,
+            backfill::definition(),
+            BACKFILL_DEFINITION_PATH,
+            BACKFILL_DIAGRAM_PATH,
+        ),
+    ];
+    for (name, definition, json_path, diagram_path) in machines {
+        let mut json =
+            serde_json::to_string_pretty(&definition).map_err(|e| pipeline::unwritable(name, e))?;
+        json.push('\n');
+        artifacts.push(Artifact {
+            path: json_path,
             contents: json,
-        },
-        Artifact {
-            path: DIAGRAM_PATH,
+        });
+        artifacts.push(Artifact {
+            path: diagram_path,
             contents: asl::to_mermaid(&definition),
-        },
-    ])
+        });
+    }
+    Ok(artifacts)
 }

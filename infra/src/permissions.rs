@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use asl::{State, StateMachine, Task};
+use asl::{Map, ProcessorMode, State, StateMachine, Task};
 use serde_json::Value;
 
 use crate::cfn::{Expr, TemplateError};
@@ -20,6 +20,9 @@ pub struct Placeholder {
     pub name: &'static str,
     pub value: Expr,
     pub arn: Expr,
+    /// For a state machine, the ARN pattern of its executions, which a
+    /// `.sync` task describes and stops.
+    pub executions: Option<Expr>,
 }
 
 impl Placeholder {
@@ -28,6 +31,7 @@ impl Placeholder {
             name,
             value: arn.clone(),
             arn,
+            executions: None,
         }
     }
 
@@ -36,9 +40,41 @@ impl Placeholder {
             name,
             value: table_name,
             arn,
+            executions: None,
+        }
+    }
+
+    pub fn bucket(name: &'static str, bucket_name: Expr, arn: Expr) -> Placeholder {
+        Placeholder {
+            name,
+            value: bucket_name,
+            arn,
+            executions: None,
+        }
+    }
+
+    pub fn state_machine(name: &'static str, arn: Expr, executions: Expr) -> Placeholder {
+        Placeholder {
+            name,
+            value: arn.clone(),
+            arn,
+            executions: Some(executions),
         }
     }
 }
+
+/// The state machine the statements are for, where its own ARN is needed:
+/// a Distributed Map starts its child workflows as executions of it.
+#[derive(Debug, Clone)]
+pub struct Itself {
+    pub arn: Expr,
+    /// The ARN pattern of its child workflow executions.
+    pub child_executions: Expr,
+}
+
+/// The rule through which Step Functions learns that a `.sync` child
+/// execution ended.
+const SYNC_EVENTS_RULE: &str = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule";
 
 /// The IAM statements the state machine's Task states need, those inside
 /// Parallel branches and Map processors too. `input_objects` is the ARN
@@ -48,6 +84,7 @@ pub fn state_machine_statements(
     definition: &StateMachine,
     placeholders: &[Placeholder],
     input_objects: &Expr,
+    itself: Option<&Itself>,
 ) -> Result<Vec<Statement>, TemplateError> {
     let mut grants = Grants {
         placeholders,
@@ -55,8 +92,10 @@ pub fn state_machine_statements(
         by_action: BTreeMap::new(),
     };
     for visited in definition.all_states() {
-        if let State::Task(task) = visited.state {
-            grants.task(&visited.path(), task)?;
+        match visited.state {
+            State::Task(task) => grants.task(&visited.path(), task)?,
+            State::Map(map) => grants.map(&visited.path(), map, itself)?,
+            _ => {}
         }
     }
     Ok(grants.statements())
@@ -78,22 +117,84 @@ impl Grants<'_> {
         }
     }
 
+    /// The placeholder `text` names, as the state at `path` uses it.
+    fn placeholder(&self, path: &str, text: Option<&str>) -> Result<&Placeholder, TemplateError> {
+        let text = text.unwrap_or_default();
+        self.placeholders
+            .iter()
+            .find(|p| text == format!("${{{}}}", p.name))
+            .ok_or_else(|| TemplateError::DanglingReference {
+                from: path.to_owned(),
+                target: text.to_owned(),
+            })
+    }
+
+    /// What a Distributed Map at `path` needs beyond its processor's tasks:
+    /// to start its child workflows, to read its items and to write its results.
+    fn map(&mut self, path: &str, map: &Map, itself: Option<&Itself>) -> Result<(), TemplateError> {
+        let distributed = map
+            .processor()
+            .and_then(|p| p.processor_config.as_ref())
+            .is_some_and(|c| c.mode == Some(ProcessorMode::Distributed));
+        if !distributed {
+            return Ok(());
+        }
+        let itself = itself.ok_or_else(|| TemplateError::DanglingReference {
+            from: path.to_owned(),
+            target: "a Distributed Map needs its own state machine's ARN".to_owned(),
+        })?;
+        self.grant("states:StartExecution", itself.arn.clone());
+        self.grant("states:DescribeExecution", itself.child_executions.clone());
+        self.grant("states:StopExecution", itself.child_executions.clone());
+        if let Some(reader) = &map.item_reader {
+            let parameters = reader.parameters.as_ref().or(reader.arguments.as_ref());
+            let bucket = parameters
+                .and_then(|p| p.get("Bucket"))
+                .and_then(Value::as_str);
+            match reader.resource.as_str() {
+                "arn:aws:states:::s3:listObjectsV2" => {
+                    let bucket = self.placeholder(path, bucket)?.arn.clone();
+                    self.grant("s3:ListBucket", bucket);
+                }
+                other => return Err(unmapped(path, other)),
+            }
+        }
+        if let Some(writer) = &map.result_writer {
+            let parameters = writer.parameters.as_ref().or(writer.arguments.as_ref());
+            let field = |name: &str| parameters.and_then(|p| p.get(name)).and_then(Value::as_str);
+            match writer.resource.as_deref() {
+                Some("arn:aws:states:::s3:putObject") => {
+                    let bucket = self.placeholder(path, field("Bucket"))?.arn.clone();
+                    let prefix = field("Prefix").unwrap_or_default().trim_end_matches('/');
+                    let objects =
+                        Expr::sub_with(format!("${{Bucket}}/{prefix}/*"), [("Bucket", bucket)]);
+                    for action in [
+                        "s3:PutObject",
+                        "s3:GetObject",
+                        "s3:ListMultipartUploadParts",
+                        "s3:AbortMultipartUpload",
+                    ] {
+                        self.grant(action, objects.clone());
+                    }
+                }
+                other => return Err(unmapped(path, other.unwrap_or("(none)"))),
+            }
+        }
+        Ok(())
+    }
+
     /// What the Task state at `path` calls, on what.
     fn task(&mut self, path: &str, task: &Task) -> Result<(), TemplateError> {
-        let placeholders = self.placeholders;
         let lookup = |text: Option<&str>| -> Result<Expr, TemplateError> {
-            let text = text.unwrap_or_default();
-            placeholders
-                .iter()
-                .find(|p| text == format!("${{{}}}", p.name))
-                .map(|p| p.arn.clone())
-                .ok_or_else(|| TemplateError::DanglingReference {
-                    from: path.to_owned(),
-                    target: text.to_owned(),
-                })
+            self.placeholder(path, text).map(|p| p.arn.clone())
         };
         let resource = task.resource.as_str();
-        let parameters = task.parameters.as_ref().unwrap_or(&Value::Null);
+        // JSONata states name their fields in `Arguments`.
+        let parameters = task
+            .parameters
+            .as_ref()
+            .or(task.arguments.as_ref())
+            .unwrap_or(&Value::Null);
         match resource {
             "arn:aws:states:::lambda:invoke" => {
                 let function = parameters.get("FunctionName").and_then(Value::as_str);
@@ -115,15 +216,28 @@ impl Grants<'_> {
                     self.grant("s3:GetObject", self.input_objects.clone());
                 }
             }
+            "arn:aws:states:::states:startExecution.sync:2" => {
+                let machine = parameters.get("StateMachineArn").and_then(Value::as_str);
+                let machine = self.placeholder(path, machine)?;
+                let executions = machine.executions.clone().ok_or_else(|| {
+                    unmapped(
+                        path,
+                        "startExecution.sync of a placeholder that is no state machine",
+                    )
+                })?;
+                let arn = machine.arn.clone();
+                self.grant("states:StartExecution", arn);
+                self.grant("states:DescribeExecution", executions.clone());
+                self.grant("states:StopExecution", executions);
+                let rule = Expr::sub(SYNC_EVENTS_RULE);
+                for action in ["events:PutTargets", "events:PutRule", "events:DescribeRule"] {
+                    self.grant(action, rule.clone());
+                }
+            }
             placeholder if placeholder.starts_with("${") => {
                 self.grant("lambda:InvokeFunction", lookup(Some(placeholder))?);
             }
-            other => {
-                return Err(TemplateError::DanglingReference {
-                    from: path.to_owned(),
-                    target: format!("no IAM mapping for Task resource {other}"),
-                });
-            }
+            other => return Err(unmapped(path, other)),
         }
         Ok(())
     }
@@ -133,6 +247,13 @@ impl Grants<'_> {
             .into_iter()
             .map(|(action, resources)| Statement::allow([action.as_str()], resources))
             .collect()
+    }
+}
+
+fn unmapped(path: &str, resource: &str) -> TemplateError {
+    TemplateError::DanglingReference {
+        from: path.to_owned(),
+        target: format!("no IAM mapping for Task resource {resource}"),
     }
 }
 
@@ -159,8 +280,8 @@ mod tests {
             "StartAt": "A",
             "States": { "A": { "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true } }
         });
-        let err =
-            state_machine_statements(&machine(definition), &[], &"x".into()).expect_err("unknown");
+        let err = state_machine_statements(&machine(definition), &[], &"x".into(), None)
+            .expect_err("unknown");
         assert!(err.to_string().contains("sqs:sendMessage"), "{err}");
     }
 
@@ -170,8 +291,8 @@ mod tests {
             "StartAt": "A",
             "States": { "A": { "Type": "Task", "Resource": "${Nope}", "End": true } }
         });
-        let err =
-            state_machine_statements(&machine(definition), &[], &"x".into()).expect_err("unknown");
+        let err = state_machine_statements(&machine(definition), &[], &"x".into(), None)
+            .expect_err("unknown");
         assert!(err.to_string().contains("${Nope}"), "{err}");
     }
 
@@ -186,8 +307,9 @@ mod tests {
             ] } }
         });
         let placeholders = [Placeholder::table("Table", "name".into(), "arn".into())];
-        let statements = state_machine_statements(&machine(definition), &placeholders, &"x".into())
-            .expect("derives");
+        let statements =
+            state_machine_statements(&machine(definition), &placeholders, &"x".into(), None)
+                .expect("derives");
         assert_eq!(
             statements,
             vec![Statement::allow(

@@ -39,10 +39,10 @@ pub const TABLE_NAME: &str = "ImageMetadataTableName";
 /// The state machine's logical id in the template.
 pub const STATE_MACHINE_NAME: &str = "ImageProcessing";
 
-/// Why the definition could not be written as JSON.
-pub(crate) fn unwritable(e: serde_json::Error) -> Vec<TemplateError> {
+/// Why the definition of state machine `name` could not be written as JSON.
+pub(crate) fn unwritable(name: &str, e: serde_json::Error) -> Vec<TemplateError> {
     vec![TemplateError::Definition {
-        name: STATE_MACHINE_NAME.to_owned(),
+        name: name.to_owned(),
         reason: e.to_string(),
     }]
 }
@@ -117,6 +117,11 @@ fn retry(errors: &[&str]) -> Retrier {
         .jitter_strategy(JitterStrategy::Full)
 }
 
+/// DynamoDB's transient failures, retried; for the backfill's reads too.
+pub(crate) fn dynamodb_retry() -> Retrier {
+    retry(&DYNAMODB_TRANSIENT)
+}
+
 fn lambda_retry() -> Retrier {
     let mut errors = vec![ErrorName::TransientAwsError.as_str()];
     errors.extend(LAMBDA_TRANSIENT);
@@ -186,7 +191,7 @@ fn dynamodb(operation: &str, owner: Owner, parameters: Value) -> TaskState {
     TaskState::new(format!("arn:aws:states:::dynamodb:{operation}"))
         .parameters(parameters)
         .timeout_seconds(10)
-        .retry(retry(&DYNAMODB_TRANSIENT))
+        .retry(dynamodb_retry())
         .discard_result()
 }
 
@@ -329,6 +334,10 @@ fn store_metadata(top: &Top) -> TaskState {
                 attribute::IMAGE_KEY: { "S.$": "$.key" },
                 attribute::SEQUENCER: { "S.$": "$.sequencer" },
                 attribute::BUCKET: { "S.$": "$.bucket" },
+                // A backfill compares it with the listing's. `States.Format`
+                // writes an event's missing ETag as "null": an S attribute
+                // cannot hold JSON's null.
+                attribute::ETAG: { "S.$": "States.Format('{}', $.etag)" },
                 attribute::STATUS: { "S": Status::Processing.as_str() },
                 attribute::FORMAT: { "S.$": "$.metadata.format" },
                 attribute::WIDTH: { "N.$": "States.JsonToString($.metadata.width)" },
@@ -417,7 +426,15 @@ fn thumbnail_branch() -> BranchBuilder {
         make_thumbnail,
         lambda(
             THUMBNAIL_ARN,
-            &["bucket", "key", "width", "height", "size", "contentType"],
+            &[
+                "bucket",
+                "key",
+                "width",
+                "height",
+                "size",
+                "contentType",
+                "settings",
+            ],
         )
         .comment("An upright thumbnail within 250x250 under thumbnails/")
         .result_path("$.thumbnail")
@@ -439,6 +456,7 @@ fn thumbnail_branch() -> BranchBuilder {
                         "height": { "N.$": "States.JsonToString($.thumbnail.height)" },
                         "size": { "N.$": "States.JsonToString($.thumbnail.size)" },
                         "contentType": { "S.$": "$.thumbnail.contentType" },
+                        "settings": { "S.$": "$.thumbnail.settings" },
                     } },
                 },
             }),

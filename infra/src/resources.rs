@@ -294,6 +294,10 @@ impl Handle<LogGroup> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StateMachine {
+    /// Set where the state machine's own role must name it (a Distributed
+    /// Map starts executions of its own machine); otherwise generated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine_name: Option<Expr>,
     pub state_machine_type: &'static str,
     /// The definition from the `asl` crate as JSON text. Text rather than an
     /// embedded document: `null` is meaningful in ASL (`"ResultPath": null`)

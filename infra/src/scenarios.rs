@@ -90,6 +90,7 @@ fn thumbnail() -> Thumbnail {
         height: 188,
         size: 9_120,
         content_type: "image/jpeg".into(),
+        settings: photopipe_shared::thumbnail_settings(250),
     }
 }
 

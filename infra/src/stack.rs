@@ -15,8 +15,8 @@ use crate::cfn::{
     Expr, Handle, Parameter, ParameterHandle, Policy, Pseudo, Template, TemplateError,
 };
 use crate::permissions::{self, Placeholder};
-use crate::pipeline;
 use crate::resources::*;
+use crate::{backfill, pipeline};
 
 /// A Lambda crate under `lambdas/` and where the stack expects its code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,7 @@ pub mod outputs {
     pub const PHOTO_BUCKET: &str = "PhotoBucketName";
     pub const METADATA_TABLE: &str = "ImageMetadataTableName";
     pub const STATE_MACHINE: &str = "StateMachineArn";
+    pub const BACKFILL_STATE_MACHINE: &str = "BackfillStateMachineArn";
     pub const START_FAILURES_QUEUE: &str = "StartFailuresQueueUrl";
 }
 
@@ -87,6 +88,7 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
     let table = metadata_table(&mut t);
     let images = image_functions(&mut t, &common);
     let state_machine = state_machine(&mut t, &common, &table, &images)?;
+    let backfill = backfill_machine(&mut t, &common, &table, &state_machine)?;
     let start = start_function(&mut t, &common, &state_machine);
     let bucket = photo_bucket(&mut t, &common, &start);
 
@@ -104,6 +106,11 @@ pub fn template() -> Result<Template, Vec<TemplateError>> {
         outputs::STATE_MACHINE,
         "The ImageProcessing state machine",
         state_machine.arn(),
+    );
+    t.output(
+        outputs::BACKFILL_STATE_MACHINE,
+        "The ImageBackfill state machine; `cargo xtask backfill` starts it",
+        backfill.arn(),
     );
     t.output(
         outputs::START_FAILURES_QUEUE,
@@ -233,8 +240,7 @@ fn image_functions(t: &mut Template, common: &Common) -> ImageFunctions {
     }
 }
 
-/// The state machine, with its log group and a role derived from its Task
-/// states.
+/// The `ImageProcessing` state machine.
 fn state_machine(
     t: &mut Template,
     common: &Common,
@@ -249,36 +255,120 @@ fn state_machine(
         Placeholder::function(pipeline::THUMBNAIL_ARN, images.thumbnail.arn()),
         Placeholder::table(pipeline::TABLE_NAME, table.r#ref(), table.arn()),
     ];
-    let definition = pipeline::definition();
+    machine(
+        t,
+        Machine {
+            id: pipeline::STATE_MACHINE_NAME,
+            // The ids it had before the stack held a second machine.
+            companions: "StateMachine",
+            name: None,
+            definition: pipeline::definition(),
+            placeholders,
+            input_objects: common.objects(INCOMING_PREFIX),
+        },
+    )
+}
+
+/// The `ImageBackfill` state machine. It is named, not given a generated
+/// name, because its role must name it: a Distributed Map starts its child
+/// workflows as executions of its own machine.
+fn backfill_machine(
+    t: &mut Template,
+    common: &Common,
+    table: &Handle<Table>,
+    processing: &Handle<StateMachine>,
+) -> Result<Handle<StateMachine>, Vec<TemplateError>> {
+    let processing_executions = Expr::sub_with(
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Name}:*",
+        [("Name", processing.name())],
+    );
+    let placeholders = vec![
+        Placeholder::bucket(
+            backfill::PHOTO_BUCKET,
+            common.bucket_name.clone(),
+            Expr::sub_with(
+                "arn:${AWS::Partition}:s3:::${Bucket}",
+                [("Bucket", common.bucket_name.clone())],
+            ),
+        ),
+        Placeholder::table(backfill::TABLE_NAME, table.r#ref(), table.arn()),
+        Placeholder::state_machine(
+            backfill::IMAGE_PROCESSING_ARN,
+            processing.arn(),
+            processing_executions,
+        ),
+    ];
+    machine(
+        t,
+        Machine {
+            id: backfill::STATE_MACHINE_NAME,
+            companions: backfill::STATE_MACHINE_NAME,
+            name: Some(format!(
+                "${{AWS::StackName}}-{}",
+                backfill::STATE_MACHINE_NAME
+            )),
+            definition: backfill::definition(),
+            placeholders,
+            input_objects: common.objects(INCOMING_PREFIX),
+        },
+    )
+}
+
+/// A state machine as the stack declares it.
+struct Machine {
+    id: &'static str,
+    /// The prefix of its role's and log group's logical ids.
+    companions: &'static str,
+    /// A `Fn::Sub` template for its name, when it must have a known one.
+    name: Option<String>,
+    definition: asl::StateMachine,
+    placeholders: Vec<Placeholder>,
+    /// The objects its executions are for (see [`permissions`]).
+    input_objects: Expr,
+}
+
+/// A state machine with its log group and a role derived from its states.
+fn machine(t: &mut Template, m: Machine) -> Result<Handle<StateMachine>, Vec<TemplateError>> {
     let definition_string =
-        serde_json::to_string_pretty(&definition).map_err(pipeline::unwritable)?;
+        serde_json::to_string_pretty(&m.definition).map_err(|e| pipeline::unwritable(m.id, e))?;
+    let itself = m.name.as_ref().map(|name| permissions::Itself {
+        arn: Expr::sub(format!(
+            "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}"
+        )),
+        child_executions: Expr::sub(format!(
+            "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{name}/*"
+        )),
+    });
     let mut statements = permissions::state_machine_statements(
-        &definition,
-        &placeholders,
-        &common.objects(INCOMING_PREFIX),
+        &m.definition,
+        &m.placeholders,
+        &m.input_objects,
+        itself.as_ref(),
     )
     .map_err(|e| vec![e])?;
 
-    let logs = log_group(t, "StateMachineLogGroup");
+    let logs = log_group(t, &format!("{}LogGroup", m.companions));
     statements.push(log_delivery());
     let role = t.add(
-        "StateMachineRole",
+        &format!("{}Role", m.companions),
         Role {
             assume_role_policy_document: PolicyDocument::new(vec![Statement::assume_role(
                 "states.amazonaws.com",
             )]),
             policies: vec![InlinePolicy {
-                policy_name: pipeline::STATE_MACHINE_NAME.into(),
+                policy_name: m.id.into(),
                 policy_document: PolicyDocument::new(statements),
             }],
         },
     );
     Ok(t.add(
-        pipeline::STATE_MACHINE_NAME,
+        m.id,
         StateMachine {
+            state_machine_name: m.name.map(Expr::sub),
             state_machine_type: "STANDARD",
             definition_string,
-            definition_substitutions: placeholders
+            definition_substitutions: m
+                .placeholders
                 .iter()
                 .map(|p| (p.name.to_owned(), p.value.clone()))
                 .collect(),

@@ -205,7 +205,8 @@ pub fn expected(bytes: &[u8]) -> Expected {
     let bucket = "photos";
     let image = bytes.to_vec();
     let thumbnail = move || {
-        let made = imaging::make_thumbnail(&image, &imaging::ThumbnailOptions::default())?;
+        let options = imaging::ThumbnailOptions::default();
+        let made = imaging::make_thumbnail(&image, &options)?;
         Ok(Thumbnail {
             bucket: bucket.to_owned(),
             key: photopipe_shared::thumbnail_key(&key),
@@ -213,6 +214,7 @@ pub fn expected(bytes: &[u8]) -> Expected {
             height: made.height,
             size: made.bytes.len() as u64,
             content_type: made.content_type().to_owned(),
+            settings: photopipe_shared::thumbnail_settings(options.size),
         })
     };
     let metadata = imaging::metadata(bytes).map_err(photopipe_shared::Failure::from);

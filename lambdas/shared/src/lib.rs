@@ -24,6 +24,12 @@ pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 /// Default edge of the square thumbnails fit into (`THUMBNAIL_SIZE`).
 pub const DEFAULT_THUMBNAIL_SIZE: u32 = 250;
 
+/// How a thumbnail made with box edge `size` is described on its item, so a
+/// backfill can tell thumbnails made with other settings.
+pub fn thumbnail_settings(size: u32) -> String {
+    format!("fit {size}x{size}")
+}
+
 /// Input of an `ImageProcessing` execution, written by `start-execution`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -205,12 +211,16 @@ pub struct Thumbnail {
     /// Encoded size in bytes.
     pub size: u64,
     pub content_type: String,
+    /// [`thumbnail_settings`] of the options it was made with.
+    pub settings: String,
 }
 
 /// Object key prefixes. Uploads under [`INCOMING_PREFIX`] start an execution;
 /// thumbnails are written under [`THUMBNAIL_PREFIX`] so they never do.
 pub const INCOMING_PREFIX: &str = "incoming/";
 pub const THUMBNAIL_PREFIX: &str = "thumbnails/";
+/// Where `ImageBackfill` writes its Map Runs' results.
+pub const BACKFILL_RESULTS_PREFIX: &str = "backfill-results/";
 
 /// The thumbnail key for an incoming key: `incoming/a/b.jpg` → `thumbnails/a/b.jpg`.
 pub fn thumbnail_key(incoming_key: &str) -> String {

@@ -14,6 +14,9 @@ pub mod attribute {
     /// writes only while it is its own execution's (or older).
     pub const SEQUENCER: &str = "sequencer";
     pub const BUCKET: &str = "bucket";
+    /// The ETag of the bytes the item describes, as S3 events give it
+    /// (no quotes); `null` as text when the event had none.
+    pub const ETAG: &str = "etag";
     pub const STATUS: &str = "status";
     pub const FORMAT: &str = "format";
     pub const WIDTH: &str = "width";
@@ -64,6 +67,7 @@ pub struct ImageItem {
     pub sequencer: String,
     pub status: Status,
     pub bucket: Option<String>,
+    pub etag: Option<String>,
     pub format: Option<String>,
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -90,6 +94,9 @@ pub struct StoredThumbnail {
     pub height: u32,
     pub size: u64,
     pub content_type: String,
+    /// [`thumbnail_settings`](crate::thumbnail_settings) it was made with;
+    /// absent on items older than the backfill.
+    pub settings: Option<String>,
 }
 
 impl ImageItem {

@@ -6,7 +6,7 @@
 
 use imaging::ThumbnailOptions;
 use lambda_runtime::LambdaEvent;
-use photopipe_shared::{ObjectRef, Thumbnail, thumbnail_key};
+use photopipe_shared::{ObjectRef, Thumbnail, thumbnail_key, thumbnail_settings};
 
 pub use photopipe_s3::{ObjectStore, StoreError};
 pub use photopipe_shared::Failure;
@@ -91,5 +91,6 @@ pub async fn make_thumbnail<S: ObjectStore>(
         height: thumbnail.height,
         size,
         content_type: content_type.to_owned(),
+        settings: thumbnail_settings(options.size),
     })
 }
