@@ -50,6 +50,8 @@ struct Env {
     table: String,
     state_machine: String,
     deployment: Deployment,
+    /// The packages deployed, for cases that change a function's code and put it back.
+    functions: Vec<build::BuiltFunction>,
     engine: Engine,
     /// The engine's own address, for LocalStack's fault injection.
     endpoint: String,
@@ -88,6 +90,7 @@ impl Env {
             state_machine: output(infra::stack::outputs::STATE_MACHINE)?,
             config,
             deployment,
+            functions,
             engine: engine.engine(),
             endpoint: engine.endpoint().to_owned(),
         })
@@ -1235,10 +1238,13 @@ async fn crashing_and_hanging_functions_fail_cleanly(
         .send()
         .await
         .map_err(deploy::explain)?;
-    let real_code = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lambda-zips/x86_64/thumbnail.zip"),
-    )
-    .context("the thumbnail zip `cargo xtask build` made")?;
+    let thumbnail = env
+        .functions
+        .iter()
+        .find(|f| f.name == infra::stack::THUMBNAIL.package)
+        .context("the thumbnail function was not built")?;
+    let real_code = std::fs::read(&thumbnail.zip)
+        .with_context(|| format!("the thumbnail zip {}", thumbnail.zip.display()))?;
     let set_code = async |zip: Vec<u8>| {
         lambda
             .update_function_code()
