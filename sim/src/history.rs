@@ -111,6 +111,13 @@ pub enum Kind {
     },
     MapSucceeded,
     MapFailed,
+    /// A distributed Map's run started (its child executions are not in
+    /// the parent's history).
+    MapRunStarted {
+        arn: String,
+    },
+    MapRunSucceeded,
+    MapRunFailed(Failure),
     /// A state still running in a branch or iteration that another's
     /// failure ended (or in the one that failed, but for a Fail state).
     StateAborted {
@@ -161,6 +168,9 @@ impl Kind {
             Kind::MapIterationFailed { .. } => "MapIterationFailed".into(),
             Kind::MapSucceeded => "MapStateSucceeded".into(),
             Kind::MapFailed => "MapStateFailed".into(),
+            Kind::MapRunStarted { .. } => "MapRunStarted".into(),
+            Kind::MapRunSucceeded => "MapRunSucceeded".into(),
+            Kind::MapRunFailed(_) => "MapRunFailed".into(),
             Kind::StateAborted { kind, .. } => format!("{kind}StateAborted"),
             Kind::MapIterationAborted { .. } => "MapIterationAborted".into(),
             Kind::EvaluationFailed { .. } => "EvaluationFailed".into(),
@@ -261,6 +271,10 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
         Kind::MapStarted { length } => {
             detail("mapStateStartedEventDetails", json!({"length": length}))
         }
+        Kind::MapRunStarted { arn } => {
+            detail("mapRunStartedEventDetails", json!({"mapRunArn": arn}))
+        }
+        Kind::MapRunFailed(f) => detail("mapRunFailedEventDetails", failure(f)),
         Kind::MapIterationStarted { name, index } => iteration("Started", name, *index),
         Kind::MapIterationSucceeded { name, index } => iteration("Succeeded", name, *index),
         Kind::MapIterationFailed { name, index } => iteration("Failed", name, *index),
@@ -284,6 +298,7 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
         | Kind::ParallelFailed
         | Kind::MapSucceeded
         | Kind::MapFailed
+        | Kind::MapRunSucceeded
         | Kind::StateAborted { .. } => None,
     }
 }

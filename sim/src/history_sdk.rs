@@ -176,6 +176,17 @@ fn details(
                 .length(i32::try_from(*length).unwrap_or(i32::MAX))
                 .build(),
         ),
+        Kind::MapRunStarted { arn } => b.map_run_started_event_details(
+            MapRunStartedEventDetails::builder()
+                .map_run_arn(arn)
+                .build(),
+        ),
+        Kind::MapRunFailed(f) => b.map_run_failed_event_details(
+            MapRunFailedEventDetails::builder()
+                .error(&f.error)
+                .cause(&f.cause)
+                .build(),
+        ),
         Kind::MapIterationStarted { name, index } => {
             b.map_iteration_started_event_details(iteration(name, *index))
         }
@@ -206,7 +217,8 @@ fn details(
         | Kind::ParallelSucceeded
         | Kind::ParallelFailed
         | Kind::MapSucceeded
-        | Kind::MapFailed => b,
+        | Kind::MapFailed
+        | Kind::MapRunSucceeded => b,
     }
 }
 

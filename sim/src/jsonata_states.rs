@@ -246,7 +246,11 @@ impl Run<'_> {
         let result = loop {
             // A Map whose items are not an array has failed (as recorded:
             // EvaluationFailed, then MapStateFailed, and no MapStateStarted).
-            let items = match items(map.items.as_ref(), &env(scope, &input, variables)) {
+            let read = map.item_reader.is_some().then(Vec::new);
+            let items = match read.map_or_else(
+                || items(map.items.as_ref(), &env(scope, &input, variables)),
+                Ok,
+            ) {
                 Ok(items) => items,
                 Err(f) => {
                     let f = evaluation_failed(thread, scope, f);

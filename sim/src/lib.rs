@@ -61,12 +61,14 @@
 
 mod choice;
 pub mod coverage;
+mod distributed;
 mod failure;
 pub mod intrinsics;
 mod jsonata;
 mod jsonata_states;
 pub mod jsonpath;
 
+pub use distributed::{ChildExecution, MapRun};
 pub use failure::Failure;
 pub mod history;
 #[cfg(feature = "sdk")]

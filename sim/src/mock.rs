@@ -71,6 +71,10 @@ type Mock = Box<dyn Fn(&Call<'_>) -> Response + Send + Sync>;
 pub struct Mocks {
     by_state: HashMap<String, Mock>,
     by_resource: HashMap<String, Mock>,
+    /// Distributed Maps' `ItemReader`s, by Map state name or reader resource.
+    readers: HashMap<String, Mock>,
+    /// Distributed Maps' `ResultWriter`s, by Map state name or resource.
+    writers: HashMap<String, Mock>,
 }
 
 impl fmt::Debug for Mocks {
@@ -78,6 +82,8 @@ impl fmt::Debug for Mocks {
         f.debug_struct("Mocks")
             .field("states", &self.by_state.keys().collect::<Vec<_>>())
             .field("resources", &self.by_resource.keys().collect::<Vec<_>>())
+            .field("readers", &self.readers.keys().collect::<Vec<_>>())
+            .field("writers", &self.writers.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -105,6 +111,60 @@ impl Mocks {
     ) -> Mocks {
         self.by_resource.insert(resource.into(), Box::new(mock));
         self
+    }
+
+    /// Serves the `ItemReader` of the distributed Map state named `key`, or
+    /// of every reader whose `Resource` is `key` (the state's wins). The
+    /// call has the reader's evaluated `Parameters`/`Arguments`; the answer
+    /// is what the resource returns: for `s3:listObjectsV2` the listing
+    /// (`{"Contents": [...]}` or the entries), for `s3:getObject` the
+    /// object's text (or its JSON already parsed), read as `ReaderConfig`'s
+    /// `InputType` says. A throw fails the Map run (catchable).
+    pub fn reader(
+        mut self,
+        key: impl Into<String>,
+        mock: impl Fn(&Call<'_>) -> Response + Send + Sync + 'static,
+    ) -> Mocks {
+        self.readers.insert(key.into(), Box::new(mock));
+        self
+    }
+
+    /// Receives each object a distributed Map's `ResultWriter` writes
+    /// (parameters `{Bucket, Key, Body}`, `Body` the file's JSON), keyed
+    /// like [`Mocks::reader`]. Without one the results are still written
+    /// to [`crate::MapRun::written`]; a throw fails the Map run with
+    /// `States.ResultWriterFailed`.
+    pub fn writer(
+        mut self,
+        key: impl Into<String>,
+        mock: impl Fn(&Call<'_>) -> Response + Send + Sync + 'static,
+    ) -> Mocks {
+        self.writers.insert(key.into(), Box::new(mock));
+        self
+    }
+
+    pub(crate) fn read(&self, call: &Call<'_>) -> Response {
+        match self
+            .readers
+            .get(call.state)
+            .or_else(|| self.readers.get(call.resource))
+        {
+            Some(mock) => mock(call),
+            None => Response::throw(
+                "States.ItemReaderFailed",
+                format!(
+                    "no mock serves the ItemReader of the Map state '{}' (resource {})",
+                    call.state, call.resource
+                ),
+            ),
+        }
+    }
+
+    pub(crate) fn write(&self, call: &Call<'_>) -> Option<Response> {
+        self.writers
+            .get(call.state)
+            .or_else(|| self.writers.get(call.resource))
+            .map(|mock| mock(call))
     }
 
     pub(crate) fn answer(&self, call: &Call<'_>) -> Response {

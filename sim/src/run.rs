@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use crate::coverage::Route;
+use crate::distributed::MapRun;
 use crate::history::{Event, Kind};
 use crate::jsonpath::{self, Roots};
 use crate::mock::Mocks;
@@ -74,6 +75,9 @@ pub struct Execution {
     pub events: Vec<Event>,
     /// The Choice rules, catchers and exhausted retriers it went through.
     pub routes: Vec<Route>,
+    /// The runs of its distributed Maps (nested ones too), in the order
+    /// they ended, with their child executions.
+    pub map_runs: Vec<MapRun>,
 }
 
 impl Execution {
@@ -120,6 +124,8 @@ impl<'m> Simulator<'m> {
                 .map(|s| o.start_ms.saturating_add(seconds(s))),
             timed_out: false,
             routes: Vec::new(),
+            map_runs: Vec::new(),
+            role_arn: &o.role_arn,
             jsonata: machine.query_language == Some(asl::QueryLanguage::Jsonata),
         };
         let mut thread = Thread::new(o.start_ms);
@@ -162,6 +168,7 @@ impl<'m> Simulator<'m> {
             failure,
             events: thread.events,
             routes: run.routes,
+            map_runs: run.map_runs,
         }
     }
 }
@@ -203,6 +210,8 @@ pub(crate) struct Run<'a> {
     deadline: Option<i64>,
     timed_out: bool,
     pub routes: Vec<Route>,
+    pub map_runs: Vec<MapRun>,
+    role_arn: &'a str,
     /// The machine's `QueryLanguage` is JSONata: its states' default.
     jsonata: bool,
 }
@@ -407,6 +416,27 @@ impl<'a> Run<'a> {
             fields.insert("Map".into(), json!({ "Item": item }));
         }
         context
+    }
+
+    pub fn machine_arn(&self) -> String {
+        crate::states::shown(&self.execution["StateMachine"]["Id"])
+    }
+
+    pub fn machine_name(&self) -> String {
+        crate::states::shown(&self.execution["StateMachine"]["Name"])
+    }
+
+    pub fn role_arn(&self) -> String {
+        self.role_arn.to_owned()
+    }
+
+    /// `arn:aws:states:REGION:ACCOUNT`, the execution's.
+    pub fn arn_prefix(&self) -> String {
+        let arn = self.machine_arn();
+        match arn.find(":stateMachine:") {
+            Some(i) => arn[..i].to_owned(),
+            None => format!("arn:aws:states:{}:123456789012", self.region),
+        }
     }
 
     pub fn random(&mut self) -> u64 {

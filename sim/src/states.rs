@@ -433,14 +433,18 @@ impl Run<'_> {
         let result = loop {
             let roots_ = roots(&raw, scope, variables);
             let effective = input_path(&raw, map.input_path.as_ref(), &roots_)?;
-            let items = template::read(
-                "ItemsPath",
-                map.items_path.as_deref().unwrap_or("$"),
-                &Roots {
-                    input: &effective,
-                    ..roots_
-                },
-            )?;
+            // An ItemReader gives the items (`map_run` reads them).
+            let items = match map.item_reader {
+                Some(_) => Value::Array(Vec::new()),
+                None => template::read(
+                    "ItemsPath",
+                    map.items_path.as_deref().unwrap_or("$"),
+                    &Roots {
+                        input: &effective,
+                        ..roots_
+                    },
+                )?,
+            };
             let Value::Array(items) = items else {
                 return Err(Failure::runtime(format!(
                     "Invalid path for the Map state '{}': the items are not an array",
@@ -494,6 +498,9 @@ impl Run<'_> {
         items: &[Value],
         concurrency: u64,
     ) -> Result<Value, Failure> {
+        if crate::distributed::is_distributed(each.map) {
+            return self.map_run(thread, scope, each, items, concurrency);
+        }
         let started = thread.push(Kind::MapStarted {
             length: items.len(),
         });
@@ -539,11 +546,9 @@ impl Run<'_> {
         item: &Value,
     ) -> Result<Value, Failure> {
         let Items {
-            map,
             processor,
-            input: effective,
             variables,
-            jsonata,
+            ..
         } = *items;
         let name = scope.name.to_owned();
         child.push(Kind::MapIterationStarted {
@@ -551,29 +556,7 @@ impl Run<'_> {
             index,
         });
         let map_item = json!({"Index": index, "Value": item});
-        let context = self.context(scope.name, child.clock, Some(0), Some(&map_item));
-        let roots = Roots {
-            input: effective,
-            context: &context,
-            variables,
-        };
-        let input = match map.item_selector.as_ref().or(map.parameters.as_ref()) {
-            Some(template) if jsonata => {
-                let env = crate::jsonata::Env {
-                    input: effective,
-                    result: None,
-                    error_output: None,
-                    context: &context,
-                    variables,
-                    state: scope.name,
-                    entered: scope.entered,
-                    seed: scope.seed,
-                };
-                crate::jsonata::fill(template, "ItemSelector", &env)
-            }
-            Some(template) => self.fill(template, &roots),
-            None => Ok(item.clone()),
-        };
+        let input = self.item_input(scope, items, index, item, child.clock);
         let ended = input.and_then(|input| {
             self.branch(
                 child,
@@ -589,6 +572,51 @@ impl Run<'_> {
             Err(_) => Kind::MapIterationFailed { name, index },
         });
         ended
+    }
+}
+
+impl Run<'_> {
+    /// An item's input: `ItemSelector` (or `Parameters`) filled with
+    /// `$$.Map.Item`, else the item itself.
+    pub(crate) fn item_input(
+        &mut self,
+        scope: &Scope<'_>,
+        items: &Items<'_>,
+        index: usize,
+        item: &Value,
+        entered_ms: i64,
+    ) -> Result<Value, Failure> {
+        let Items {
+            map,
+            input: effective,
+            variables,
+            jsonata,
+            ..
+        } = *items;
+        let map_item = json!({"Index": index, "Value": item});
+        let context = self.context(scope.name, entered_ms, Some(0), Some(&map_item));
+        let roots = Roots {
+            input: effective,
+            context: &context,
+            variables,
+        };
+        match map.item_selector.as_ref().or(map.parameters.as_ref()) {
+            Some(template) if jsonata => {
+                let env = crate::jsonata::Env {
+                    input: effective,
+                    result: None,
+                    error_output: None,
+                    context: &context,
+                    variables,
+                    state: scope.name,
+                    entered: scope.entered,
+                    seed: scope.seed,
+                };
+                crate::jsonata::fill(template, "ItemSelector", &env)
+            }
+            Some(template) => self.fill(template, &roots),
+            None => Ok(item.clone()),
+        }
     }
 }
 
@@ -645,11 +673,6 @@ pub(crate) fn inline_processor<'m>(
             scope.name
         ))
     })?;
-    if map.item_reader.is_some() {
-        return Err(Failure::runtime(
-            "a distributed Map's ItemReader is not simulated yet",
-        ));
-    }
     Ok(processor)
 }
 

@@ -1,0 +1,266 @@
+//! Distributed Maps: readers, batching, tolerated failures, result writing,
+//! against values AWS recorded (LocalStack's `test_base_scenarios`).
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use sim::{Mocks, Response, Simulator, Status};
+
+fn machine(definition: Value) -> asl::StateMachine {
+    serde_json::from_value(definition).expect("a state machine")
+}
+
+fn kinds(execution: &sim::Execution) -> Vec<String> {
+    execution.events.iter().map(|e| e.kind.name()).collect()
+}
+
+fn distributed_map(fields: Value) -> Value {
+    let mut map = json!({
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": true}}
+        },
+        "End": true
+    });
+    if let (Value::Object(m), Value::Object(f)) = (&mut map, fields) {
+        m.extend(f);
+    }
+    json!({"StartAt": "MapState", "States": {"MapState": map}})
+}
+
+#[test]
+fn a_csv_reader_gives_rows_as_objects_of_strings_as_recorded() {
+    let definition = distributed_map(json!({
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+            "Parameters": {"Bucket.$": "$.Bucket", "Key.$": "$.Key"}
+        }
+    }));
+    let seen = Arc::new(Mutex::new(Value::Null));
+    let seen_by_mock = Arc::clone(&seen);
+    // test_map_item_reader_base_csv_headers_first_line's object.
+    let mocks = Mocks::new().reader("arn:aws:states:::s3:getObject", move |call| {
+        *seen_by_mock.lock().expect("not poisoned") = call.parameters.clone();
+        Response::ok(json!(
+            "Col1,Col2,Col3\nValue1,Value2,Value3\nValue4,Value5,Value6\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n"
+        ))
+    });
+    let execution = Simulator::new(&mocks).run(
+        &machine(definition),
+        json!({"Bucket": "bucket-name", "Key": "file.csv"}),
+    );
+    assert_eq!(execution.status, Status::Succeeded);
+    assert_eq!(
+        *seen.lock().expect("not poisoned"),
+        json!({"Bucket": "bucket-name", "Key": "file.csv"})
+    );
+    let row = |a: &str, b: &str, c: &str| json!({"Col1": a, "Col2": b, "Col3": c});
+    assert_eq!(
+        execution.output,
+        Some(json!([
+            row("Value1", "Value2", "Value3"),
+            row("Value4", "Value5", "Value6"),
+            row("", "", ""),
+            row("true", "1", "'HelloWorld'"),
+            row("Null", "None", ""),
+            row("   ", "", ""),
+        ]))
+    );
+    assert_eq!(
+        kinds(&execution),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let run = &execution.map_runs[0];
+    assert_eq!(run.executions.len(), 6);
+    assert!(run.executions.iter().all(|e| e.status == Status::Succeeded));
+}
+
+#[test]
+fn reader_failures_fail_the_map_run_and_can_be_caught() {
+    let definition = distributed_map(json!({
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["H1", "H1"]},
+            "Parameters": {"Bucket": "b", "Key": "k"}
+        }
+    }));
+    let mocks = Mocks::new().reader("MapState", |_| Response::ok(json!("a,b\n")));
+    let execution = Simulator::new(&mocks).run(&machine(definition), json!({}));
+    assert_eq!(execution.status, Status::Failed);
+    let failure = execution.failure.clone().expect("a failure");
+    assert_eq!(failure.error, "States.ItemReaderFailed");
+    assert_eq!(failure.cause, "CSV headers cannot contain duplicates.");
+    assert!(kinds(&execution).contains(&"MapRunFailed".to_owned()));
+
+    let mut caught = distributed_map(json!({
+        "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "b"}},
+        "Catch": [{"ErrorEquals": ["S3.NoSuchBucket"], "Next": "Handled"}]
+    }));
+    caught["States"]["MapState"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("End");
+    caught["States"]["Handled"] = json!({"Type": "Pass", "End": true});
+    let mocks = Mocks::new().reader("arn:aws:states:::s3:listObjectsV2", |_| {
+        Response::throw("S3.NoSuchBucket", "no bucket b")
+    });
+    let execution = Simulator::new(&mocks).run(&machine(caught), json!({}));
+    assert_eq!(execution.status, Status::Succeeded);
+    assert_eq!(execution.path(), ["MapState", "Handled"]);
+}
+
+#[test]
+fn a_listing_gives_its_contents_and_max_items_cuts_them() {
+    let definition = distributed_map(json!({
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:listObjectsV2",
+            "ReaderConfig": {"MaxItemsPath": "$.max"},
+            "Parameters": {"Bucket.$": "$.Bucket"}
+        },
+        "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "tag.$": "$$.Map.Item.Value.Etag", "index.$": "$$.Map.Item.Index"}
+    }));
+    let mocks = Mocks::new().reader("arn:aws:states:::s3:listObjectsV2", |_| {
+        Response::ok(json!({"Contents": [
+            {"Key": "a.jpg", "Size": 1, "ETag": "\"1\"", "LastModified": "2026-01-01T00:00:00Z", "StorageClass": "STANDARD"},
+            {"Key": "b.jpg", "Size": 2, "ETag": "\"2\"", "LastModified": "2026-01-01T00:00:00Z", "StorageClass": "STANDARD"},
+            {"Key": "c.jpg", "Size": 3, "ETag": "\"3\"", "LastModified": "2026-01-01T00:00:00Z", "StorageClass": "STANDARD"}
+        ]}))
+    });
+    let execution =
+        Simulator::new(&mocks).run(&machine(definition), json!({"Bucket": "b", "max": "2"}));
+    assert_eq!(
+        execution.output,
+        Some(json!([
+            {"key": "a.jpg", "tag": "\"1\"", "index": 0},
+            {"key": "b.jpg", "tag": "\"2\"", "index": 1}
+        ]))
+    );
+}
+
+#[test]
+fn a_batcher_groups_items_with_its_batch_input() {
+    // test_map_item_batching_base_json_max_per_batch_jsonata, in JSONPath.
+    let definition = distributed_map(json!({
+        "ItemsPath": "$.items",
+        "ItemBatcher": {"MaxItemsPerBatchPath": "$.per", "BatchInput": {"run.$": "$.run"}}
+    }));
+    let execution = Simulator::new(&Mocks::new()).run(
+        &machine(definition),
+        json!({"items": [1, 2, 3], "per": 2, "run": "r"}),
+    );
+    assert_eq!(
+        execution.output,
+        Some(json!([
+            {"BatchInput": {"run": "r"}, "Items": [1, 2]},
+            {"BatchInput": {"run": "r"}, "Items": [3]}
+        ]))
+    );
+    assert_eq!(execution.map_runs[0].executions.len(), 2);
+}
+
+fn failing_map(tolerance: Value) -> Value {
+    let mut definition = distributed_map(tolerance);
+    definition["States"]["MapState"]["ItemProcessor"]["States"] = json!({
+        "Pass": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 0, "Next": "Boom"}], "Default": "Ok"},
+        "Boom": {"Type": "Fail", "Error": "Item.Bad", "Cause": "zero"},
+        "Ok": {"Type": "Succeed"}
+    });
+    definition["States"]["MapState"]["ItemProcessor"]["StartAt"] = json!("Pass");
+    definition
+}
+
+#[test]
+fn failures_within_the_tolerance_keep_the_map_succeeding() {
+    let within =
+        failing_map(json!({"ToleratedFailurePercentagePath": "$.pct", "ItemsPath": "$.items"}));
+    let execution = Simulator::new(&Mocks::new())
+        .run(&machine(within), json!({"items": [0, 1, 2, 3], "pct": 25}));
+    assert_eq!(execution.status, Status::Succeeded);
+    assert_eq!(
+        execution.output,
+        Some(json!([{"Error": "Item.Bad", "Cause": "zero"}, 1, 2, 3]))
+    );
+    let statuses: Vec<_> = execution.map_runs[0]
+        .executions
+        .iter()
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses[0], Status::Failed);
+
+    for tolerance in [json!({}), json!({"ToleratedFailureCount": 1})] {
+        let mut fields = tolerance;
+        fields["ItemsPath"] = json!("$.items");
+        let execution = Simulator::new(&Mocks::new())
+            .run(&machine(failing_map(fields)), json!({"items": [0, 0, 1]}));
+        assert_eq!(execution.status, Status::Failed);
+        let failure = execution.failure.expect("a failure");
+        assert_eq!(failure.error, "States.ExceedToleratedFailureThreshold");
+        assert_eq!(
+            failure.cause,
+            "The specified tolerated failure threshold was exceeded"
+        );
+    }
+}
+
+#[test]
+fn a_result_writer_writes_the_manifest_and_results_and_outputs_where() {
+    let definition = failing_map(json!({
+        "ItemsPath": "$.items",
+        "Label": "TestMap",
+        "ToleratedFailureCount": 1,
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "result-bucket", "Prefix": "mapJobs"}}
+    }));
+    let put = Arc::new(Mutex::new(Vec::new()));
+    let put_by_mock = Arc::clone(&put);
+    let mocks = Mocks::new().writer("arn:aws:states:::s3:putObject", move |call| {
+        put_by_mock
+            .lock()
+            .expect("not poisoned")
+            .push(call.parameters["Key"].clone());
+        Response::ok(json!({}))
+    });
+    let execution = Simulator::new(&mocks).run(&machine(definition), json!({"items": [0, 1]}));
+    assert_eq!(execution.status, Status::Succeeded);
+    let run = &execution.map_runs[0];
+    let id = run.arn.rsplit(':').next().expect("an id");
+    assert!(
+        run.arn
+            .starts_with("arn:aws:states:us-east-1:123456789012:mapRun:Simulated/TestMap:")
+    );
+    let output = execution.output.expect("an output");
+    assert_eq!(
+        output,
+        json!({"MapRunArn": run.arn, "ResultWriterDetails": {"Bucket": "result-bucket", "Key": format!("mapJobs/{id}/manifest.json")}})
+    );
+    let keys: Vec<_> = run.written.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(
+        keys,
+        [
+            format!("mapJobs/{id}/SUCCEEDED_0.json"),
+            format!("mapJobs/{id}/FAILED_0.json"),
+            format!("mapJobs/{id}/manifest.json"),
+        ]
+    );
+    assert_eq!(*put.lock().expect("not poisoned"), keys);
+    let failed = &run.written[1].1[0];
+    assert_eq!(failed["Status"], "FAILED");
+    assert_eq!(failed["Error"], "Item.Bad");
+    assert_eq!(failed["Input"], "0");
+    let succeeded = &run.written[0].1[0];
+    assert_eq!(succeeded["Output"], "1");
+    assert_eq!(
+        run.written[2].1["ResultFiles"]["SUCCEEDED"][0]["Key"],
+        json!(keys[0])
+    );
+}
