@@ -178,7 +178,7 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
         return skip("unsupported: asl does not parse the definition");
     };
     let input = json_of(&recorded[0]["executionStartedEventDetails"]["input"]);
-    let mocks = sim::recorded::mocks(&recorded);
+    let mocks = reader_mocks(sim::recorded::mocks(&recorded), resolved, &recorded);
     let execution = Simulator::new(&mocks)
         .with_options(snapshot_options())
         .run(&machine, input);
@@ -333,9 +333,6 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     {
         return Some("unsupported: the recorded history does not start with ExecutionStarted");
     }
-    if has(r#""ItemReader""#) || has(r#""DISTRIBUTED""#) || recorded_has("MapRun") {
-        return Some("distributed Map/ItemReader");
-    }
     if has(":activity:") || recorded_has("Activity") {
         return Some("activities");
     }
@@ -433,6 +430,7 @@ impl Sources {
             replacements: replacements(body),
             text_edits: text_edits.into_iter().flatten().collect(),
             activity: body.contains("create_activity"),
+            objects: put_objects(body),
             placeholders: Placeholders::of_test(&source),
         };
         let mut last = unresolved("the template class is not imported from templates");
@@ -479,7 +477,127 @@ struct Resolved {
     text_edits: Vec<(String, String)>,
     /// The test creates an activity, which its template's placeholder names.
     activity: bool,
+    /// The S3 objects the test puts with literal keys and bodies: (key, body).
+    objects: Vec<(String, Value)>,
     placeholders: Placeholders,
+}
+
+/// `mocks` with what a distributed Map's `ItemReader` reads: `getObject`
+/// serves the object the test put (its key, else its only one);
+/// `listObjectsV2`, whose objects the tests put in loops, serves the
+/// listing the recorded Map state gave out (its processors pass items on).
+fn reader_mocks(mocks: sim::Mocks, resolved: &Resolved, recorded: &[Value]) -> sim::Mocks {
+    let objects = resolved.objects.clone();
+    let mocks = mocks.reader("arn:aws:states:::s3:getObject", move |call| {
+        let key = call.parameters["Key"].as_str().unwrap_or_default();
+        let found = objects
+            .iter()
+            .find(|(k, _)| k == key)
+            .or_else(|| (objects.len() == 1).then(|| &objects[0]));
+        match found {
+            Some((_, body)) => sim::Response::ok(body.clone()),
+            None => sim::Response::throw(
+                "S3.NoSuchKey",
+                format!("the test puts no object with the key {key} this reader follows"),
+            ),
+        }
+    });
+    let listings: Vec<(String, Value)> = recorded
+        .iter()
+        .filter(|e| e["type"] == "MapStateExited")
+        .filter_map(|e| {
+            let d = &e["stateExitedEventDetails"];
+            let output = json_of(&d["output"]);
+            output
+                .is_array()
+                .then(|| (d["name"].as_str().unwrap_or_default().to_owned(), output))
+        })
+        .collect();
+    mocks.reader(
+        "arn:aws:states:::s3:listObjectsV2",
+        move |call| match listings.iter().find(|(name, _)| name == call.state) {
+            Some((_, items)) => sim::Response::ok(serde_json::json!({"Contents": items})),
+            None => sim::Response::throw("S3.NoSuchBucket", "no recorded listing"),
+        },
+    )
+}
+
+/// `put_object(…, Key=…, Body=…)` calls of a test body whose key and body
+/// are literals, or names bound to literals (`json.dumps(…)` of a Python
+/// literal, a string, or strings concatenated in parentheses).
+fn put_objects(body: &str) -> Vec<(String, Value)> {
+    body.match_indices("put_object(")
+        .filter_map(|(at, _)| {
+            let args = split_top(bracketed_by(&body[at..], '(', ')')?);
+            let arg = |name: &str| {
+                args.iter()
+                    .find_map(|a| a.trim().strip_prefix(name)?.strip_prefix('='))
+                    .map(str::trim)
+            };
+            let key = python_expr(body, arg("Key")?)?;
+            let content = python_expr(body, arg("Body")?)?;
+            Some((key.as_str()?.to_owned(), content))
+        })
+        .collect()
+}
+
+/// A Python expression's value, as far as `put_objects` follows them.
+fn python_expr(body: &str, expr: &str) -> Option<Value> {
+    let expr = expr.trim();
+    if let Some(inner) = expr.strip_prefix("json.dumps") {
+        let literal = bracketed_by(inner, '(', ')')?;
+        let json = literal
+            .replace("True", "true")
+            .replace("False", "false")
+            .replace("None", "null");
+        let value: Value = serde_json::from_str(&json5_to_json(&json)).ok()?;
+        return Some(Value::String(value.to_string()));
+    }
+    if expr.starts_with(['"', '\'', '(']) {
+        return python_strings(expr).map(Value::String);
+    }
+    if !expr.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    let assignment = format!("{expr} = ");
+    let at = body.find(&assignment)? + assignment.len();
+    let rest = &body[at..];
+    let end = if rest.starts_with('(') || rest.starts_with("json.dumps(") {
+        let open = rest.find('(')?;
+        open + bracketed_by(&rest[open..], '(', ')')?.len() + 2
+    } else {
+        rest.find('\n').unwrap_or(rest.len())
+    };
+    python_expr(body, &rest[..end])
+}
+
+/// The text of one string literal or of adjacent ones (in parentheses).
+fn python_strings(expr: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = expr.chars();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c != '"' && c != '\'' {
+            if !(c.is_whitespace() || c == '(' || c == ')') {
+                return None;
+            }
+            continue;
+        }
+        any = true;
+        loop {
+            match chars.next()? {
+                q if q == c => break,
+                '\\' => match chars.next()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    other => out.push(other),
+                },
+                other => out.push(other),
+            }
+        }
+    }
+    any.then_some(out)
 }
 
 /// The `%NAME%` placeholders a test body replaces with a literal:
