@@ -700,7 +700,7 @@ fn template_edits(body: &str, decorators: &str, params: &str) -> (Vec<Edit>, boo
         }
         match (
             before,
-            edit(&body[at + "template".len()..], decorators, params),
+            edit(&body[at + "template".len()..], body, decorators, params),
         ) {
             ("", Some(Some(edit))) => edits.push(edit),
             ("", Some(None)) => {}
@@ -711,7 +711,7 @@ fn template_edits(body: &str, decorators: &str, params: &str) -> (Vec<Edit>, boo
 }
 
 /// `Some(None)`: an edit of a `Resource`; `None`: not understood.
-fn edit(text: &str, decorators: &str, params: &str) -> Option<Option<Edit>> {
+fn edit(text: &str, body: &str, decorators: &str, params: &str) -> Option<Option<Edit>> {
     let (mut rest, mut keys) = (text, Vec::new());
     while let Some(inner) = rest.strip_prefix('[') {
         let close = inner.find(']')?;
@@ -731,7 +731,7 @@ fn edit(text: &str, decorators: &str, params: &str) -> Option<Option<Edit>> {
         Some(value) => (true, value),
         None => (false, rest.trim_start().strip_prefix('=')?),
     };
-    let value = python_value(value.trim_start(), decorators, params)?;
+    let value = python_value(value.trim_start(), body, decorators, params)?;
     Some(Some(Edit {
         keys,
         value,
@@ -740,8 +740,9 @@ fn edit(text: &str, decorators: &str, params: &str) -> Option<Option<Edit>> {
 }
 
 /// A Python string literal, a dict or list in JSON's syntax, or the name of
-/// a parametrized argument.
-fn python_value(text: &str, decorators: &str, params: &str) -> Option<Value> {
+/// a parametrized argument (`100_000_000` too) or of a local bound to a
+/// literal in `body` (`csv_headers = ["H1", "H2"]`).
+fn python_value(text: &str, body: &str, decorators: &str, params: &str) -> Option<Value> {
     if let Some(string) = text.strip_prefix('"') {
         return Some(Value::String(string.split('"').next()?.to_owned()));
     }
@@ -761,7 +762,19 @@ fn python_value(text: &str, decorators: &str, params: &str) -> Option<Value> {
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
         .collect();
-    let literal = parameter(decorators, &name, params)?;
+    let Some(literal) = parameter(decorators, &name, params) else {
+        let assignment = format!("\n{}{name} = ", " ".repeat(8));
+        let at = body.find(&assignment)? + assignment.len();
+        let value = &body[at..];
+        return match value.starts_with(['"', '{', '[']) {
+            true => python_value(value, body, decorators, params),
+            false => None,
+        };
+    };
+    let digits = literal.replace('_', "");
+    if digits.parse::<i64>().is_ok() {
+        return serde_json::from_str(&digits).ok();
+    }
     match literal.strip_prefix('"') {
         Some(string) => Some(Value::String(string.strip_suffix('"')?.to_owned())),
         None => serde_json::from_str(&json5_to_json(literal)).ok(),
