@@ -264,3 +264,72 @@ fn a_result_writer_writes_the_manifest_and_results_and_outputs_where() {
         json!(keys[0])
     );
 }
+
+/// infra's `ImageBackfill`: a listing, a DynamoDB lookup and a Choice per
+/// object, `ImageProcessing` for what is not done, the results written.
+#[test]
+fn image_backfill_runs_on_mocks() {
+    use infra::backfill::{definition, state};
+    use photopipe_shared::table::attribute;
+    let settings = photopipe_shared::thumbnail_settings(photopipe_shared::DEFAULT_THUMBNAIL_SIZE);
+    let object = |key: &str, etag: &str| {
+        json!({"Key": key, "ETag": format!("\"{etag}\""), "Size": 10,
+               "LastModified": "2026-01-01T00:00:00Z", "StorageClass": "STANDARD"})
+    };
+    let listing = json!({"Contents": [
+        object("incoming/done.jpg", "e1"),
+        object("incoming/new.jpg", "e2"),
+        object("incoming/folder/", "e3"),
+    ]});
+    let item = json!({"Item": {
+        attribute::STATUS: {"S": "COMPLETED"},
+        attribute::ETAG: {"S": "e1"},
+        attribute::THUMBNAIL: {"M": {"settings": {"S": settings}}},
+    }});
+    let mocks = Mocks::new()
+        .reader(state::BACKFILL, move |call| {
+            assert_eq!(call.parameters["Prefix"], "incoming/");
+            Response::ok(listing.clone())
+        })
+        .resource(
+            "arn:aws:states:::dynamodb:getItem",
+            move |call| match call.parameters["Key"][attribute::IMAGE_KEY]["S"].as_str() {
+                Some("incoming/done.jpg") => Response::ok(item.clone()),
+                _ => Response::ok(json!({})),
+            },
+        )
+        .resource("arn:aws:states:::states:startExecution.sync:2", |call| {
+            let key = call.parameters["Input"]["key"].as_str().unwrap_or_default();
+            Response::ok(json!({"ExecutionArn": format!("arn:child:{key}"), "Status": "SUCCEEDED"}))
+        });
+    let input = json!({"prefix": "incoming/", "force": false, "maxConcurrency": 2, "toleratedFailurePercentage": 5});
+    let execution = Simulator::new(&mocks).run(&definition(), input);
+    assert_eq!(
+        execution.status,
+        Status::Succeeded,
+        "{:?}",
+        execution.failure
+    );
+    let run = &execution.map_runs[0];
+    let outputs: Vec<_> = run
+        .executions
+        .iter()
+        .map(|e| e.output.clone().expect("an output"))
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            json!({"key": "incoming/done.jpg", "outcome": "SKIPPED"}),
+            json!({"key": "incoming/new.jpg", "outcome": "PROCESSED", "execution": "arn:child:incoming/new.jpg"}),
+            json!({"key": "incoming/folder/", "outcome": "NOT_AN_IMAGE_KEY"}),
+        ]
+    );
+    assert_eq!(run.executions[1].input["etag"], "\"e2\"");
+    let output = execution.output.expect("an output");
+    assert!(
+        output["ResultWriterDetails"]["Key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("backfill-results/") && k.ends_with("/manifest.json"))
+    );
+    assert_eq!(run.written.len(), 2);
+}
