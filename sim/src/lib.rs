@@ -11,6 +11,13 @@
 //! configuration the caller has read, or a recorded history
 //! ([`recorded::mocks`]).
 //!
+//! A distributed Map runs too: its items from the input or from an
+//! `ItemReader` mock ([`Mocks::reader`]), selected, batched and each run as
+//! a child execution, held to its tolerated failures, its results written
+//! as `ResultWriter` would ([`Mocks::writer`]); the parent's history has
+//! its `MapRunStarted`/`MapRunSucceeded`/`MapRunFailed`, and
+//! [`Execution::map_runs`] the children.
+//!
 //! Both query languages run, per state (its own `QueryLanguage` or the
 //! machine's): JSONPath, and JSONata through `jsonata-rs`, with `$states`,
 //! the workflow variables and AWS's extra functions bound. `$now()`,
