@@ -53,6 +53,13 @@ pub(crate) fn is_distributed(map: &asl::Map) -> bool {
             == Some(ProcessorMode::Distributed)
 }
 
+/// What a Map run is held to, read before it starts.
+struct Limits {
+    concurrency: u64,
+    tolerated: (Option<u64>, Option<f64>),
+    max_items: Option<f64>,
+}
+
 const READER_FAILED: &str = "States.ItemReaderFailed";
 
 impl Run<'_> {
@@ -73,6 +80,33 @@ impl Run<'_> {
             items.len()
         };
         thread.push(Kind::MapStarted { length });
+        // Values the run cannot start with fail the state before it starts
+        // (as recorded: no MapRunStarted, and no MapStateFailed either).
+        let checked = self.tolerated(scope, each).and_then(|tolerated| {
+            let config = map
+                .item_reader
+                .as_ref()
+                .and_then(|r| r.reader_config.as_ref());
+            let field = |name: &str| config.and_then(|c| c.get(name));
+            let max_items = self.map_number(
+                scope,
+                each,
+                "MaxItems",
+                (
+                    field("MaxItems").cloned(),
+                    field("MaxItemsPath").and_then(Value::as_str),
+                ),
+                true,
+            )?;
+            Ok((tolerated, max_items))
+        });
+        let (tolerated, max_items) = match checked {
+            Ok(checked) => checked,
+            Err(f) => {
+                self.map_refused = true;
+                return Err(f);
+            }
+        };
         let run_id = self.uuid();
         let machine = self.machine_name();
         let label = map.label.as_deref().unwrap_or(scope.name);
@@ -84,7 +118,12 @@ impl Run<'_> {
             executions: Vec::new(),
             written: Vec::new(),
         };
-        let ended = self.run_children(thread, scope, each, items, concurrency, &mut run, &run_id);
+        let limits = Limits {
+            concurrency,
+            tolerated,
+            max_items,
+        };
+        let ended = self.run_children(thread, scope, each, items, &limits, &mut run, &run_id);
         match &ended {
             Ok(_) => thread.push(Kind::MapRunSucceeded),
             Err(f) => thread.push(Kind::MapRunFailed(f.clone())),
@@ -102,15 +141,16 @@ impl Run<'_> {
         scope: &Scope<'_>,
         each: &Items<'_>,
         items: &[Value],
-        concurrency: u64,
+        limits: &Limits,
         run: &mut MapRun,
         run_id: &str,
     ) -> Result<Value, Failure> {
         let map = each.map;
+        let concurrency = limits.concurrency;
         let read;
         let items = match &map.item_reader {
             Some(reader) => {
-                read = self.read_items(scope, each, reader)?;
+                read = self.read_items(scope, each, reader, limits.max_items)?;
                 &read[..]
             }
             None => items,
@@ -122,7 +162,7 @@ impl Run<'_> {
         if let Some(batcher) = &map.item_batcher {
             inputs = self.batch(scope, each, batcher, inputs)?;
         }
-        let (tolerated_count, tolerated_percentage) = self.tolerated(scope, each)?;
+        let (tolerated_count, tolerated_percentage) = limits.tolerated;
         let processor = each.processor;
         let machine = self.machine_name();
         let label = map.label.as_deref().unwrap_or(scope.name).to_owned();
@@ -242,14 +282,15 @@ impl Run<'_> {
     }
 
     /// A number of the Map state: a literal, a JSONata expression, or what
-    /// its `…Path` reads (a number or a numeric string, as recorded).
+    /// its `…Path` reads (a number or a numeric string, as recorded), an
+    /// integer where `integer` says so.
     fn map_number(
         &mut self,
         scope: &Scope<'_>,
         each: &Items<'_>,
         field: &str,
-        literal: Option<Value>,
-        path: Option<&str>,
+        (literal, path): (Option<Value>, Option<&str>),
+        integer: bool,
     ) -> Result<Option<f64>, Failure> {
         let value = match (literal, path) {
             (Some(v), _) => self.fill_map_template(scope, each, &v, field)?,
@@ -266,12 +307,20 @@ impl Run<'_> {
         let number = match &value {
             Value::String(s) => s.trim().parse().ok(),
             other => other.as_f64(),
-        };
+        }
+        .filter(|n: &f64| !integer || n.fract() == 0.0);
         number.map(Some).ok_or_else(|| {
-            Failure::runtime(format!(
-                "The {field} field refers to value \"{}\" which is not a valid number",
-                crate::states::shown(&value)
-            ))
+            let kind = if integer { "integer" } else { "float" };
+            let shown = crate::states::shown(&value);
+            let named = match path {
+                Some(p) => format!(
+                    "{field}Path field refers to value \"{shown}\" which is not a valid {kind}: {p}"
+                ),
+                None => {
+                    format!("{field} field refers to value \"{shown}\" which is not a valid {kind}")
+                }
+            };
+            Failure::runtime(format!("The {named}"))
         })
     }
 
@@ -286,16 +335,32 @@ impl Run<'_> {
             scope,
             each,
             "ToleratedFailureCount",
-            map.tolerated_failure_count.as_ref().map(expr_value),
-            map.tolerated_failure_count_path.as_deref(),
+            (
+                map.tolerated_failure_count.as_ref().map(expr_value),
+                map.tolerated_failure_count_path.as_deref(),
+            ),
+            true,
         )?;
         let percentage = self.map_number(
             scope,
             each,
             "ToleratedFailurePercentage",
-            map.tolerated_failure_percentage.as_ref().map(expr_value),
-            map.tolerated_failure_percentage_path.as_deref(),
+            (
+                map.tolerated_failure_percentage.as_ref().map(expr_value),
+                map.tolerated_failure_percentage_path.as_deref(),
+            ),
+            false,
         )?;
+        if count.is_some_and(|c| c < 0.0) {
+            return Err(Failure::runtime(
+                "ToleratedFailureCount cannot be negative.",
+            ));
+        }
+        if percentage.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+            return Err(Failure::runtime(
+                "ToleratedFailurePercentage must be between 0 and 100.",
+            ));
+        }
         Ok(match (count, percentage) {
             (None, None) => (Some(0), None),
             (c, p) => (c.map(|c| c.max(0.0) as u64), p),
@@ -309,19 +374,13 @@ impl Run<'_> {
         scope: &Scope<'_>,
         each: &Items<'_>,
         reader: &asl::ItemReader,
+        max_items: Option<f64>,
     ) -> Result<Vec<Value>, Failure> {
         let parameters = match reader.arguments.as_ref().or(reader.parameters.as_ref()) {
             Some(t) => self.fill_map_template(scope, each, t, "Arguments")?,
             None => json!({}),
         };
         let config = reader.reader_config.clone().unwrap_or(Value::Null);
-        let max_items = self.map_number(
-            scope,
-            each,
-            "MaxItems",
-            config.get("MaxItems").cloned(),
-            config.get("MaxItemsPath").and_then(Value::as_str),
-        )?;
         if max_items.is_some_and(|n| n < 0.0) {
             return Err(Failure::new(
                 READER_FAILED,
@@ -357,15 +416,21 @@ impl Run<'_> {
             scope,
             each,
             "MaxItemsPerBatch",
-            batcher.max_items_per_batch.as_ref().map(expr_value),
-            batcher.max_items_per_batch_path.as_deref(),
+            (
+                batcher.max_items_per_batch.as_ref().map(expr_value),
+                batcher.max_items_per_batch_path.as_deref(),
+            ),
+            true,
         )?;
         let bytes = self.map_number(
             scope,
             each,
             "MaxInputBytesPerBatch",
-            batcher.max_input_bytes_per_batch.as_ref().map(expr_value),
-            batcher.max_input_bytes_per_batch_path.as_deref(),
+            (
+                batcher.max_input_bytes_per_batch.as_ref().map(expr_value),
+                batcher.max_input_bytes_per_batch_path.as_deref(),
+            ),
+            true,
         )?;
         let batch_input = match &batcher.batch_input {
             Some(t) => Some(self.fill_map_template(scope, each, t, "BatchInput")?),

@@ -269,7 +269,9 @@ impl Run<'_> {
                 Ok(value) => break Ok(value),
                 Err(f) => {
                     if !self.retry(thread, scope.name, &map.retry, &mut counts, &f) {
-                        thread.push(Kind::MapFailed);
+                        if !std::mem::take(&mut self.map_refused) {
+                            thread.push(Kind::MapFailed);
+                        }
                         break Err(f);
                     }
                 }

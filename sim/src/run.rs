@@ -125,6 +125,7 @@ impl<'m> Simulator<'m> {
             timed_out: false,
             routes: Vec::new(),
             map_runs: Vec::new(),
+            map_refused: false,
             role_arn: &o.role_arn,
             jsonata: machine.query_language == Some(asl::QueryLanguage::Jsonata),
         };
@@ -211,6 +212,8 @@ pub(crate) struct Run<'a> {
     timed_out: bool,
     pub routes: Vec<Route>,
     pub map_runs: Vec<MapRun>,
+    /// A distributed Map failed before its run started: no MapStateFailed.
+    pub map_refused: bool,
     role_arn: &'a str,
     /// The machine's `QueryLanguage` is JSONata: its states' default.
     jsonata: bool,

@@ -463,7 +463,9 @@ impl Run<'_> {
                 // As for Parallel: no MapStateFailed before a retry.
                 Err(f) => {
                     if !self.retry(thread, scope.name, &map.retry, &mut counts, &f) {
-                        thread.push(Kind::MapFailed);
+                        if !std::mem::take(&mut self.map_refused) {
+                            thread.push(Kind::MapFailed);
+                        }
                         break Err(f);
                     }
                 }

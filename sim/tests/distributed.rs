@@ -333,3 +333,42 @@ fn image_backfill_runs_on_mocks() {
     );
     assert_eq!(run.written.len(), 2);
 }
+
+/// `test_map_state_tolerated_failure_percentage_path[100.1]` and
+/// `…count_path[NoNumber]`: refused after MapStateStarted, before the run.
+#[test]
+fn unusable_thresholds_fail_the_state_before_its_run_starts() {
+    let definition = distributed_map(json!({
+        "ItemsPath": "$.Items",
+        "ToleratedFailurePercentagePath": "$.ToleratedFailurePercentage"
+    }));
+    let execution = Simulator::new(&Mocks::new()).run(
+        &machine(definition),
+        json!({"Items": [0], "ToleratedFailurePercentage": 100.1}),
+    );
+    assert_eq!(
+        kinds(&execution),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(
+        execution.failure.expect("a failure").cause,
+        "An error occurred while executing the state 'MapState' (entered at the event id #2). \
+         ToleratedFailurePercentage must be between 0 and 100."
+    );
+    let definition = distributed_map(json!({
+        "ItemsPath": "$.Items",
+        "ToleratedFailureCountPath": "$.ToleratedFailureCount"
+    }));
+    let execution = Simulator::new(&Mocks::new()).run(
+        &machine(definition),
+        json!({"Items": [0], "ToleratedFailureCount": "NoNumber"}),
+    );
+    assert!(execution.failure.expect("a failure").cause.ends_with(
+        "The ToleratedFailureCountPath field refers to value \"NoNumber\" which is not a valid integer: $.ToleratedFailureCount"
+    ));
+}
