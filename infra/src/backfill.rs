@@ -5,10 +5,11 @@
 //! ```text
 //! Backfill (Distributed Map over ListObjectsV2 of the prefix), per object:
 //!   IsImageKey ─no─▶ NotAnImageKey
-//!     └─yes─▶ LookUpItem ─▶ IsDone ─same ETag and thumbnail settings, COMPLETED─▶ AlreadyDone
-//!                              └─otherwise─▶ ProcessImage (ImageProcessing, .sync:2)
-//!                                              └─fails─▶ WasRejected ─yes─▶ Rejected
-//!                                                           └─no─▶ ProcessingFailed
+//!     └─yes─▶ LookUpItem ─▶ IsDone ─same ETag, and an outcome it would have again─▶ AlreadyDone
+//!                              ├─an item─▶ ItsSequencer ─┐
+//!                              └─none────▶ FirstSequencer┴▶ ProcessImage (ImageProcessing, .sync:2) ─▶ Processed
+//!                                                              └─fails─▶ WasRejected ─yes─▶ Rejected
+//!                                                                           └─no─▶ ProcessingFailed
 //! ```
 //!
 //! An image key is one an upload would have processed: under `incoming/`,
@@ -23,21 +24,20 @@
 //! way, and a batch would add an inline Map per batch, saving neither a
 //! child execution nor a state transition.
 //!
-//! The Map is JSONPath, which every engine we test on serves; the states of
-//! its processor are JSONata, which says "this attribute, if the item has
-//! it" without a Choice per attribute.
+//! JSONPath throughout: LocalStack evaluates JSONata with a Java library
+//! it downloads on first use, which an offline machine cannot.
 
 use asl::builder::{
-    BranchBuilder, Catch, ChoiceState, FailState, MapState, StateMachineBuilder, SucceedState,
+    BranchBuilder, Catch, ChoiceState, FailState, MapState, PassState, StateMachineBuilder,
     TaskState,
 };
-use asl::{Condition, ExecutionType, ItemReader, QueryLanguage, ResultWriter, StateMachine};
+use asl::{Condition, ExecutionType, ItemReader, ResultWriter, StateMachine};
 use photopipe_shared::table::{Status, attribute};
 use photopipe_shared::{
     BACKFILL_RESULTS_PREFIX, DEFAULT_THUMBNAIL_SIZE, ErrorName, INCOMING_PREFIX, Sequencer,
     thumbnail_settings,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::pipeline;
 
@@ -57,7 +57,10 @@ pub mod state {
     pub const LOOK_UP_ITEM: &str = "LookUpItem";
     pub const IS_DONE: &str = "IsDone";
     pub const ALREADY_DONE: &str = "AlreadyDone";
+    pub const ITS_SEQUENCER: &str = "ItsSequencer";
+    pub const FIRST_SEQUENCER: &str = "FirstSequencer";
     pub const PROCESS_IMAGE: &str = "ProcessImage";
+    pub const PROCESSED: &str = "Processed";
     pub const WAS_REJECTED: &str = "WasRejected";
     pub const REJECTED: &str = "Rejected";
     pub const PROCESSING_FAILED: &str = "ProcessingFailed";
@@ -127,7 +130,8 @@ fn backfill_map() -> MapState {
         })
         .item_selector(json!({
             "key.$": "$$.Map.Item.Value.Key",
-            "etag.$": "$$.Map.Item.Value.Etag",
+            // The listing's ETag is quoted; S3 events, and so items, have it bare.
+            "etag.$": "States.ArrayGetItem(States.StringSplit($$.Map.Item.Value.Etag, '\"'), 0)",
             "size.$": "$$.Map.Item.Value.Size",
             "force.$": "$.force",
         }))
@@ -145,16 +149,11 @@ fn backfill_map() -> MapState {
         .end()
 }
 
-/// `{% … %}`: a JSONata expression.
-fn jsonata(expression: &str) -> String {
-    format!("{{% {expression} %}}")
-}
-
 /// An item's output: its key and what happened to it.
-fn outcome(name: &str) -> Value {
-    json!(jsonata(&format!(
-        "{{ 'key': $states.input.key, 'outcome': '{name}' }}"
-    )))
+fn outcome(name: &str) -> PassState {
+    PassState::new()
+        .parameters(json!({ "key.$": "$.key", "outcome": name }))
+        .end()
 }
 
 fn processor() -> BranchBuilder {
@@ -164,7 +163,10 @@ fn processor() -> BranchBuilder {
     let look_up = p.declare(state::LOOK_UP_ITEM);
     let is_done = p.declare(state::IS_DONE);
     let already_done = p.declare(state::ALREADY_DONE);
+    let its_sequencer = p.declare(state::ITS_SEQUENCER);
+    let first_sequencer = p.declare(state::FIRST_SEQUENCER);
     let process = p.declare(state::PROCESS_IMAGE);
+    let processed = p.declare(state::PROCESSED);
     let was_rejected = p.declare(state::WAS_REJECTED);
     let rejected = p.declare(state::REJECTED);
     let failed = p.declare(state::PROCESSING_FAILED);
@@ -173,112 +175,150 @@ fn processor() -> BranchBuilder {
         is_image_key,
         ChoiceState::new()
             .comment("What an upload would have processed: under incoming/, not a folder marker")
-            .query_language(QueryLanguage::Jsonata)
             .when(
-                Condition::jsonata(jsonata(&format!(
-                    "$substring($states.input.key, 0, {len}) = '{INCOMING_PREFIX}' and \
-                     $substring($states.input.key, -1) != '/'",
-                    len = INCOMING_PREFIX.len(),
-                ))),
+                Condition::and([
+                    Condition::string_matches("$.key", format!("{INCOMING_PREFIX}*")),
+                    Condition::not(Condition::string_matches("$.key", "*/")),
+                ]),
                 look_up,
             )
             .otherwise(not_an_image_key),
     );
+    p.define(not_an_image_key, outcome(outcome::NOT_AN_IMAGE_KEY));
     p.define(
-        not_an_image_key,
-        SucceedState::new()
-            .query_language(QueryLanguage::Jsonata)
-            .output(outcome(outcome::NOT_AN_IMAGE_KEY)),
+        look_up,
+        TaskState::new("arn:aws:states:::dynamodb:getItem")
+            .comment("The object's item, to skip work done already and to reuse its sequencer")
+            .parameters(json!({
+                "TableName": placeholder(TABLE_NAME),
+                "Key": { attribute::IMAGE_KEY: { "S.$": "$.key" } },
+                "ConsistentRead": true,
+            }))
+            .result_path("$.found")
+            .timeout_seconds(10)
+            .retry(pipeline::dynamodb_retry())
+            .next(is_done),
     );
-    p.define(look_up, look_up_item().next(is_done));
     p.define(
         is_done,
         ChoiceState::new()
-            .comment("Done already: a success recorded for these bytes and these thumbnails")
-            .query_language(QueryLanguage::Jsonata)
-            .when(Condition::jsonata(jsonata(&done_already())), already_done)
-            .otherwise(process),
+            .comment("Done already when these bytes would end as they did; else the item's sequencer, if any")
+            .when(done_already(), already_done)
+            .when(
+                Condition::is_present(item(attribute::SEQUENCER), true),
+                its_sequencer,
+            )
+            .otherwise(first_sequencer),
+    );
+    p.define(already_done, outcome(outcome::SKIPPED));
+    p.define(
+        its_sequencer,
+        PassState::new()
+            .comment("The item's own: the child's conditional writes pass, a newer upload's win")
+            .input_path(item(attribute::SEQUENCER))
+            .result_path("$.sequencer")
+            .next(process),
     );
     p.define(
-        already_done,
-        SucceedState::new()
-            .query_language(QueryLanguage::Jsonata)
-            .output(outcome(outcome::SKIPPED)),
+        first_sequencer,
+        PassState::new()
+            .comment("No item: the sequencer every S3 event's exceeds")
+            .result(json!(Sequencer::default().as_str()))
+            .result_path("$.sequencer")
+            .next(process),
     );
     p.define(
         process,
         process_image()
-            .catch(Catch::new(["States.TaskFailed"], was_rejected))
+            .catch(Catch::new(["States.TaskFailed"], was_rejected).result_path("$.error"))
+            .next(processed),
+    );
+    p.define(
+        processed,
+        PassState::new()
+            .parameters(json!({
+                "key.$": "$.key",
+                "outcome": outcome::PROCESSED,
+                "execution.$": "$.child.execution",
+            }))
             .end(),
     );
     p.define(
         was_rejected,
         ChoiceState::new()
             .comment("A refused format is an outcome like a completed image; other failures fail the item")
-            .query_language(QueryLanguage::Jsonata)
             .when(
-                Condition::jsonata(jsonata(&format!(
-                    "$contains($states.input.Cause, '{}')",
-                    ErrorName::NotSupportedImageType.as_str()
-                ))),
+                Condition::string_matches(
+                    "$.error.Cause",
+                    format!("*{}*", ErrorName::NotSupportedImageType.as_str()),
+                ),
                 rejected,
             )
             .otherwise(failed),
     );
-    p.define(
-        rejected,
-        SucceedState::new()
-            .query_language(QueryLanguage::Jsonata)
-            .output(json!(jsonata(&format!(
-                "{{ 'key': $key, 'outcome': '{}' }}",
-                outcome::REJECTED
-            )))),
-    );
+    p.define(rejected, outcome(outcome::REJECTED));
     p.define(
         failed,
         FailState::new()
             .comment("ImageProcessing recorded the failure on the item; the Map Run counts it")
-            .query_language(QueryLanguage::Jsonata)
-            .error(jsonata("$states.input.Error"))
-            .cause(jsonata("$states.input.Cause")),
+            .error_path("$.error.Error")
+            .cause_path("$.error.Cause"),
     );
     p
 }
 
-/// The object's item, or `{}`: JSONata reads a missing attribute as
-/// undefined, which equals nothing.
-fn look_up_item() -> TaskState {
-    TaskState::new("arn:aws:states:::dynamodb:getItem")
-        .comment("The item of the object, to skip work done already and to reuse its sequencer")
-        .query_language(QueryLanguage::Jsonata)
-        .arguments(json!({
-            "TableName": placeholder(TABLE_NAME),
-            "Key": { attribute::IMAGE_KEY: { "S": jsonata("$states.input.key") } },
-            "ConsistentRead": true,
-        }))
-        .assign(json!({
-            "key": jsonata("$states.input.key"),
-            "item": jsonata("$exists($states.result.Item) ? $states.result.Item : {}"),
-        }))
-        .output(json!(jsonata("$states.input")))
-        .timeout_seconds(10)
-        .retry(pipeline::dynamodb_retry())
+/// The path of the found item's attribute `name`, a string.
+fn item(name: &str) -> String {
+    format!("$.found.Item.{name}.S")
 }
 
-/// The listing's ETag is quoted (`"\"…\""`); S3 events, and so the item,
-/// have it bare.
-const BARE_ETAG: &str = "$replace($states.input.etag, '\"', '')";
+/// The failures these bytes would meet again: the image itself is at fault.
+/// Others (throttling that outlasted the retries, a permission) may not recur.
+fn permanent_for_these_bytes() -> Vec<&'static str> {
+    [
+        ErrorName::EmptyObject,
+        ErrorName::CorruptImage,
+        ErrorName::ImageTooLarge,
+    ]
+    .iter()
+    .map(|e| e.as_str())
+    .chain(pipeline::REKOGNITION_PERMANENT)
+    .collect()
+}
 
-fn done_already() -> String {
-    format!(
-        "$states.input.force != true and $item.{status}.S = '{completed}' and \
-         $item.{etag}.S = {BARE_ETAG} and $item.{thumbnail}.M.settings.S = '{settings}'",
-        status = attribute::STATUS,
-        completed = Status::Completed.as_str(),
-        etag = attribute::ETAG,
-        thumbnail = attribute::THUMBNAIL,
-        settings = thumbnail_settings(DEFAULT_THUMBNAIL_SIZE),
-    )
+/// Processing these bytes again would end as it did: completed with the
+/// current thumbnail settings, rejected, or failed for a fault of the image.
+/// Each attribute is tested for presence before it is compared (`And`
+/// stops at the first condition that fails), since a comparison with a
+/// missing path is an error.
+fn done_already() -> Condition {
+    let status = item(attribute::STATUS);
+    let settings = format!("$.found.Item.{}.M.settings.S", attribute::THUMBNAIL);
+    let error = item(attribute::ERROR);
+    let completed = Condition::and([
+        Condition::string_equals(status.clone(), Status::Completed.as_str()),
+        Condition::is_present(settings.clone(), true),
+        Condition::string_equals(settings, thumbnail_settings(DEFAULT_THUMBNAIL_SIZE)),
+    ]);
+    let rejected = Condition::string_equals(status.clone(), Status::Rejected.as_str());
+    let failed = Condition::and([
+        Condition::string_equals(status, Status::Failed.as_str()),
+        Condition::is_present(error.clone(), true),
+        Condition::or(
+            permanent_for_these_bytes()
+                .into_iter()
+                .map(|e| Condition::string_equals(error.clone(), e)),
+        ),
+    ]);
+    Condition::and([
+        Condition::boolean_equals("$.force", false),
+        Condition::is_present(item(attribute::ETAG), true),
+        Condition::compare(
+            item(attribute::ETAG),
+            asl::Comparison::StringEqualsPath("$.etag".into()),
+        ),
+        Condition::or([completed, rejected, failed]),
+    ])
 }
 
 /// `ImageProcessing` for the object, as a child execution whose outcome is
@@ -286,25 +326,18 @@ fn done_already() -> String {
 fn process_image() -> TaskState {
     TaskState::new("arn:aws:states:::states:startExecution.sync:2")
         .comment("ImageProcessing, as for an upload of these bytes")
-        .query_language(QueryLanguage::Jsonata)
-        .arguments(json!({
+        .parameters(json!({
             "StateMachineArn": placeholder(IMAGE_PROCESSING_ARN),
             "Input": {
                 "bucket": placeholder(PHOTO_BUCKET),
-                "key": jsonata("$states.input.key"),
-                "size": jsonata("$states.input.size"),
-                "etag": jsonata(BARE_ETAG),
-                "sequencer": jsonata(&format!(
-                    "$exists($item.{seq}.S) ? $item.{seq}.S : '{first}'",
-                    seq = attribute::SEQUENCER,
-                    first = Sequencer::default().as_str(),
-                )),
+                "key.$": "$.key",
+                "size.$": "$.size",
+                "etag.$": "$.etag",
+                "sequencer.$": "$.sequencer",
             },
         }))
-        .output(json!(jsonata(&format!(
-            "{{ 'key': $states.input.key, 'outcome': '{}', 'execution': $states.result.ExecutionArn }}",
-            outcome::PROCESSED
-        ))))
+        .result_selector(json!({ "execution.$": "$.ExecutionArn" }))
+        .result_path("$.child")
         .retry(
             asl::Retrier::new([
                 "StepFunctions.ExecutionLimitExceededException",

@@ -86,7 +86,7 @@ const REKOGNITION_TRANSIENT: [&str; 3] = [
     "Rekognition.InternalServerErrorException",
 ];
 /// What Rekognition says about images it cannot read: permanent, like ours.
-const REKOGNITION_PERMANENT: [&str; 3] = [
+pub(crate) const REKOGNITION_PERMANENT: [&str; 3] = [
     "Rekognition.InvalidImageFormatException",
     "Rekognition.ImageTooLargeException",
     "Rekognition.InvalidS3ObjectException",
@@ -202,9 +202,10 @@ fn record_outcome(status: Status, superseded: StateId) -> TaskState {
         Owner::Claim,
         json!({
             "UpdateExpression": format!(
-                "SET #status = :status, #error = :error, #cause = :cause, {} = :execution, {} = :now, #sequencer = :sequencer",
+                "SET #status = :status, #error = :error, #cause = :cause, {} = :execution, {} = :now, #sequencer = :sequencer, {} = :etag",
                 attribute::EXECUTION_ARN,
                 attribute::UPDATED_AT,
+                attribute::ETAG,
             ),
             "ExpressionAttributeNames": {
                 "#status": attribute::STATUS,
@@ -217,6 +218,7 @@ fn record_outcome(status: Status, superseded: StateId) -> TaskState {
                 ":cause": { "S.$": "$.error.Cause" },
                 ":execution": { "S.$": "$$.Execution.Id" },
                 ":now": { "S.$": "$$.State.EnteredTime" },
+                ":etag": { "S.$": "States.Format('{}', $.etag)" },
             },
         }),
     )

@@ -329,8 +329,11 @@ struct Machine {
 
 /// A state machine with its log group and a role derived from its states.
 fn machine(t: &mut Template, m: Machine) -> Result<Handle<StateMachine>, Vec<TemplateError>> {
+    // Compact: CloudFormation takes at most 51,200 bytes of template inline,
+    // and indentation was a third of it. `infra/generated/*.asl.json` hold
+    // the definitions for reading.
     let definition_string =
-        serde_json::to_string_pretty(&m.definition).map_err(|e| pipeline::unwritable(m.id, e))?;
+        serde_json::to_string(&m.definition).map_err(|e| pipeline::unwritable(m.id, e))?;
     let itself = m.name.as_ref().map(|name| permissions::Itself {
         arn: Expr::sub(format!(
             "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}"

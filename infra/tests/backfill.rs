@@ -27,24 +27,33 @@ fn processor() -> asl::StateMachine {
     }
 }
 
-/// An object of the listing, as the Map's `ItemSelector` gives it.
+/// An object of the listing, as the Map's `ItemSelector` gives it (the
+/// ETag unquoted).
 fn object(key: &str, force: bool) -> Value {
-    json!({ "key": key, "etag": "\"5d41402abc4b2a76b9719d911017c592\"", "size": 48_213, "force": force })
+    json!({ "key": key, "etag": ETAG, "size": 48_213, "force": force })
 }
 
 /// An item as DynamoDB's `GetItem` returns it.
 fn item(status: &str, etag: &str, settings: Option<&str>) -> Value {
+    failed_item(status, etag, settings, None)
+}
+
+fn failed_item(status: &str, etag: &str, settings: Option<&str>, error: Option<&str>) -> Value {
     let mut thumbnail = json!({ "key": { "S": "thumbnails/a.jpg" } });
     if let Some(settings) = settings {
         thumbnail["settings"] = json!({ "S": settings });
     }
-    json!({ "Item": {
+    let mut found = json!({ "Item": {
         "imageKey": { "S": "incoming/a.jpg" },
         "sequencer": { "S": "0000000000000000000000000000001F" },
         "status": { "S": status },
         "etag": { "S": etag },
         "thumbnail": { "M": thumbnail },
-    } })
+    } });
+    if let Some(error) = error {
+        found["Item"]["error"] = json!({ "S": error });
+    }
+    found
 }
 
 const ETAG: &str = "5d41402abc4b2a76b9719d911017c592";
@@ -152,6 +161,33 @@ fn a_success_for_the_same_bytes_and_settings_is_skipped_unless_forced() {
 }
 
 #[test]
+fn an_outcome_the_same_bytes_would_meet_again_is_skipped() {
+    for (why, found) in [
+        (
+            "rejected",
+            failed_item("REJECTED", ETAG, None, Some("NotSupportedImageType")),
+        ),
+        (
+            "corrupt",
+            failed_item("FAILED", ETAG, None, Some("CorruptImage")),
+        ),
+        (
+            "unreadable to Rekognition",
+            failed_item(
+                "FAILED",
+                ETAG,
+                None,
+                Some("Rekognition.InvalidImageFormatException"),
+            ),
+        ),
+    ] {
+        let run = run(object("incoming/a.jpg", false), found, succeeded());
+        assert_eq!(outcome_of(&run), outcome::SKIPPED, "{why}");
+        assert!(run.children.is_empty(), "{why}");
+    }
+}
+
+#[test]
 fn other_bytes_other_settings_or_no_success_are_processed_again() {
     let settings = current_settings();
     for (why, found) in [
@@ -164,7 +200,14 @@ fn other_bytes_other_settings_or_no_success_are_processed_again() {
             "made before settings were recorded",
             item("COMPLETED", ETAG, None),
         ),
-        ("failed", item("FAILED", ETAG, Some(&settings))),
+        (
+            "failed on throttling",
+            failed_item("FAILED", ETAG, None, Some("DynamoDB.ThrottlingException")),
+        ),
+        (
+            "rejected other bytes",
+            failed_item("REJECTED", "0123", None, Some("NotSupportedImageType")),
+        ),
         (
             "still processing",
             item("PROCESSING", ETAG, Some(&settings)),

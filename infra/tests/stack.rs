@@ -21,6 +21,18 @@ fn the_definitions_pass_the_validator() {
     }
 }
 
+/// `CreateChangeSet` takes a template of at most 51,200 bytes inline, as
+/// deploy sends it (JSON).
+#[test]
+fn the_template_fits_in_a_request() {
+    let body = serde_json::to_string(&template()).expect("serializes");
+    assert!(
+        body.len() <= 51_200,
+        "the template is {} bytes; CloudFormation takes 51,200 inline",
+        body.len()
+    );
+}
+
 #[test]
 fn committed_artifacts_are_fresh() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -28,10 +28,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use aws_config::SdkConfig;
+use infra::backfill;
 use libtest_mimic::{Arguments, Failed, Trial};
+use photopipe_shared::table::{ImageItem, Status};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use xtask::build::{self, Arch};
 use xtask_aws::deploy::{self, Deployment, Settings};
+use xtask_aws::e2e::Expected;
 use xtask_aws::engine::{Engine, Running};
 use xtask_aws::localstack::{self, LocalStack};
 use xtask_aws::ministack::MiniStack;
@@ -299,6 +303,9 @@ fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
         }),
         ("deploy_review", |d| Box::pin(deploy_review(&d.env))),
         ("upload_follow", |d| Box::pin(d.recording(upload_follow))),
+        ("backfill_processes_what_is_there_once", |d| {
+            Box::pin(d.recording(backfill_processes_what_is_there_once))
+        }),
         ("two_stages", |d| Box::pin(two_stages(&d.env))),
         ("console_in_a_browser", |d| {
             Box::pin(browser::console_in_a_browser(
@@ -551,6 +558,170 @@ async fn upload_follow(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
         "upload --follow reported {outcomes:?}"
     );
     Ok(())
+}
+
+/// The images of the backfill case: what a bucket holds besides good
+/// photos (refused formats, a truncated and an empty file, an exploit).
+const BACKFILL_IMAGES: [&str; 10] = [
+    "flower.jpg",
+    "png-alpha.png",
+    "jpeg-exif-gps.jpg",
+    "orientation-6.jpg",
+    "arithmetic.jpg",
+    "animated.gif",
+    "image.webp",
+    "truncated.jpg",
+    "empty.jpg",
+    "arith-progressive-cve-2017-2862.jpg",
+];
+const BACKFILL_COPIES: usize = 20;
+
+/// `cargo xtask backfill` over objects that were in the bucket before the
+/// pipeline (uploaded with the bucket's notification off): every object
+/// ends in the outcome the definition predicts, with one item that records
+/// its ETag, the Map Run's results say so, and a second run skips them all.
+async fn backfill_processes_what_is_there_once(
+    env: &Env,
+    uploaded: &mut Vec<String>,
+) -> Result<()> {
+    let prefix = format!("{}backfill/", photopipe_shared::INCOMING_PREFIX);
+    let mut objects = Vec::new();
+    for copy in 0..BACKFILL_COPIES {
+        for name in BACKFILL_IMAGES {
+            objects.push((format!("{prefix}{copy:02}-{name}"), name));
+        }
+    }
+    let etags = put_without_events(env, &prefix, &objects).await?;
+
+    let deployment = deploy::deployed(&env.config, &env.deployment.stack_name).await?;
+    let input = |force| backfill::BackfillInput {
+        prefix: prefix.clone(),
+        force,
+        max_concurrency: 10,
+        tolerated_failure_percentage: 100,
+    };
+    let run = async |force| -> Result<xtask_aws::backfill::Summary> {
+        let execution = xtask_aws::backfill::start(&env.config, &deployment, &input(force)).await?;
+        xtask_aws::backfill::follow(&env.config, &execution, |_| {}).await
+    };
+
+    let first = run(false).await?;
+    let expected: Vec<(&str, Expected)> = BACKFILL_IMAGES
+        .iter()
+        .map(|name| (*name, xtask_aws::e2e::expected(&fixture(name))))
+        .collect();
+    let mut predicted = BTreeMap::from([(backfill::outcome::NOT_AN_IMAGE_KEY.to_owned(), 1)]);
+    for (_, outcome) in &expected {
+        let name = match outcome {
+            Expected::Success => backfill::outcome::PROCESSED,
+            Expected::Failure(e) if e == "NotSupportedImageType" => backfill::outcome::REJECTED,
+            Expected::Failure(_) => "FAILED",
+        };
+        *predicted.entry(name.to_owned()).or_default() += BACKFILL_COPIES as u64;
+    }
+    ensure!(
+        first.status == "SUCCEEDED" && first.outcomes == predicted,
+        "the first backfill: {first}expected outcomes {predicted:?}"
+    );
+    // Every object but the folder marker had its ImageProcessing execution.
+    uploaded.extend(objects.iter().map(|(key, _)| key.clone()));
+
+    let items = observe::items(&aws_sdk_dynamodb::Client::new(&env.config), &env.table).await?;
+    let by_key: BTreeMap<&str, &ImageItem> = items
+        .iter()
+        .filter(|i| i.image_key.starts_with(&prefix))
+        .map(|i| (i.image_key.as_str(), i))
+        .collect();
+    ensure!(
+        by_key.len() == objects.len(),
+        "{} objects, {} items",
+        objects.len(),
+        by_key.len()
+    );
+    for ((key, name), etag) in objects.iter().zip(&etags) {
+        let item = by_key.get(key.as_str()).context("no item")?;
+        let (_, outcome) = expected
+            .iter()
+            .find(|(n, _)| n == name)
+            .context("a fixture")?;
+        let status = match outcome {
+            Expected::Success => Status::Completed,
+            Expected::Failure(e) if e == "NotSupportedImageType" => Status::Rejected,
+            Expected::Failure(_) => Status::Failed,
+        };
+        ensure!(
+            item.status == status && item.etag.as_deref() == Some(etag.as_str()),
+            "{key}: {:?} with ETag {:?}, expected {status:?} with {etag}",
+            item.status,
+            item.etag
+        );
+    }
+
+    let second = run(false).await?;
+    let all_skipped = BTreeMap::from([
+        (backfill::outcome::NOT_AN_IMAGE_KEY.to_owned(), 1),
+        (backfill::outcome::SKIPPED.to_owned(), objects.len() as u64),
+    ]);
+    ensure!(
+        second.status == "SUCCEEDED" && second.outcomes == all_skipped,
+        "the second backfill should skip everything: {second}"
+    );
+    Ok(())
+}
+
+/// Puts the objects (and a folder marker for `prefix`) with the bucket's
+/// event notifications off, as in a bucket that had photos before the
+/// pipeline; returns their ETags, unquoted as events give them.
+async fn put_without_events(
+    env: &Env,
+    prefix: &str,
+    objects: &[(String, &str)],
+) -> Result<Vec<String>> {
+    let notifications = env
+        .s3
+        .get_bucket_notification_configuration()
+        .bucket(&env.bucket)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let restore = aws_sdk_s3::types::NotificationConfiguration::builder()
+        .set_lambda_function_configurations(Some(
+            notifications.lambda_function_configurations().to_vec(),
+        ))
+        .build();
+    let set = async |configuration| -> Result<()> {
+        env.s3
+            .put_bucket_notification_configuration()
+            .bucket(&env.bucket)
+            .notification_configuration(configuration)
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        Ok(())
+    };
+    set(aws_sdk_s3::types::NotificationConfiguration::builder().build()).await?;
+    let put = async |key: String, bytes: Vec<u8>| -> Result<String> {
+        let out = env
+            .s3
+            .put_object()
+            .bucket(&env.bucket)
+            .key(&key)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(deploy::explain)?;
+        Ok(out.e_tag().unwrap_or_default().trim_matches('"').to_owned())
+    };
+    let mut etags = Vec::new();
+    let mut put_all = async || -> Result<()> {
+        for (key, name) in objects {
+            etags.push(put(key.clone(), fixture(name)).await?);
+        }
+        put(prefix.to_owned(), Vec::new()).await.map(drop)
+    };
+    let done = put_all().await;
+    set(restore).await?;
+    done.map(|()| etags)
 }
 
 /// A second stage beside the test stack in the same account: its own stack
@@ -1295,7 +1466,7 @@ async fn crashing_and_hanging_functions_fail_cleanly(
                 "a {fault} left a thumbnail: {outcome}"
             );
             ensure!(
-                outcome["item"]["status"] == photopipe_shared::table::Status::Failed.as_str(),
+                outcome["item"]["status"] == Status::Failed.as_str(),
                 "a {fault} was not recorded as failed: {outcome}"
             );
             outcomes.insert(
@@ -1464,7 +1635,7 @@ async fn hostile_files_end_as_the_library_says(
         wrong.join("\n")
     );
     // What each fixture ends as, for review when it changes.
-    let outcomes: std::collections::BTreeMap<&str, &str> = reports
+    let outcomes: BTreeMap<&str, &str> = reports
         .iter()
         .filter(|r| originals.contains(&r.file))
         .map(|r| (r.file.as_str(), r.error.as_deref().unwrap_or(&r.status)))
@@ -1487,7 +1658,7 @@ async fn thumbnails_start_nothing(env: &Env, uploaded: &[String]) -> Result<()> 
         "no thumbnails were written"
     );
     let mut executions = env.executions();
-    let mut uploads: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut uploads: BTreeMap<&str, usize> = Default::default();
     for key in uploaded {
         *uploads.entry(key).or_default() += 1;
     }

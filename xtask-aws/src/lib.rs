@@ -3,6 +3,7 @@
 //! integration tests deploy and observe the stack through exactly the code
 //! users run. Their flags are defined in `xtask::cli`.
 
+pub mod backfill;
 pub mod conformance;
 pub mod console;
 pub mod deploy;

@@ -41,6 +41,9 @@ pub enum Command {
     Load(LoadArgs),
     /// Replay the S3 events whose execution could not be started (the start-failures queue).
     Redrive(RedriveArgs),
+    /// Process every image already under a prefix of the bucket (ImageBackfill,
+    /// a Distributed Map); --follow shows the Map Run's progress.
+    Backfill(BackfillArgs),
     /// Serve a web page to upload photos and watch them go through the pipeline.
     Console(ConsoleArgs),
     /// Write the CloudFormation template, state machine definition and diagram.
@@ -184,6 +187,46 @@ pub struct UploadArgs {
     #[arg(long)]
     pub follow: bool,
     /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A prefix an upload's key could have: `incoming/` or one under it.
+fn incoming_prefix(value: &str) -> Result<String, String> {
+    if value.starts_with(photopipe_shared::INCOMING_PREFIX) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "only images under {} are processed; a prefix must start with it",
+            photopipe_shared::INCOMING_PREFIX
+        ))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub stack: Stack,
+    /// Process the objects whose keys start with this.
+    #[arg(long, default_value = photopipe_shared::INCOMING_PREFIX, value_parser = incoming_prefix)]
+    pub prefix: String,
+    /// ImageProcessing executions at once.
+    #[arg(long, default_value_t = infra::backfill::DEFAULT_MAX_CONCURRENCY)]
+    pub max_concurrency: u32,
+    /// Stop the backfill once more than this percentage of its objects failed.
+    #[arg(long, default_value_t = infra::backfill::DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub tolerated_failure_percentage: u32,
+    /// Process objects again even where their item records a success for the
+    /// same bytes and thumbnail settings.
+    #[arg(long)]
+    pub force: bool,
+    /// Show the Map Run's progress until it ends, then a summary.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print the result (the execution, or with --follow the summary) as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -33,6 +33,7 @@ fn main() -> anyhow::Result<ExitCode> {
         | Command::Engines(_)
         | Command::Load(_)
         | Command::Redrive(_)
+        | Command::Backfill(_)
         | Command::Console(_)
         | Command::Inspect(_)
         | Command::Thumbnail(_) => return in_xtask_aws(),

@@ -51,6 +51,21 @@ the waste out (LocalStack's CPU per execution of ``concurrency.py``'s state mach
    with a wildcard, a filter, a slice, a union or ``..`` now always gives the list
    of its matches, empty when nothing matches.
 
+6. **A Distributed Map's S3 listing is the whole listing, in AWS's shape.** The
+   ``s3:listObjectsV2`` ItemReader made one ``ListObjectsV2`` call: a prefix with
+   more than 1,000 objects lost the rest without a word, and an empty one failed on
+   the missing ``Contents``. It also passed boto's objects on (``ETag``, a
+   ``datetime``), where AWS gives items with ``Etag`` and ``LastModified`` in epoch
+   seconds, so ``$$.Map.Item.Value.Etag`` found nothing. Every page is read now, and
+   each object becomes ``{Etag, Key, LastModified, Size, StorageClass}``.
+7. **A ResultWriter writes the results.** LocalStack wrote a manifest listing no
+   result files. The Map Run's items are now written as AWS does, under
+   ``<Prefix>/<map run id>/``: ``SUCCEEDED_0.json`` and ``FAILED_0.json`` (arrays of
+   ``{Input, Output, Status, ...}``, ``Input`` and ``Output`` as JSON text) and the
+   manifest naming them with their sizes. LocalStack keeps no per-item error, so a
+   failed item has no ``Error``/``Cause``, and its ``Input`` is the item as read,
+   before ``ItemSelector``.
+
 Caches are single-flight: at the start of a burst, 200 executions miss together, and
 they wait for one parse (or one AssumeRole) instead of each doing it.
 
@@ -111,6 +126,8 @@ def photopipe_stepfunctions_patches() -> None:
             ("assumed-role clients reused", _reuse_assumed_role_clients),
             ("DynamoDB task timeouts are States.Timeout", _dynamodb_task_timeout_is_states_timeout),
             ("indefinite JSONPaths give lists", _indefinite_paths_give_lists),
+            ("S3 listings read whole, in AWS's shape", _list_every_page_as_aws_does),
+            ("result writers write the results", _write_map_run_results),
         )
         if apply()
     ]
@@ -298,4 +315,108 @@ def _indefinite_paths_give_lists() -> bool:
     for module in list(sys.modules.values()):
         if module is not None and getattr(module, "extract_json", None) is original:
             Patch(module, "extract_json", extract_json).apply()
+    return True
+
+
+def _list_every_page_as_aws_does() -> bool:
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_map.item_reader.resource_eval import (
+        resource_eval_s3 as reader,
+    )
+    from localstack.utils.patch import Patch
+
+    cls = reader.ResourceEvalS3
+    if not isinstance(cls.__dict__.get("_handle_list_objects_v2"), staticmethod):
+        LOG.warning("photopipe: the S3 ItemReader has no _handle_list_objects_v2; left as is")
+        return False
+
+    def _handle_list_objects_v2(env, resource_runtime_part, state_credentials) -> None:
+        s3_client = cls._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        parameters = env.stack.pop()
+        items = []
+        for page in s3_client.get_paginator("list_objects_v2").paginate(**parameters):
+            for obj in page.get("Contents", []):
+                items.append({
+                    "Etag": obj["ETag"],
+                    "Key": obj["Key"],
+                    "LastModified": int(obj["LastModified"].timestamp()),
+                    "Size": obj["Size"],
+                    "StorageClass": obj.get("StorageClass", "STANDARD"),
+                })
+        env.stack.append(items)
+
+    Patch(cls, "_handle_list_objects_v2", staticmethod(_handle_list_objects_v2)).apply()
+    return True
+
+
+def _write_map_run_results() -> bool:
+    import json
+
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_map.iteration import (
+        distributed_iteration_component as distributed,
+    )
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_map.result_writer.resource_eval import (
+        resource_eval_s3 as writer,
+    )
+    from localstack.utils.patch import Patch
+
+    component = distributed.DistributedIterationComponent
+    writer_cls = writer.ResourceEvalS3
+    original_map_run = component.__dict__.get("_map_run")
+    if original_map_run is None or not isinstance(writer_cls.__dict__.get("_handle_put_object"), staticmethod):
+        LOG.warning("photopipe: Distributed Map internals are not LocalStack 4.14.0's; results not written")
+        return False
+
+    @functools.wraps(original_map_run)
+    def _map_run(self, env, eval_input) -> None:
+        items = list(env.stack[-1])  # the items, which the original pops
+        original_map_run(self, env, eval_input)
+        # A failed item's output is None (LocalStack keeps nothing else of it).
+        eval_input.map_run_record.photopipe_items = list(zip(items, env.stack[-1]))
+
+    def _handle_put_object(env, resource_runtime_part, state_credentials) -> None:
+        parameters = env.stack.pop()
+        env.stack.pop()  # the outputs, which the map run record holds with their items
+        s3_client = writer_cls._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        record = env.map_run_record_pool_manager.get_all().pop()
+        bucket = parameters["Bucket"]
+        prefix = parameters.get("Prefix", "")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        base = prefix + record.map_run_arn.split(":")[-1] + "/"
+        groups = {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
+        for index, (item, output) in enumerate(getattr(record, "photopipe_items", [])):
+            status = "FAILED" if output is None else "SUCCEEDED"
+            entry = {
+                "Name": str(index),
+                "StateMachineArn": record.map_state_machine_arn,
+                "Status": status,
+                "Input": json.dumps(item),
+                "InputDetails": {"Included": True},
+            }
+            if output is not None:
+                entry["Output"] = json.dumps(output)
+                entry["OutputDetails"] = {"Included": True}
+            groups[status].append(entry)
+        result_files = {}
+        for status, entries in groups.items():
+            result_files[status] = []
+            if entries:
+                key = f"{base}{status}_0.json"
+                body = json.dumps(entries).encode("utf8")
+                s3_client.put_object(Bucket=bucket, Key=key, Body=body)
+                result_files[status].append({"Key": key, "Size": len(body)})
+        manifest_key = base + "manifest.json"
+        manifest = {"DestinationBucket": bucket, "MapRunArn": record.map_run_arn, "ResultFiles": result_files}
+        s3_client.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest, indent=2).encode("utf8"))
+        env.stack.append({
+            "MapRunArn": record.map_run_arn,
+            "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key},
+        })
+
+    Patch(component, "_map_run", _map_run).apply()
+    Patch(writer_cls, "_handle_put_object", staticmethod(_handle_put_object)).apply()
     return True
