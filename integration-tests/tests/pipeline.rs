@@ -303,9 +303,6 @@ fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
         }),
         ("deploy_review", |d| Box::pin(deploy_review(&d.env))),
         ("upload_follow", |d| Box::pin(d.recording(upload_follow))),
-        ("backfill_processes_what_is_there_once", |d| {
-            Box::pin(d.recording(backfill_processes_what_is_there_once))
-        }),
         ("two_stages", |d| Box::pin(two_stages(&d.env))),
         ("console_in_a_browser", |d| {
             Box::pin(browser::console_in_a_browser(
@@ -317,6 +314,12 @@ fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
         }),
     ]);
     if engine == Engine::Localstack {
+        // MiniStack 1.x reads neither `MaxConcurrencyPath` nor
+        // `ToleratedFailurePercentagePath` (so any failed item fails its Map
+        // Run) and has no `ResultWriter`.
+        cases.push(("backfill_processes_what_is_there_once", |d| {
+            Box::pin(d.recording(backfill_processes_what_is_there_once))
+        }));
         cases.push(("a_restart_mid_run_is_reported", |d| {
             Box::pin(async {
                 let Running::LocalStack(localstack) = &d.running else {

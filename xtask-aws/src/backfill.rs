@@ -106,6 +106,11 @@ impl Items {
 pub struct Summary {
     pub execution_arn: String,
     pub status: String,
+    /// Why the execution failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
     pub map_run_arn: Option<String>,
     pub items: Items,
     /// What the items' outputs say happened to their objects, from the
@@ -122,6 +127,10 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = &self.items;
         writeln!(f, "backfill {}: {}", self.status, self.execution_arn)?;
+        if let Some(error) = &self.error {
+            let cause = self.cause.as_deref().unwrap_or_default();
+            writeln!(f, "  {error}: {cause}")?;
+        }
         writeln!(
             f,
             "  items: {} in all, {} succeeded, {} failed, {} timed out, {} aborted",
@@ -196,6 +205,8 @@ pub async fn follow(
             return Ok(Summary {
                 execution_arn: execution.to_owned(),
                 status: described.status().as_str().to_owned(),
+                error: described.error().map(str::to_owned),
+                cause: described.cause().map(str::to_owned),
                 map_run_arn: map_run,
                 objects_per_second: items.total as f64 / seconds.max(0.001),
                 items,
