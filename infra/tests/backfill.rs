@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use infra::backfill::{self, outcome, state};
 use photopipe_shared::{DEFAULT_THUMBNAIL_SIZE, Sequencer, thumbnail_settings};
 use serde_json::{Value, json};
-use sim::{Mocks, Response, Simulator, Status};
+use sim::{Mocks, Response, Simulator, Status, coverage};
 
 /// The processor of the Distributed Map as a machine of its own: what one
 /// child workflow runs for one object.
@@ -60,6 +60,8 @@ const ETAG: &str = "5d41402abc4b2a76b9719d911017c592";
 
 struct Run {
     execution: sim::Execution,
+    /// The Choice rules, catchers and exhausted retriers taken.
+    routes: Vec<coverage::Route>,
     /// The inputs of the ImageProcessing executions started.
     children: Vec<Value>,
 }
@@ -67,12 +69,15 @@ struct Run {
 /// The processor on `object`, the table holding `found` and the child
 /// execution ending with `child`.
 fn run(object: Value, found: Value, child: Response) -> Run {
+    run_with(object, Response::ok(found), child)
+}
+
+/// As [`run`], with the lookup answering `found` (a result or a throw).
+fn run_with(object: Value, found: Response, child: Response) -> Run {
     let children = Arc::new(Mutex::new(Vec::new()));
     let started = Arc::clone(&children);
     let mocks = Mocks::new()
-        .resource("arn:aws:states:::dynamodb:getItem", move |_| {
-            Response::ok(found.clone())
-        })
+        .resource("arn:aws:states:::dynamodb:getItem", move |_| found.clone())
         .state(state::PROCESS_IMAGE, move |call| {
             if let Ok(mut started) = started.lock() {
                 started.push(call.parameters["Input"].clone());
@@ -82,6 +87,7 @@ fn run(object: Value, found: Value, child: Response) -> Run {
     let execution = Simulator::new(&mocks).run(&processor(), object);
     let children = children.lock().map(|c| c.clone()).unwrap_or_default();
     Run {
+        routes: execution.routes.clone(),
         execution,
         children,
     }
@@ -238,4 +244,81 @@ fn a_rejected_format_is_an_outcome_and_other_failures_fail_the_item() {
     let failure = corrupt.execution.failure.expect("a failure");
     assert_eq!(failure.error, "States.TaskFailed");
     assert!(failure.cause.contains("CorruptImage"), "{}", failure.cause);
+}
+
+/// Every run the tests above make, and the two whose retries run out.
+fn all_runs() -> Vec<Run> {
+    let settings = current_settings();
+    let mut runs = vec![
+        run(object("incoming/album/", false), json!({}), succeeded()),
+        run(object("incoming/a.jpg", false), json!({}), succeeded()),
+        run(
+            object("incoming/a.jpg", false),
+            item("COMPLETED", ETAG, Some(&settings)),
+            succeeded(),
+        ),
+        run(
+            object("incoming/a.jpg", false),
+            item("COMPLETED", "0123", Some(&settings)),
+            succeeded(),
+        ),
+        run(
+            object("incoming/a.gif", false),
+            json!({}),
+            child_failed("NotSupportedImageType"),
+        ),
+        run(
+            object("incoming/a.jpg", false),
+            json!({}),
+            child_failed("CorruptImage"),
+        ),
+    ];
+    runs.push(run_with(
+        object("incoming/a.jpg", false),
+        Response::throw("DynamoDB.ThrottlingException", "Rate exceeded"),
+        succeeded(),
+    ));
+    runs.push(run(
+        object("incoming/a.jpg", false),
+        json!({}),
+        Response::throw(
+            "StepFunctions.ExecutionLimitExceededException",
+            "too many executions",
+        ),
+    ));
+    runs
+}
+
+#[test]
+fn throttling_past_the_retries_fails_the_item_with_its_name() {
+    let runs = all_runs();
+    let names: Vec<Option<&str>> = runs[runs.len() - 2..]
+        .iter()
+        .map(|r| r.execution.failure.as_ref().map(|f| f.error.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            Some("DynamoDB.ThrottlingException"),
+            Some("StepFunctions.ExecutionLimitExceededException")
+        ]
+    );
+}
+
+#[test]
+fn every_route_of_the_processor_is_taken() {
+    let mut taken = std::collections::BTreeSet::new();
+    for run in all_runs() {
+        taken.extend(run.routes);
+    }
+    let missing: Vec<String> = coverage::routes(&processor())
+        .into_iter()
+        .filter(|route| !taken.contains(route))
+        .map(|route| route.to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes no test takes:\n{}",
+        missing.join("\n")
+    );
 }
