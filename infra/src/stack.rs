@@ -27,22 +27,27 @@ pub struct LambdaPackage {
     pub logical_id: &'static str,
     /// The template parameter that receives the S3 key of the function's zip.
     pub code_key_parameter: &'static str,
+    /// MB; `cargo xtask cost` prices GB-seconds from it.
+    pub memory_size: u32,
 }
 
 pub const START_EXECUTION: LambdaPackage = LambdaPackage {
     package: "start-execution",
     logical_id: "StartExecutionFunction",
     code_key_parameter: "StartExecutionCodeKey",
+    memory_size: 128,
 };
 pub const EXTRACT_METADATA: LambdaPackage = LambdaPackage {
     package: "extract-metadata",
     logical_id: "ExtractMetadataFunction",
     code_key_parameter: "ExtractMetadataCodeKey",
+    memory_size: 256,
 };
 pub const THUMBNAIL: LambdaPackage = LambdaPackage {
     package: "thumbnail",
     logical_id: "ThumbnailFunction",
     code_key_parameter: "ThumbnailCodeKey",
+    memory_size: 1024,
 };
 
 /// Every function of the stack.
@@ -208,7 +213,6 @@ fn image_functions(t: &mut Template, common: &Common) -> ImageFunctions {
         FunctionSpec {
             lambda: EXTRACT_METADATA,
             description: "Reads an image's format, dimensions and EXIF without decoding its pixels",
-            memory_size: 256,
             timeout: 30,
             access: vec![Access::ReadObjects(INCOMING_PREFIX)],
             env: IndexMap::new(),
@@ -220,7 +224,6 @@ fn image_functions(t: &mut Template, common: &Common) -> ImageFunctions {
         FunctionSpec {
             lambda: THUMBNAIL,
             description: "Writes an upright thumbnail that fits 250x250 under thumbnails/",
-            memory_size: 1024,
             timeout: 60,
             access: vec![
                 Access::ReadObjects(INCOMING_PREFIX),
@@ -439,7 +442,6 @@ fn start_function(
         FunctionSpec {
             lambda: START_EXECUTION,
             description: "Starts ImageProcessing for every image uploaded under incoming/",
-            memory_size: 128,
             timeout: 30,
             access: vec![
                 Access::StartExecution(state_machine.clone()),
@@ -592,7 +594,6 @@ impl Common {
 struct FunctionSpec {
     lambda: LambdaPackage,
     description: &'static str,
-    memory_size: u32,
     timeout: u32,
     access: Vec<Access>,
     env: IndexMap<String, Expr>,
@@ -603,7 +604,6 @@ fn function(t: &mut Template, common: &Common, spec: FunctionSpec) -> Handle<Fun
     let FunctionSpec {
         lambda,
         description,
-        memory_size,
         timeout,
         access,
         env,
@@ -654,7 +654,7 @@ fn function(t: &mut Template, common: &Common, spec: FunctionSpec) -> Handle<Fun
                 s3_key: common.code_keys[lambda.package].r#ref(),
             },
             role: role.arn(),
-            memory_size,
+            memory_size: lambda.memory_size,
             timeout,
             reserved_concurrent_executions: common.concurrency.clone(),
             environment: Some(Environment { variables }),

@@ -81,8 +81,33 @@ impl Arch {
     }
 }
 
+/// The Cargo profile the functions are built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// What `build` and `deploy` ship.
+    Release,
+    /// `cargo xtask sync`'s: release with incremental builds and many codegen
+    /// units, so a change to one function relinks in seconds (Cargo.toml).
+    Sync,
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Sync => "sync",
+        }
+    }
+}
+
 /// Builds every function (or those in `args.packages`) and returns their zips.
 pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
+    run_with(args, Profile::Release)
+}
+
+/// [`run`] with a profile of choice; zips of other profiles than release
+/// go under `target/lambda-zips/<profile>/<arch>`.
+pub fn run_with(args: Args, profile: Profile) -> Result<Vec<BuiltFunction>> {
     let arch = if args.arm64 {
         Arch::Arm64
     } else {
@@ -101,7 +126,15 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
         .iter()
         .map(|function| function.bin.as_str())
         .collect();
-    let lambda_dir = workspace.target_dir.join("lambda").join(arch.lambda_name());
+    let out_dir = |kind: &str| match profile {
+        Profile::Release => workspace.target_dir.join(kind).join(arch.lambda_name()),
+        _ => workspace
+            .target_dir
+            .join(kind)
+            .join(profile.name())
+            .join(arch.lambda_name()),
+    };
+    let lambda_dir = out_dir("lambda");
     eprintln!(
         "build: building {} for {} ({}) with cargo-lambda",
         names.join(", "),
@@ -115,7 +148,8 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
         .args([
             "lambda",
             "build",
-            "--release",
+            "--profile",
+            profile.name(),
             "--target",
             arch.rust_target(),
         ])
@@ -151,10 +185,7 @@ pub fn run(args: Args) -> Result<Vec<BuiltFunction>> {
         bail!("cargo lambda build failed ({status}); the compiler's messages are above");
     }
 
-    let zip_dir = workspace
-        .target_dir
-        .join("lambda-zips")
-        .join(arch.lambda_name());
+    let zip_dir = out_dir("lambda-zips");
     fs::create_dir_all(&zip_dir)
         .with_context(|| format!("failed to create {}", zip_dir.display()))?;
     let mut built = Vec::with_capacity(names.len());

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{asl_cmd, build, localstack_image, paths, sim_cmd, synth};
+use crate::{asl_cmd, build, cost, localstack_image, paths, sim_cmd, synth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +44,14 @@ pub enum Command {
     /// Process every image already under a prefix of the bucket (ImageBackfill,
     /// a Distributed Map); --follow shows the Map Run's progress.
     Backfill(BackfillArgs),
+    /// Print a function's CloudWatch Logs, structured lines shown readably.
+    Logs(LogsArgs),
+    /// After a code change, update the deployed functions' code and state
+    /// machines' definitions directly, skipping CloudFormation where it can;
+    /// --watch does it on every save.
+    Sync(SyncArgs),
+    /// What a backfill of N objects costs on AWS at list prices, and how long it takes.
+    Cost(cost::Args),
     /// Serve a web page to upload photos and watch them go through the pipeline.
     Console(ConsoleArgs),
     /// Write the CloudFormation template, state machine definition and diagram.
@@ -172,6 +180,56 @@ pub struct DeployArgs {
     /// that takes tags (repeatable).
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = tag)]
     pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub stack: Stack,
+    /// The function.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+        infra::stack::LAMBDAS.map(|l| l.package)))]
+    pub function: String,
+    /// How far back to start: 30s, 10m, 2h, 1d.
+    #[arg(long, default_value = "10m", value_parser = duration)]
+    pub since: std::time::Duration,
+    /// Keep printing new lines as they arrive.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// `30s`, `10m`, `2h`, `1d`.
+fn duration(value: &str) -> Result<std::time::Duration, String> {
+    let split = value.len().saturating_sub(1);
+    let (number, unit) = value.split_at(split);
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "a duration is a number and s, m, h or d (10m), not {value:?}"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .map(|n| std::time::Duration::from_secs(n * seconds))
+        .map_err(|_| format!("a duration is a number and s, m, h or d (10m), not {value:?}"))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub stack: Stack,
+    /// Sync again whenever a source file under lambdas/, infra/, asl/ or sim/ is saved.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -392,4 +450,17 @@ pub struct ThumbnailArgs {
     /// Largest image decoded, as `MAX_PIXELS`.
     #[arg(long, default_value_t = photopipe_shared::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(duration("90s"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(duration("10m"), Ok(std::time::Duration::from_secs(600)));
+        assert_eq!(duration("1d"), Ok(std::time::Duration::from_secs(86_400)));
+        assert!(duration("10").is_err() && duration("m").is_err() && duration("").is_err());
+    }
 }

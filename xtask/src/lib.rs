@@ -8,6 +8,7 @@ pub mod asl_cmd;
 pub mod build;
 pub mod ci;
 pub mod cli;
+pub mod cost;
 pub mod lint;
 pub mod localstack_image;
 pub mod paths;

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 use xtask::cli::{Cli, Command};
 use xtask::{
-    asl_cmd, build, cargo_command, ci, lint, localstack_image, paths, project_root, sim_cmd, synth,
+    asl_cmd, build, cargo_command, ci, cost, lint, localstack_image, paths, project_root, sim_cmd,
+    synth,
 };
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -24,6 +25,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Ci => ci::run()?,
         Command::Asl(args) => asl_cmd::run(args)?,
         Command::Sim(args) => sim_cmd::run(args)?,
+        Command::Cost(args) => cost::run(args)?,
         Command::LocalstackImage(args) => localstack_image::run(args).map(drop)?,
         Command::Deploy(_)
         | Command::Destroy(_)
@@ -34,6 +36,8 @@ fn main() -> anyhow::Result<ExitCode> {
         | Command::Load(_)
         | Command::Redrive(_)
         | Command::Backfill(_)
+        | Command::Sync(_)
+        | Command::Logs(_)
         | Command::Console(_)
         | Command::Inspect(_)
         | Command::Thumbnail(_) => return in_xtask_aws(),
