@@ -155,6 +155,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<ExitCode> {
         let pending = match plan {
             Plan::UpToDate(deployment) => {
                 if !args.diff {
+                    put_back_code(&config, stack_name, &functions).await?;
                     print_outputs(&deployment);
                 }
                 return Ok(ExitCode::SUCCESS);
@@ -186,7 +187,9 @@ pub fn run_deploy(args: DeployArgs) -> Result<ExitCode> {
                 return Err(refused);
             }
         }
-        print_outputs(&pending.execute().await?);
+        let deployment = pending.execute().await?;
+        put_back_code(&config, stack_name, &functions).await?;
+        print_outputs(&deployment);
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -307,10 +310,23 @@ pub async fn deploy(
     functions: &[BuiltFunction],
     settings: &Settings,
 ) -> Result<Deployment> {
-    match plan(config, stack_name, functions, settings).await? {
-        Plan::UpToDate(deployment) => Ok(deployment),
-        Plan::Changes(pending) => pending.execute().await,
-    }
+    let deployment = match plan(config, stack_name, functions, settings).await? {
+        Plan::UpToDate(deployment) => deployment,
+        Plan::Changes(pending) => pending.execute().await?,
+    };
+    put_back_code(config, stack_name, functions).await?;
+    Ok(deployment)
+}
+
+/// CloudFormation updates a function's code only when its key changes, so
+/// code that `cargo xtask sync` put in place would outlive every deploy:
+/// each function whose code is not the deployed zip gets it back.
+async fn put_back_code(
+    config: &SdkConfig,
+    stack_name: &str,
+    functions: &[BuiltFunction],
+) -> Result<()> {
+    crate::sync::update_functions(config, stack_name, functions).await
 }
 
 /// What deploying would do: nothing, or a change set ready to execute.
@@ -470,7 +486,7 @@ async fn upload_artifacts(
 
 /// The template as CloudFormation gets it: JSON rather than YAML, since
 /// YAML 1.1 parsers read `2012-10-17` as a date.
-fn template_body() -> Result<String> {
+pub fn template_body() -> Result<String> {
     let template = stack::template()
         .and_then(|t| t.to_json())
         .map_err(|errors| anyhow::anyhow!("the stack is invalid: {errors:?}"))?;
@@ -650,6 +666,49 @@ pub async fn deployed(config: &SdkConfig, stack_name: &str) -> Result<Deployment
         )
     })?;
     Ok(deployment(stack_name, &stack, false))
+}
+
+/// The template the stack was last deployed with, as JSON.
+pub async fn deployed_template(config: &SdkConfig, stack_name: &str) -> Result<Value> {
+    let deployed = Cfn::new(config)
+        .get_template()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to read the template of stack {stack_name}: deploy it first with `cargo xtask deploy`"))?;
+    serde_json::from_str(deployed.template_body().unwrap_or_default())
+        .with_context(|| format!("the template of stack {stack_name} is not JSON"))
+}
+
+/// The architecture, reserved concurrency and tags the stack was last
+/// deployed with, so that a change set made without `deploy`'s flags keeps them.
+pub async fn deployed_settings(config: &SdkConfig, stack_name: &str) -> Result<Settings> {
+    let stack = describe(&Cfn::new(config), stack_name).await?.with_context(|| {
+        format!(
+            "stack {stack_name} is not deployed: deploy it first with `cargo xtask deploy` (with the same --region, --profile or --endpoint-url)"
+        )
+    })?;
+    let parameter = |key: &str| {
+        stack
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some(key))
+            .and_then(|p| p.parameter_value())
+    };
+    Ok(Settings {
+        arch: match parameter(stack::ARCHITECTURE_PARAMETER) {
+            Some("arm64") => Arch::Arm64,
+            _ => Arch::X86_64,
+        },
+        reserved_concurrency: parameter(stack::RESERVED_CONCURRENCY_PARAMETER)
+            .and_then(|n| n.parse().ok()),
+        tags: stack
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect(),
+    })
 }
 
 /// The physical id (a function's name, a bucket's name) of a resource of the stack.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Parser;
 use xtask::cli::{Cli, Command};
-use xtask_aws::{backfill, console, deploy, e2e, engines, images, load, redrive};
+use xtask_aws::{backfill, console, deploy, e2e, engines, images, load, logs, redrive, sync};
 
 fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
@@ -20,6 +20,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Load(args) => load::run(args),
         Command::Redrive(args) => redrive::run(args),
         Command::Backfill(args) => backfill::run(args),
+        Command::Sync(args) => sync::run(args),
+        Command::Logs(args) => logs::run(args),
         Command::Console(args) => console::run(args),
         Command::Inspect(args) => images::inspect(args),
         Command::Thumbnail(args) => images::thumbnail(args),
