@@ -304,6 +304,12 @@ fn cases(engine: Engine) -> Vec<(&'static str, CaseFn)> {
         ("deploy_review", |d| Box::pin(deploy_review(&d.env))),
         ("upload_follow", |d| Box::pin(d.recording(upload_follow))),
         ("two_stages", |d| Box::pin(two_stages(&d.env))),
+        ("sync_skips_cloudformation", |d| {
+            Box::pin(d.recording(sync_skips_cloudformation))
+        }),
+        ("logs_of_a_function", |d| {
+            Box::pin(d.recording(logs_of_a_function))
+        }),
         ("console_in_a_browser", |d| {
             Box::pin(browser::console_in_a_browser(
                 &d.env.config,
@@ -860,6 +866,150 @@ async fn deploy_review(env: &Env) -> Result<()> {
         "the deployed definition differs from ours: {diff:?}"
     );
     Ok(())
+}
+
+/// `cargo xtask sync`: the functions get the sync build's code through
+/// UpdateFunctionCode, a definition changed behind the stack's back is put
+/// right through UpdateStateMachine, CloudFormation is not involved, and an
+/// upload runs on that code; a deploy then puts the release code back.
+async fn sync_skips_cloudformation(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    use xtask_aws::sync::{self, Scope};
+    let stack = env.deployment.stack_name.as_str();
+    let cfn = aws_sdk_cloudformation::Client::new(&env.config);
+    let last_stack_event = || async {
+        let events = cfn.describe_stack_events().stack_name(stack).send().await;
+        events.map_err(deploy::explain).map(|out| {
+            out.stack_events()
+                .first()
+                .and_then(|e| e.event_id())
+                .map(str::to_owned)
+        })
+    };
+    let before = last_stack_event().await?;
+    let described = env
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(&env.state_machine)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let ours: Value = serde_json::from_str(described.definition())?;
+    let mut stale = ours.clone();
+    stale["Comment"] = json!("an older definition");
+    env.sfn
+        .update_state_machine()
+        .state_machine_arn(&env.state_machine)
+        .definition(stale.to_string())
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+
+    let settings = deploy::deployed_settings(&env.config, stack).await?;
+    sync::sync(&env.config, stack, &settings, Scope::Everything).await?;
+    let fast = build::run_with(
+        build::Args {
+            arm64: false,
+            packages: Vec::new(),
+        },
+        build::Profile::Sync,
+    )?;
+    let code = |functions: Vec<build::BuiltFunction>| async move {
+        let lambda = aws_sdk_lambda::Client::new(&env.config);
+        let mut differing = Vec::new();
+        for built in &functions {
+            let logical = infra::stack::LAMBDAS
+                .iter()
+                .find(|l| l.package == built.name);
+            let logical = logical.context("a zip of no function")?.logical_id;
+            let name = deploy::physical_id(&env.config, stack, logical).await?;
+            let configuration = lambda.get_function_configuration().function_name(&name);
+            let configuration = configuration.send().await.map_err(deploy::explain)?;
+            if configuration.code_sha256() != Some(sync::code_sha256(built).as_str()) {
+                differing.push(built.name.clone());
+            }
+        }
+        anyhow::Ok(differing)
+    };
+    let differing = code(fast).await?;
+    ensure!(
+        differing.is_empty(),
+        "sync left the code of {differing:?} as it was"
+    );
+    let described = env
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(&env.state_machine)
+        .send()
+        .await
+        .map_err(deploy::explain)?;
+    let synced: Value = serde_json::from_str(described.definition())?;
+    ensure!(
+        synced == ours,
+        "sync should put our definition back, got {synced}"
+    );
+    ensure!(
+        last_stack_event().await? == before,
+        "sync should leave CloudFormation alone"
+    );
+
+    let upload = env
+        .upload("incoming/sync/flower.jpg", fixture("flower.jpg"))
+        .await?;
+    uploaded.push(upload.key.clone());
+    let execution = env.executions().wait(&upload, TIMEOUT).await?;
+    ensure!(execution.succeeded(), "on the synced code: {execution:?}");
+
+    deploy::deploy(&env.config, stack, &env.functions, &settings).await?;
+    let differing = code(env.functions.clone()).await?;
+    ensure!(
+        differing.is_empty(),
+        "deploy should put the release code of {differing:?} back"
+    );
+    Ok(())
+}
+
+/// `cargo xtask logs thumbnail`: the function's lines for an upload, read
+/// back from the log group its configuration names and shown as text.
+async fn logs_of_a_function(env: &Env, uploaded: &mut Vec<String>) -> Result<()> {
+    let upload = env
+        .upload("incoming/logs/flower.jpg", fixture("flower.jpg"))
+        .await?;
+    uploaded.push(upload.key.clone());
+    let execution = env.executions().wait(&upload, TIMEOUT).await?;
+    ensure!(
+        execution.succeeded(),
+        "the upload should succeed: {execution:?}"
+    );
+    let stack = env.deployment.stack_name.as_str();
+    let group = xtask_aws::logs::log_group(&env.config, stack, "thumbnail").await?;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&env.config);
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3_600);
+    let since = i64::try_from(hour_ago.duration_since(std::time::UNIX_EPOCH)?.as_millis())?;
+    let mut printed = std::collections::HashSet::new();
+    let mut lines = Vec::new();
+    // Lambda delivers a function's lines shortly after the invocation.
+    for _ in 0..30 {
+        lines.extend(xtask_aws::logs::read(&logs, &group, since, &mut printed).await?);
+        let wrote = lines.iter().any(|(_, l)| {
+            l.contains(" INFO  wrote thumbnail bucket=")
+                && l.contains(" key=incoming/logs/flower.jpg ")
+                && l.contains(" thumbnail=thumbnails/logs/flower.jpg ")
+        });
+        if wrote && lines.iter().any(|(_, l)| l.contains(" REPORT RequestId: ")) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let last: Vec<&str> = lines
+        .iter()
+        .rev()
+        .take(10)
+        .map(|(_, l)| l.as_str())
+        .collect();
+    bail!(
+        "expected the thumbnail function's line for the upload and Lambda's REPORT in {group}, got {} lines, the last: {last:#?}",
+        lines.len()
+    )
 }
 
 /// Upright thumbnails: orientation 6 stores landscape pixels for a portrait photo.
