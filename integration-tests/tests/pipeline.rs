@@ -1609,7 +1609,7 @@ async fn crashing_and_hanging_functions_fail_cleanly(
             if let Some(seconds) = timeout {
                 set_timeout(seconds).await?;
             }
-            set_code(build::zip_bootstrap(script.as_bytes())?).await?;
+            set_code(build::zip_bootstrap(script.as_bytes(), 9)?).await?;
             let key = format!("incoming/thumbnail-{fault}.jpg");
             let upload = env.upload(&key, fixture("flower.jpg")).await?;
             uploaded.push(key.clone());
