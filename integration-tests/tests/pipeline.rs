@@ -886,14 +886,15 @@ async fn sync_skips_cloudformation(env: &Env, uploaded: &mut Vec<String>) -> Res
         })
     };
     let before = last_stack_event().await?;
-    let described = env
-        .sfn
-        .describe_state_machine()
-        .state_machine_arn(&env.state_machine)
-        .send()
-        .await
-        .map_err(deploy::explain)?;
-    let ours: Value = serde_json::from_str(described.definition())?;
+    let definition = || async {
+        let described = env
+            .sfn
+            .describe_state_machine()
+            .state_machine_arn(&env.state_machine);
+        let described = described.send().await.map_err(deploy::explain)?;
+        anyhow::Ok(serde_json::from_str::<Value>(described.definition())?)
+    };
+    let ours = definition().await?;
     let mut stale = ours.clone();
     stale["Comment"] = json!("an older definition");
     env.sfn
@@ -935,14 +936,7 @@ async fn sync_skips_cloudformation(env: &Env, uploaded: &mut Vec<String>) -> Res
         differing.is_empty(),
         "sync left the code of {differing:?} as it was"
     );
-    let described = env
-        .sfn
-        .describe_state_machine()
-        .state_machine_arn(&env.state_machine)
-        .send()
-        .await
-        .map_err(deploy::explain)?;
-    let synced: Value = serde_json::from_str(described.definition())?;
+    let synced = definition().await?;
     ensure!(
         synced == ours,
         "sync should put our definition back, got {synced}"

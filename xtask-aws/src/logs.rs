@@ -39,19 +39,14 @@ pub fn run(args: LogsArgs) -> Result<()> {
 /// Where a function of the stack logs: its `LoggingConfig`'s group, else
 /// Lambda's default `/aws/lambda/<name>`.
 pub async fn log_group(config: &SdkConfig, stack_name: &str, function: &str) -> Result<String> {
-    let lambda = infra::stack::LAMBDAS
+    let package = infra::stack::LAMBDAS
         .into_iter()
         .find(|l| l.package == function)
         .with_context(|| format!("the stack has no function {function}"))?;
     deploy::deployed(config, stack_name).await?;
-    let name = deploy::physical_id(config, stack_name, lambda.logical_id).await?;
-    let configuration = aws_sdk_lambda::Client::new(config)
-        .get_function_configuration()
-        .function_name(&name)
-        .send()
-        .await
-        .map_err(explain)
-        .with_context(|| format!("failed to read the configuration of {name}"))?;
+    let name = deploy::physical_id(config, stack_name, package.logical_id).await?;
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let configuration = crate::sync::configuration(&lambda, &name).await?;
     Ok(configuration
         .logging_config()
         .and_then(|c| c.log_group())

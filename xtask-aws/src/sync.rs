@@ -84,13 +84,7 @@ pub async fn update_functions(
             .find(|f| f.name == package.package)
             .with_context(|| format!("the build made no zip for {}", package.package))?;
         let name = deploy::physical_id(config, stack_name, package.logical_id).await?;
-        let deployed = lambda
-            .get_function_configuration()
-            .function_name(&name)
-            .send()
-            .await
-            .map_err(explain)
-            .with_context(|| format!("failed to read the configuration of {name}"))?;
+        let deployed = configuration(&lambda, &name).await?;
         if deployed.code_sha256() == Some(code_sha256(built).as_str()) {
             continue;
         }
@@ -117,15 +111,23 @@ pub async fn update_functions(
     Ok(())
 }
 
+/// A deployed function's configuration (code hash, update status, logging).
+pub async fn configuration(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+) -> Result<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput> {
+    lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("failed to read the configuration of {name}"))
+}
+
 async fn wait_until_updated(lambda: &aws_sdk_lambda::Client, name: &str) -> Result<()> {
     loop {
-        let configuration = lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .map_err(explain)
-            .with_context(|| format!("failed to read the configuration of {name}"))?;
+        let configuration = configuration(lambda, name).await?;
         match configuration.last_update_status() {
             Some(LastUpdateStatus::InProgress) => {}
             Some(LastUpdateStatus::Failed) => bail!(
