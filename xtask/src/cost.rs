@@ -9,8 +9,9 @@ use serde_json::json;
 use sim::history::{Event, Kind, Resource};
 use sim::{Mocks, Response, Simulator};
 
-/// List prices, us-east-1, read on the date below from each service's
-/// pricing page (named beside each); free tier ignored.
+/// List prices, us-east-1, from each service's pricing page (named beside
+/// each) as known on the date below, not read live (docs/backfill-cost.md);
+/// free tier ignored.
 pub mod price {
     pub const AS_OF: &str = "2026-12-02";
     /// AWS Step Functions pricing: Standard workflows, per state transition.
