@@ -8,7 +8,7 @@
 use asl::{Expr, ProcessorMode};
 use serde_json::{Map, Value, json};
 
-use crate::history::{Event, Kind};
+use crate::history::{Event, Kind, json_text};
 use crate::jsonpath::Roots;
 use crate::mock::Call;
 use crate::run::{Run, Scope, Status, Thread};
@@ -162,13 +162,13 @@ impl Run<'_> {
         if let Some(batcher) = &map.item_batcher {
             inputs = self.batch(scope, each, batcher, inputs)?;
         }
-        let (tolerated_count, tolerated_percentage) = limits.tolerated;
         let processor = each.processor;
         let machine = self.machine_name();
         let label = map.label.as_deref().unwrap_or(scope.name).to_owned();
         let mut slots: Vec<i64> = Vec::new();
         let limit = usize::try_from(concurrency).unwrap_or(usize::MAX);
         let mut end = thread.clock;
+        let total = inputs.len();
         for (index, input) in inputs.into_iter().enumerate() {
             let mut child = Thread::new(thread.clock);
             if concurrency > 0 && slots.len() >= limit {
@@ -176,9 +176,14 @@ impl Run<'_> {
                 child.clock = child.clock.max(slots.remove(0));
             }
             let start_ms = child.clock;
+            // Once the run has failed, no more children start.
+            if exceeded_at(&run.executions, total, limits.tolerated).is_some_and(|t| t <= start_ms)
+            {
+                break;
+            }
             let name = self.uuid();
             child.push(Kind::ExecutionStarted {
-                input: input.clone(),
+                input: json_text(&input),
                 role_arn: self.role_arn(),
             });
             let map_item = json!({"Index": index, "Value": input});
@@ -192,7 +197,7 @@ impl Run<'_> {
             );
             child.push(match &ended {
                 Ok(output) => Kind::ExecutionSucceeded {
-                    output: output.clone(),
+                    output: json_text(output),
                 },
                 Err(f) => Kind::ExecutionFailed(f.clone()),
             });
@@ -214,27 +219,19 @@ impl Run<'_> {
                 events: child.events,
             });
         }
-        thread.clock = end;
-        let total = run.executions.len();
-        let failed = run
-            .executions
-            .iter()
-            .filter(|e| e.status != Status::Succeeded)
-            .count();
-        let percentage = if total == 0 {
-            0.0
-        } else {
-            failed as f64 * 100.0 / total as f64
-        };
-        // Either threshold exceeded fails the run.
-        if tolerated_count.is_some_and(|c| failed as u64 > c)
-            || tolerated_percentage.is_some_and(|p| percentage > p)
-        {
+        if let Some(at) = exceeded_at(&run.executions, total, limits.tolerated) {
+            // The run fails then, and stops the children still running.
+            run.executions
+                .iter_mut()
+                .filter(|e| e.stop_ms > at)
+                .for_each(|e| abort(e, at));
+            thread.clock = at;
             return Err(Failure::new(
                 "States.ExceedToleratedFailureThreshold",
                 "The specified tolerated failure threshold was exceeded",
             ));
         }
+        thread.clock = end;
         match &map.result_writer {
             Some(writer) => self.write_results(scope, each, writer, run, run_id),
             None => Ok(Value::Array(
@@ -387,14 +384,13 @@ impl Run<'_> {
                 "field MaxItems must be positive",
             ));
         }
-        let count = self.invocations.entry(scope.name.to_owned()).or_default();
         let call = Call {
             state: scope.name,
             resource: &reader.resource,
             parameters: &parameters,
-            invocation: *count,
+            invocation: self.invoked(scope.name),
+            task_token: None,
         };
-        *count += 1;
         let response = self.mocks.read(&call);
         let body = response.result?;
         let mut items = parse_items(&reader.resource, &config, body)?;
@@ -482,6 +478,11 @@ impl Run<'_> {
         run: &mut MapRun,
         run_id: &str,
     ) -> Result<Value, Failure> {
+        if writer.writer_config.is_some() {
+            return Err(Failure::runtime(
+                "the ResultWriter's WriterConfig is not simulated",
+            ));
+        }
         let parameters = match writer.arguments.as_ref().or(writer.parameters.as_ref()) {
             Some(t) => self.fill_map_template(scope, each, t, "Arguments")?,
             None => json!({}),
@@ -559,6 +560,7 @@ impl Run<'_> {
                 resource,
                 parameters: &parameters,
                 invocation: 0,
+                task_token: None,
             };
             if let Some(response) = self.mocks.write(&call) {
                 response.result.map_err(|f| {
@@ -588,6 +590,40 @@ impl Run<'_> {
             b & 0xffff_ffff_ffff
         )
     }
+}
+
+/// When the run's failures first exceed a tolerated threshold, if they
+/// do: more than `ToleratedFailureCount`, or more than the percentage of
+/// all `total` items.
+fn exceeded_at(
+    children: &[ChildExecution],
+    total: usize,
+    (count, percentage): (Option<u64>, Option<f64>),
+) -> Option<i64> {
+    let mut failures: Vec<i64> = children
+        .iter()
+        .filter(|e| e.status != Status::Succeeded)
+        .map(|e| e.stop_ms)
+        .collect();
+    failures.sort_unstable();
+    let over = |failed: usize| {
+        count.is_some_and(|c| failed as u64 > c)
+            || percentage.is_some_and(|p| failed as f64 * 100.0 / total as f64 > p)
+    };
+    (1..=failures.len())
+        .find(|&failed| over(failed))
+        .map(|failed| failures[failed - 1])
+}
+
+/// A child the failed run stopped at `at`: its later events never happen,
+/// its running states are aborted, and so is it.
+fn abort(child: &mut ChildExecution, at: i64) {
+    let mut thread = Thread::new(child.start_ms);
+    thread.events = std::mem::take(&mut child.events);
+    thread.abort(at, None, false);
+    thread.push(Kind::ExecutionAborted);
+    child.events = thread.events;
+    (child.status, child.output, child.failure, child.stop_ms) = (Status::Aborted, None, None, at);
 }
 
 fn expr_value<T: serde::Serialize>(e: &Expr<T>) -> Value {

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use serde_json::{Value, json};
+
 /// An error as the service names it: what `Retry` and `Catch` match on and
 /// what a failed execution reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,15 @@ impl Failure {
     /// give (a path that matches nothing, a non-string `ErrorPath`, ...).
     pub fn runtime(cause: impl Into<String>) -> Failure {
         Failure::new("States.Runtime", cause)
+    }
+
+    /// The error output a catcher passes on. A failure with no name (a
+    /// `SendTaskFailure` that gave neither error nor cause) has null ones.
+    pub fn output(&self) -> Value {
+        if self.error.is_empty() && self.cause.is_empty() {
+            return json!({"Error": null, "Cause": null});
+        }
+        json!({"Error": self.error, "Cause": self.cause})
     }
 
     /// `States.IntrinsicFailure`: an intrinsic function refused its arguments.

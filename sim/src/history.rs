@@ -1,6 +1,8 @@
 //! The execution history as the simulator records it; with the `sdk`
 //! feature, `history_sdk` gives it out as the SDK's `HistoryEvent`s.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use crate::Failure;
@@ -13,14 +15,28 @@ pub struct Event {
     pub kind: Kind,
 }
 
+/// A value as JSON text, which is what the history keeps of inputs and
+/// outputs. `Value`'s `to_string` goes through `fmt` and costs twice as much.
+pub fn json_text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// How the history names a task's resource: `lambda` / `invoke` for
 /// `arn:aws:states:::lambda:invoke`, `aws-sdk:s3` / `getObject` for an SDK
 /// integration. A Lambda function's own ARN is recorded with the older
 /// `LambdaFunction…` events instead.
+/// (Shared text: every event of a task names it, and copies cost more than
+/// the rest of a short execution's events.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
-    Service { kind: String, name: String },
-    LambdaFunction(String),
+    Service {
+        kind: Arc<str>,
+        name: Arc<str>,
+    },
+    LambdaFunction(Arc<str>),
+    /// An activity's ARN: a worker polls for the task and answers it, and
+    /// the history records `Activity…` events.
+    Activity(Arc<str>),
 }
 
 impl Resource {
@@ -33,7 +49,7 @@ impl Resource {
                     || name.contains(".sync:")
                     || name.ends_with(".waitForTaskToken")
             }
-            Resource::LambdaFunction(_) => false,
+            Resource::LambdaFunction(_) | Resource::Activity(_) => false,
         }
     }
 
@@ -42,53 +58,77 @@ impl Resource {
             Some(service) => {
                 let (kind, name) = service.rsplit_once(':').unwrap_or((service, ""));
                 // `states:startExecution.sync:2`: the version is part of the name.
-                let (kind, name) = match name.parse::<u32>() {
+                let (kind, name): (&str, Arc<str>) = match name.parse::<u32>() {
                     Ok(_) => match kind.rsplit_once(':') {
-                        Some((k, n)) => (k.to_owned(), format!("{n}:{name}")),
-                        None => (kind.to_owned(), name.to_owned()),
+                        Some((k, n)) => (k, format!("{n}:{name}").into()),
+                        None => (kind, name.into()),
                     },
-                    Err(_) => (kind.to_owned(), name.to_owned()),
+                    Err(_) => (kind, name.into()),
                 };
-                Resource::Service { kind, name }
+                Resource::Service {
+                    kind: kind.into(),
+                    name,
+                }
             }
-            None => Resource::LambdaFunction(arn.to_owned()),
+            None if arn.starts_with("arn:aws:states:") && arn.contains(":activity:") => {
+                Resource::Activity(arn.into())
+            }
+            None => Resource::LambdaFunction(arn.into()),
+        }
+    }
+
+    /// How the history names the resource's events: `Task…`,
+    /// `LambdaFunction…` or `Activity…`.
+    fn events(&self) -> &'static str {
+        match self {
+            Resource::Service { .. } => "Task",
+            Resource::LambdaFunction(_) => "LambdaFunction",
+            Resource::Activity(_) => "Activity",
         }
     }
 }
 
+/// Inputs, outputs and parameters are JSON text, as the service records
+/// them: writing a value out is far cheaper than copying it, and the
+/// history needs no more than its text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     ExecutionStarted {
-        input: Value,
+        input: String,
         role_arn: String,
     },
     ExecutionSucceeded {
-        output: Value,
+        output: String,
     },
     ExecutionFailed(Failure),
     ExecutionTimedOut(Failure),
+    ExecutionAborted,
     /// `kind` is the state's `Type`: `TaskStateEntered`, `PassStateEntered`…
     StateEntered {
         kind: &'static str,
         name: String,
-        input: Value,
+        input: String,
     },
     StateExited {
         kind: &'static str,
         name: String,
-        output: Value,
+        output: String,
     },
     TaskScheduled {
         resource: Resource,
-        region: String,
-        parameters: Value,
+        region: Arc<str>,
+        parameters: String,
         timeout: Option<u64>,
         heartbeat: Option<u64>,
     },
     TaskStarted(Resource),
+    /// A worker took an activity's task (`GetActivityTask`).
+    ActivityStarted {
+        worker: Option<String>,
+    },
     /// A `.sync` or `.waitForTaskToken` task was submitted; what the service answered.
-    TaskSubmitted(Resource, Value),
-    TaskSucceeded(Resource, Value),
+    TaskSubmitted(Resource, String),
+    TaskSucceeded(Resource, String),
     TaskFailed(Resource, Failure),
     TaskTimedOut(Resource, Failure),
     ParallelStarted,
@@ -140,25 +180,22 @@ pub enum Kind {
 impl Kind {
     /// The event's type as the service names it.
     pub fn name(&self) -> String {
-        let lambda = |r: &Resource, service: &str, function: &str| match r {
-            Resource::Service { .. } => service.to_owned(),
-            Resource::LambdaFunction(_) => function.to_owned(),
-        };
+        let task = |r: &Resource, what: &str| format!("{}{what}", r.events());
         match self {
             Kind::ExecutionStarted { .. } => "ExecutionStarted".into(),
             Kind::ExecutionSucceeded { .. } => "ExecutionSucceeded".into(),
             Kind::ExecutionFailed(_) => "ExecutionFailed".into(),
             Kind::ExecutionTimedOut(_) => "ExecutionTimedOut".into(),
+            Kind::ExecutionAborted => "ExecutionAborted".into(),
             Kind::StateEntered { kind, .. } => format!("{kind}StateEntered"),
             Kind::StateExited { kind, .. } => format!("{kind}StateExited"),
-            Kind::TaskScheduled { resource, .. } => {
-                lambda(resource, "TaskScheduled", "LambdaFunctionScheduled")
-            }
-            Kind::TaskStarted(r) => lambda(r, "TaskStarted", "LambdaFunctionStarted"),
+            Kind::TaskScheduled { resource, .. } => task(resource, "Scheduled"),
+            Kind::TaskStarted(r) => task(r, "Started"),
+            Kind::ActivityStarted { .. } => "ActivityStarted".into(),
             Kind::TaskSubmitted(..) => "TaskSubmitted".into(),
-            Kind::TaskSucceeded(r, _) => lambda(r, "TaskSucceeded", "LambdaFunctionSucceeded"),
-            Kind::TaskFailed(r, _) => lambda(r, "TaskFailed", "LambdaFunctionFailed"),
-            Kind::TaskTimedOut(r, _) => lambda(r, "TaskTimedOut", "LambdaFunctionTimedOut"),
+            Kind::TaskSucceeded(r, _) => task(r, "Succeeded"),
+            Kind::TaskFailed(r, _) => task(r, "Failed"),
+            Kind::TaskTimedOut(r, _) => task(r, "TimedOut"),
             Kind::ParallelStarted => "ParallelStateStarted".into(),
             Kind::ParallelSucceeded => "ParallelStateSucceeded".into(),
             Kind::ParallelFailed => "ParallelStateFailed".into(),
@@ -204,7 +241,7 @@ pub fn to_json(events: &[Event]) -> Vec<Value> {
 
 /// An event's `…EventDetails` object and its key.
 fn details(kind: &Kind) -> Option<(&'static str, Value)> {
-    let text = |v: &Value| Value::String(v.to_string());
+    let text = |v: &String| Value::String(v.clone());
     let detail = |key, value| Some((key, value));
     match kind {
         Kind::ExecutionStarted { input, role_arn } => detail(
@@ -234,11 +271,11 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
         } => {
             let mut d = match resource {
                 Resource::Service { kind, name } => json!({
-                    "resourceType": kind, "resource": name,
-                    "region": region, "parameters": text(parameters),
+                    "resourceType": &**kind, "resource": &**name,
+                    "region": &**region, "parameters": text(parameters),
                 }),
-                Resource::LambdaFunction(arn) => {
-                    json!({"resource": arn, "input": text(parameters)})
+                Resource::LambdaFunction(arn) | Resource::Activity(arn) => {
+                    json!({"resource": &**arn, "input": text(parameters)})
                 }
             };
             if let Value::Object(fields) = &mut d {
@@ -257,7 +294,14 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
         Kind::TaskStarted(r @ Resource::Service { .. }) => {
             detail(event_key(r, "Started"), service(r, json!({})))
         }
-        Kind::TaskStarted(Resource::LambdaFunction(_)) => None,
+        Kind::TaskStarted(_) => None,
+        Kind::ActivityStarted { worker } => detail(
+            "activityStartedEventDetails",
+            match worker {
+                Some(name) => json!({"workerName": name}),
+                None => json!({}),
+            },
+        ),
         Kind::TaskSubmitted(r, output) => detail(
             "taskSubmittedEventDetails",
             service(r, json!({"output": text(output)})),
@@ -293,7 +337,8 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
             }
             detail("evaluationFailedEventDetails", details)
         }
-        Kind::ParallelStarted
+        Kind::ExecutionAborted
+        | Kind::ParallelStarted
         | Kind::ParallelSucceeded
         | Kind::ParallelFailed
         | Kind::MapSucceeded
@@ -303,37 +348,45 @@ fn details(kind: &Kind) -> Option<(&'static str, Value)> {
     }
 }
 
-/// `task…EventDetails` or `lambdaFunction…EventDetails`, as [`Kind::name`].
+/// `task…EventDetails`, `lambdaFunction…EventDetails` or
+/// `activity…EventDetails`, as [`Kind::name`].
 fn event_key(resource: &Resource, what: &str) -> &'static str {
-    match (resource, what) {
-        (Resource::Service { .. }, "Scheduled") => "taskScheduledEventDetails",
-        (Resource::Service { .. }, "Started") => "taskStartedEventDetails",
-        (Resource::Service { .. }, "Succeeded") => "taskSucceededEventDetails",
-        (Resource::Service { .. }, "Failed") => "taskFailedEventDetails",
-        (Resource::Service { .. }, _) => "taskTimedOutEventDetails",
-        (Resource::LambdaFunction(_), "Scheduled") => "lambdaFunctionScheduledEventDetails",
-        (Resource::LambdaFunction(_), "Started") => "lambdaFunctionStartedEventDetails",
-        (Resource::LambdaFunction(_), "Succeeded") => "lambdaFunctionSucceededEventDetails",
-        (Resource::LambdaFunction(_), "Failed") => "lambdaFunctionFailedEventDetails",
-        (Resource::LambdaFunction(_), _) => "lambdaFunctionTimedOutEventDetails",
+    match (resource.events(), what) {
+        ("Task", "Scheduled") => "taskScheduledEventDetails",
+        ("Task", "Started") => "taskStartedEventDetails",
+        ("Task", "Succeeded") => "taskSucceededEventDetails",
+        ("Task", "Failed") => "taskFailedEventDetails",
+        ("Task", _) => "taskTimedOutEventDetails",
+        ("Activity", "Scheduled") => "activityScheduledEventDetails",
+        ("Activity", "Succeeded") => "activitySucceededEventDetails",
+        ("Activity", "Failed") => "activityFailedEventDetails",
+        ("Activity", _) => "activityTimedOutEventDetails",
+        (_, "Scheduled") => "lambdaFunctionScheduledEventDetails",
+        (_, "Started") => "lambdaFunctionStartedEventDetails",
+        (_, "Succeeded") => "lambdaFunctionSucceededEventDetails",
+        (_, "Failed") => "lambdaFunctionFailedEventDetails",
+        (_, _) => "lambdaFunctionTimedOutEventDetails",
     }
 }
 
 /// A service integration's events name their resource; a function's don't.
 fn service(resource: &Resource, mut details: Value) -> Value {
     if let (Resource::Service { kind, name }, Value::Object(fields)) = (resource, &mut details) {
-        fields.insert("resourceType".into(), json!(kind));
-        fields.insert("resource".into(), json!(name));
+        fields.insert("resourceType".into(), json!(&**kind));
+        fields.insert("resource".into(), json!(&**name));
     }
     details
 }
 
-/// `error` and `cause`; the service leaves out a cause it has not got.
+/// `error` and `cause`; the service leaves out what it has not got.
 fn failure(f: &Failure) -> Value {
-    match f.cause.as_str() {
-        "" => json!({"error": f.error}),
-        cause => json!({"error": f.error, "cause": cause}),
+    let mut fields = serde_json::Map::new();
+    for (key, text) in [("error", &f.error), ("cause", &f.cause)] {
+        if !text.is_empty() {
+            fields.insert(key.into(), json!(text));
+        }
     }
+    Value::Object(fields)
 }
 
 fn iteration(what: &str, name: &str, index: usize) -> Option<(&'static str, Value)> {
@@ -367,6 +420,10 @@ mod tests {
         assert_eq!(
             Resource::of("arn:aws:states:::states:startExecution.sync:2"),
             service("states", "startExecution.sync:2")
+        );
+        assert_eq!(
+            Resource::of("arn:aws:states:us-east-1:1:activity:review"),
+            Resource::Activity("arn:aws:states:us-east-1:1:activity:review".into())
         );
         assert_eq!(
             Resource::of("arn:aws:lambda:us-east-1:1:function:f"),

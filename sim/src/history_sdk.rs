@@ -27,8 +27,8 @@ fn sdk_event(index: usize, event: &Event) -> sdk::HistoryEvent {
         .expect("every required field of a HistoryEvent is set")
 }
 
-fn text(value: &Value) -> String {
-    value.to_string()
+fn text(value: &str) -> String {
+    value.to_owned()
 }
 
 fn details(
@@ -83,9 +83,9 @@ fn details(
         } => match resource {
             Resource::Service { kind, name } => b.task_scheduled_event_details(
                 TaskScheduledEventDetails::builder()
-                    .resource_type(kind)
-                    .resource(name)
-                    .region(region)
+                    .resource_type(&**kind)
+                    .resource(&**name)
+                    .region(&**region)
                     .parameters(text(parameters))
                     .set_timeout_in_seconds(timeout.and_then(|t| i64::try_from(t).ok()))
                     .set_heartbeat_in_seconds(heartbeat.and_then(|t| i64::try_from(t).ok()))
@@ -94,39 +94,53 @@ fn details(
             ),
             Resource::LambdaFunction(arn) => b.lambda_function_scheduled_event_details(
                 LambdaFunctionScheduledEventDetails::builder()
-                    .resource(arn)
+                    .resource(&**arn)
                     .input(text(parameters))
                     .set_timeout_in_seconds(timeout.and_then(|t| i64::try_from(t).ok()))
                     .build()
                     .expect("the resource is set"),
             ),
-        },
-        Kind::TaskStarted(resource) => match resource {
-            Resource::Service { kind, name } => b.task_started_event_details(
-                TaskStartedEventDetails::builder()
-                    .resource_type(kind)
-                    .resource(name)
+            Resource::Activity(arn) => b.activity_scheduled_event_details(
+                ActivityScheduledEventDetails::builder()
+                    .resource(&**arn)
+                    .input(text(parameters))
+                    .set_timeout_in_seconds(timeout.and_then(|t| i64::try_from(t).ok()))
+                    .set_heartbeat_in_seconds(heartbeat.and_then(|t| i64::try_from(t).ok()))
                     .build()
                     .expect("the resource is set"),
             ),
-            Resource::LambdaFunction(_) => b,
+        },
+        Kind::ActivityStarted { worker } => b.activity_started_event_details(
+            ActivityStartedEventDetails::builder()
+                .set_worker_name(worker.clone())
+                .build(),
+        ),
+        Kind::TaskStarted(resource) => match resource {
+            Resource::Service { kind, name } => b.task_started_event_details(
+                TaskStartedEventDetails::builder()
+                    .resource_type(&**kind)
+                    .resource(&**name)
+                    .build()
+                    .expect("the resource is set"),
+            ),
+            Resource::LambdaFunction(_) | Resource::Activity(_) => b,
         },
         Kind::TaskSubmitted(resource, output) => match resource {
             Resource::Service { kind, name } => b.task_submitted_event_details(
                 TaskSubmittedEventDetails::builder()
-                    .resource_type(kind)
-                    .resource(name)
+                    .resource_type(&**kind)
+                    .resource(&**name)
                     .output(text(output))
                     .build()
                     .expect("the resource is set"),
             ),
-            Resource::LambdaFunction(_) => b,
+            Resource::LambdaFunction(_) | Resource::Activity(_) => b,
         },
         Kind::TaskSucceeded(resource, output) => match resource {
             Resource::Service { kind, name } => b.task_succeeded_event_details(
                 TaskSucceededEventDetails::builder()
-                    .resource_type(kind)
-                    .resource(name)
+                    .resource_type(&**kind)
+                    .resource(&**name)
                     .output(text(output))
                     .build()
                     .expect("the resource is set"),
@@ -136,12 +150,17 @@ fn details(
                     .output(text(output))
                     .build(),
             ),
+            Resource::Activity(_) => b.activity_succeeded_event_details(
+                ActivitySucceededEventDetails::builder()
+                    .output(text(output))
+                    .build(),
+            ),
         },
         Kind::TaskFailed(resource, f) => match resource {
             Resource::Service { kind, name } => b.task_failed_event_details(
                 TaskFailedEventDetails::builder()
-                    .resource_type(kind)
-                    .resource(name)
+                    .resource_type(&**kind)
+                    .resource(&**name)
                     .error(&f.error)
                     .cause(&f.cause)
                     .build()
@@ -153,12 +172,18 @@ fn details(
                     .cause(&f.cause)
                     .build(),
             ),
+            Resource::Activity(_) => b.activity_failed_event_details(
+                ActivityFailedEventDetails::builder()
+                    .error(&f.error)
+                    .cause(&f.cause)
+                    .build(),
+            ),
         },
         Kind::TaskTimedOut(resource, f) => match resource {
             Resource::Service { kind, name } => b.task_timed_out_event_details(
                 TaskTimedOutEventDetails::builder()
-                    .resource_type(kind)
-                    .resource(name)
+                    .resource_type(&**kind)
+                    .resource(&**name)
                     .error(&f.error)
                     .cause(&f.cause)
                     .build()
@@ -166,6 +191,12 @@ fn details(
             ),
             Resource::LambdaFunction(_) => b.lambda_function_timed_out_event_details(
                 LambdaFunctionTimedOutEventDetails::builder()
+                    .error(&f.error)
+                    .cause(&f.cause)
+                    .build(),
+            ),
+            Resource::Activity(_) => b.activity_timed_out_event_details(
+                ActivityTimedOutEventDetails::builder()
                     .error(&f.error)
                     .cause(&f.cause)
                     .build(),
@@ -212,7 +243,8 @@ fn details(
                 .build()
                 .expect("the state is set"),
         ),
-        Kind::ParallelStarted
+        Kind::ExecutionAborted
+        | Kind::ParallelStarted
         | Kind::StateAborted { .. }
         | Kind::ParallelSucceeded
         | Kind::ParallelFailed
@@ -288,6 +320,26 @@ fn event_json(e: &sdk::HistoryEvent) -> Value {
     } else if let Some(d) = e.task_timed_out_event_details() {
         Some((
             "taskTimedOutEventDetails",
+            serde_json::json!({"error": d.error(), "cause": d.cause()}),
+        ))
+    } else if let Some(d) = e.activity_scheduled_event_details() {
+        Some((
+            "activityScheduledEventDetails",
+            serde_json::json!({"timeoutInSeconds": d.timeout_in_seconds()}),
+        ))
+    } else if let Some(d) = e.activity_started_event_details() {
+        Some((
+            "activityStartedEventDetails",
+            serde_json::json!({"workerName": d.worker_name()}),
+        ))
+    } else if let Some(d) = e.activity_succeeded_event_details() {
+        Some((
+            "activitySucceededEventDetails",
+            serde_json::json!({"output": d.output()}),
+        ))
+    } else if let Some(d) = e.activity_failed_event_details() {
+        Some((
+            "activityFailedEventDetails",
             serde_json::json!({"error": d.error(), "cause": d.cause()}),
         ))
     } else {

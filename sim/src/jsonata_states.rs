@@ -1,8 +1,6 @@
 //! Each kind of state, in JSONata mode: `Arguments`, `Output` and `Assign`
 //! instead of the JSONPath fields, `$states` instead of `$` and `$$`.
 
-use std::borrow::Cow;
-
 use asl::{Catcher, Choice, Expr, Fail, Map as MapState, Parallel, State, Task, Wait};
 use serde_json::{Map, Value};
 
@@ -53,7 +51,7 @@ impl Run<'_> {
                     catch: &[],
                 };
                 let output = finish_state(scope, &finish, &input, None, variables)?;
-                exit(thread, scope, output.clone());
+                exit(thread, scope, &output);
                 Ok(Flow::Done(output))
             }
             State::Choice(choice) => self.ata_choice(thread, scope, choice, input, variables),
@@ -66,7 +64,7 @@ impl Run<'_> {
                     Some(template) => jsonata::fill(template, "Output", &env)?,
                     None => input.clone(),
                 };
-                exit(thread, scope, output.clone());
+                exit(thread, scope, &output);
                 Ok(Flow::Jump(Step::End(output)))
             }
             State::Fail(fail) => Err(fail_failure(fail, &env(scope, &input, variables))),
@@ -92,12 +90,7 @@ impl Run<'_> {
         };
         let (mut counts, mut retries) = (vec![0; task.retry.len()], 0);
         let result = loop {
-            // Only a retry changes the context object (its RetryCount).
-            let context = if retries == 0 {
-                Cow::Borrowed(&scope.context)
-            } else {
-                Cow::Owned(self.context(scope.name, thread.clock, Some(retries), scope.map_item))
-            };
+            let (context, token) = self.attempt_context(scope, thread.clock, retries, &resource);
             let on = Env {
                 context: &context,
                 ..env(scope, &input, variables)
@@ -108,7 +101,7 @@ impl Run<'_> {
             };
             let outcome = arguments.and_then(|arguments| {
                 check_parameters(&resource, &arguments)?;
-                self.invoke(thread, &call, arguments)
+                self.invoke(thread, &call, arguments, token.as_deref())
             });
             match outcome {
                 Ok(value) => break Ok(value),
@@ -139,7 +132,7 @@ impl Run<'_> {
         match result {
             Ok(value) => {
                 let output = finish_state(scope, finish, &input, Some(&value), variables)?;
-                exit(thread, scope, output.clone());
+                exit(thread, scope, &output);
                 Ok(Flow::Done(output))
             }
             Err(f) => self
@@ -170,7 +163,7 @@ impl Run<'_> {
         };
         let assigned = assigned(catcher.assign.as_ref(), &on)?;
         variables.extend(assigned);
-        exit(thread, scope, output.clone());
+        exit(thread, scope, &output);
         Ok(Step::Next(catcher.next.clone(), output))
     }
 
@@ -194,7 +187,7 @@ impl Run<'_> {
             catch: &[],
         };
         let output = finish_state(scope, &finish, &input, None, variables)?;
-        exit(thread, scope, output.clone());
+        exit(thread, scope, &output);
         Ok(Flow::Jump(Step::Next(next, output)))
     }
 
@@ -365,7 +358,7 @@ fn ata_wait(
         catch: &[],
     };
     let output = finish_state(scope, &finish, &input, None, variables)?;
-    exit(thread, scope, output.clone());
+    exit(thread, scope, &output);
     Ok(Flow::Done(output))
 }
 

@@ -51,9 +51,34 @@ enum Op {
 /// found nothing.
 pub fn read(path: &str, roots: &Roots<'_>) -> Result<Option<Value>, Failure> {
     let (root, rest) = root(path, roots)?;
+    if let Some(found) = names_only(root, rest) {
+        return Ok(found.cloned());
+    }
     let steps =
         parse(rest).map_err(|e| Failure::runtime(format!("invalid JSONPath '{path}': {e}")))?;
     Ok(select(root, &steps))
+}
+
+/// `.a.b.c`, the path most states read, walked without parsing it into
+/// steps; `None` for any other (and for one with an empty name, which
+/// `parse` refuses).
+fn names_only<'a>(root: &'a Value, rest: &str) -> Option<Option<&'a Value>> {
+    let simple = rest.is_empty()
+        || (rest.starts_with('.')
+            && !rest.contains(['[', '*'])
+            && !rest.contains("..")
+            && !rest.ends_with('.'));
+    if !simple {
+        return None;
+    }
+    let mut at = root;
+    for name in rest.split('.').skip(1) {
+        match at.as_object().and_then(|o| o.get(name)) {
+            Some(value) => at = value,
+            None => return Some(None),
+        }
+    }
+    Some(Some(at))
 }
 
 /// Where `path` starts and the rest of it.
@@ -497,6 +522,40 @@ mod tests {
             },
         )
         .expect("a valid path")
+    }
+
+    #[test]
+    fn names_alone_are_read_as_the_parsed_path_reads_them() {
+        let input = json!({"a": {"b": [1, {"c": 2}]}, "x": 1});
+        let roots = Roots {
+            input: &input,
+            context: &Value::Null,
+            variables: &Map::new(),
+        };
+        for path in [
+            "$",
+            "$.a",
+            "$.a.b",
+            "$.a.b.c",
+            "$.x.y",
+            "$.missing",
+            "$.missing..c",
+            "$..c",
+            "$.a.b[1].c",
+            "$.a.*",
+            "$.a.",
+            "$.",
+        ] {
+            let (root, rest) = root(path, &roots).expect("a root");
+            let parsed = parse(rest).map(|steps| select(root, &steps));
+            match names_only(root, rest) {
+                Some(found) => assert_eq!(Ok(found.cloned()), parsed, "{path}"),
+                None => assert!(
+                    rest.contains(['[', '*']) || rest.contains("..") || rest.ends_with('.'),
+                    "{path}"
+                ),
+            }
+        }
     }
 
     #[test]

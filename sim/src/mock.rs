@@ -18,10 +18,17 @@ pub struct Call<'a> {
     /// How many times this state's task was invoked before in this
     /// execution, retries included: 0 for the first.
     pub invocation: u32,
+    /// The task token of a `.waitForTaskToken` or `.sync` task (what
+    /// `$$.Task.Token` gave its parameters) or of an activity's task: the
+    /// mock answers as `SendTaskSuccess`/`SendTaskFailure` with it would.
+    pub task_token: Option<&'a str>,
 }
 
 /// What a mocked task does: return a result or throw, after `took_ms` of
 /// virtual time (which `TimeoutSeconds` and `HeartbeatSeconds` are held to).
+/// For a callback or an activity, that is the worker's `SendTaskSuccess` or
+/// `SendTaskFailure`; one that never answers is one that takes longer than
+/// the task's timeout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
     pub result: Result<Value, Failure>,
@@ -29,22 +36,29 @@ pub struct Response {
     /// What the service answered when a `.sync` or `.waitForTaskToken`
     /// task was submitted (its `TaskSubmitted` output), if known.
     pub submitted: Option<Value>,
+    /// When the worker sent `SendTaskHeartbeat`, in milliseconds after the
+    /// task started: each restarts the `HeartbeatSeconds` clock.
+    pub heartbeats: Vec<u64>,
+    /// The `workerName` an activity's worker polled with.
+    pub worker: Option<String>,
 }
 
 impl Response {
     pub fn ok(value: Value) -> Response {
-        Response {
-            result: Ok(value),
-            took_ms: 0,
-            submitted: None,
-        }
+        Response::of(Ok(value))
     }
 
     pub fn throw(error: impl Into<String>, cause: impl Into<String>) -> Response {
+        Response::of(Err(Failure::new(error, cause)))
+    }
+
+    fn of(result: Result<Value, Failure>) -> Response {
         Response {
-            result: Err(Failure::new(error, cause)),
+            result,
             took_ms: 0,
             submitted: None,
+            heartbeats: Vec::new(),
+            worker: None,
         }
     }
 
@@ -61,6 +75,37 @@ impl Response {
             took_ms: millis,
             ..self
         }
+    }
+
+    /// Heartbeats sent at these times (milliseconds after the task started).
+    pub fn heartbeats(self, at_ms: impl IntoIterator<Item = u64>) -> Response {
+        Response {
+            heartbeats: at_ms.into_iter().collect(),
+            ..self
+        }
+    }
+
+    /// The activity worker's name, which `ActivityStarted` records.
+    pub fn worker(self, name: impl Into<String>) -> Response {
+        Response {
+            worker: Some(name.into()),
+            ..self
+        }
+    }
+
+    /// When the task stops for want of a heartbeat, if it does: the first
+    /// silence longer than `limit_ms` between the start, the heartbeats
+    /// and the answer.
+    pub(crate) fn heartbeat_lapse(&self, limit_ms: i64) -> Option<i64> {
+        let mut last = 0;
+        for beat in self.heartbeats.iter().copied().chain([self.took_ms]) {
+            let beat = i64::try_from(beat).unwrap_or(i64::MAX);
+            if beat.saturating_sub(last) > limit_ms {
+                return Some(last + limit_ms);
+            }
+            last = last.max(beat);
+        }
+        None
     }
 }
 
@@ -167,21 +212,13 @@ impl Mocks {
             .map(|mock| mock(call))
     }
 
-    pub(crate) fn answer(&self, call: &Call<'_>) -> Response {
-        match self
-            .by_state
+    /// What the state's mock, or else its resource's, answers; `None`
+    /// when there is neither.
+    pub(crate) fn answer(&self, call: &Call<'_>) -> Option<Response> {
+        self.by_state
             .get(call.state)
             .or_else(|| self.by_resource.get(call.resource))
-        {
-            Some(mock) => mock(call),
-            None => Response::throw(
-                "States.Runtime",
-                format!(
-                    "no mock answers the state '{}' (resource {})",
-                    call.state, call.resource
-                ),
-            ),
-        }
+            .map(|mock| mock(call))
     }
 
     /// The mocks of test case `case` of state machine `machine` in a Step

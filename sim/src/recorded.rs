@@ -20,6 +20,7 @@ pub fn mocks(events: &[Value]) -> Mocks {
     let mut last_entered = String::new();
     let mut started: Option<(f64, Option<u64>)> = None;
     let mut submitted: Option<Value> = None;
+    let mut worker: Option<String> = None;
     for e in events {
         let kind = e["type"].as_str().unwrap_or_default();
         let id = e["id"].as_i64().unwrap_or(-1);
@@ -38,19 +39,29 @@ pub fn mocks(events: &[Value]) -> Mocks {
                 .unwrap_or_else(|| last_entered.clone()),
         };
         state_of.insert(id, state.clone());
-        if matches!(kind, "TaskScheduled" | "LambdaFunctionScheduled") {
+        if matches!(
+            kind,
+            "TaskScheduled" | "LambdaFunctionScheduled" | "ActivityScheduled"
+        ) {
             let details = details(e);
             started = Some((
                 seconds(&e["timestamp"]),
                 details["timeoutInSeconds"].as_u64(),
             ));
         }
-        if kind == "TaskSubmitted" {
-            submitted = Some(json_of(&details(e)["output"]));
+        match kind {
+            "TaskSubmitted" => submitted = Some(json_of(&details(e)["output"])),
+            "ActivityStarted" => {
+                worker = details(e)["workerName"].as_str().map(str::to_owned);
+            }
+            _ => {}
         }
         if let Some(mut response) = answer(kind, e, started) {
             if let Some(output) = submitted.take() {
                 response = response.submitted(output);
+            }
+            if let Some(name) = worker.take() {
+                response = response.worker(name);
             }
             answers.entry(state).or_default().push(response);
         }
@@ -86,11 +97,13 @@ fn answer(kind: &str, e: &Value, started: Option<(f64, Option<u64>)>) -> Option<
         0
     };
     let response = match kind {
-        "TaskSucceeded" | "LambdaFunctionSucceeded" => Response::ok(json_of(&d["output"])),
-        "TaskFailed" | "LambdaFunctionFailed" => {
+        "TaskSucceeded" | "LambdaFunctionSucceeded" | "ActivitySucceeded" => {
+            Response::ok(json_of(&d["output"]))
+        }
+        "TaskFailed" | "LambdaFunctionFailed" | "ActivityFailed" => {
             Response::throw(text(&d["error"]), text(&d["cause"]))
         }
-        "TaskTimedOut" | "LambdaFunctionTimedOut" => {
+        "TaskTimedOut" | "LambdaFunctionTimedOut" | "ActivityTimedOut" => {
             // Longer than the limit, so that the simulator times it out too.
             let limit = timeout.unwrap_or(99_999_999);
             return Some(

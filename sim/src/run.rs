@@ -1,7 +1,9 @@
 //! The interpreter: executions, branches, and what every state shares
 //! (input and output processing, retries, catchers, the virtual clock).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use asl::{Catcher, Retrier, State, StateMachine};
 use indexmap::IndexMap;
@@ -9,9 +11,10 @@ use serde_json::{Map, Value, json};
 
 use crate::coverage::Route;
 use crate::distributed::MapRun;
-use crate::history::{Event, Kind};
+use crate::history::{Event, Kind, Resource, json_text};
 use crate::jsonpath::{self, Roots};
 use crate::mock::Mocks;
+use crate::states::shown;
 use crate::{Failure, template, time};
 
 /// Runs state machines on mocks.
@@ -53,6 +56,8 @@ pub enum Status {
     Succeeded,
     Failed,
     TimedOut,
+    /// Stopped while running: a distributed Map's child when its run failed.
+    Aborted,
 }
 
 impl Status {
@@ -62,6 +67,7 @@ impl Status {
             Status::Succeeded => "SUCCEEDED",
             Status::Failed => "FAILED",
             Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
         }
     }
 }
@@ -115,9 +121,10 @@ impl<'m> Simulator<'m> {
         let o = &self.options;
         let mut run = Run {
             mocks: self.mocks,
-            region: &o.region,
+            region: o.region.as_str().into(),
             execution: execution_context(o, &input),
             invocations: HashMap::new(),
+            tokens: 0,
             random: o.seed ^ 0x9e37_79b9_7f4a_7c15,
             deadline: machine
                 .timeout_seconds
@@ -131,7 +138,7 @@ impl<'m> Simulator<'m> {
         };
         let mut thread = Thread::new(o.start_ms);
         thread.push(Kind::ExecutionStarted {
-            input: input.clone(),
+            input: json_text(&input),
             role_arn: o.role_arn.clone(),
         });
         let ended = run.branch(
@@ -147,7 +154,9 @@ impl<'m> Simulator<'m> {
                 Status::Succeeded,
                 Some(output.clone()),
                 None,
-                Kind::ExecutionSucceeded { output },
+                Kind::ExecutionSucceeded {
+                    output: json_text(&output),
+                },
             ),
             Err(f) if run.timed_out => (
                 Status::TimedOut,
@@ -202,11 +211,13 @@ pub(crate) fn seconds(s: u64) -> i64 {
 /// What is shared by every branch of one execution.
 pub(crate) struct Run<'a> {
     pub mocks: &'a Mocks,
-    pub region: &'a str,
+    pub region: Arc<str>,
     /// The context object's `Execution` and `StateMachine`.
     execution: Value,
     /// Per state name: how many times its task was invoked.
-    pub invocations: HashMap<String, u32>,
+    invocations: HashMap<String, u32>,
+    /// Task tokens handed out so far.
+    tokens: u32,
     random: u64,
     deadline: Option<i64>,
     timed_out: bool,
@@ -421,12 +432,56 @@ impl<'a> Run<'a> {
         context
     }
 
+    /// How many times `state`'s task was invoked before; counts this one.
+    pub fn invoked(&mut self, state: &str) -> u32 {
+        // Looked up before it is inserted: a key for every call cost more.
+        match self.invocations.get_mut(state) {
+            Some(count) => {
+                *count += 1;
+                *count - 1
+            }
+            None => {
+                self.invocations.insert(state.to_owned(), 1);
+                0
+            }
+        }
+    }
+
+    /// The context object of one attempt of a task, and its task token: a
+    /// retry has its own `RetryCount`, and each attempt of a task that waits
+    /// (`.waitForTaskToken`, `.sync`) or of an activity its own token (the
+    /// former's is `$$.Task.Token`).
+    pub fn attempt_context<'s>(
+        &mut self,
+        scope: &'s Scope<'_>,
+        clock: i64,
+        retries: u64,
+        resource: &Resource,
+    ) -> (Cow<'s, Value>, Option<String>) {
+        let mut context = if retries == 0 {
+            Cow::Borrowed(&scope.context)
+        } else {
+            Cow::Owned(self.context(scope.name, clock, Some(retries), scope.map_item))
+        };
+        if !resource.waits() && !matches!(resource, Resource::Activity(_)) {
+            return (context, None);
+        }
+        self.tokens += 1;
+        let token = format!("{}:token:{}", shown(&self.execution["Id"]), self.tokens);
+        if resource.waits()
+            && let Value::Object(fields) = context.to_mut()
+        {
+            fields.insert("Task".into(), json!({ "Token": token }));
+        }
+        (context, Some(token))
+    }
+
     pub fn machine_arn(&self) -> String {
-        crate::states::shown(&self.execution["StateMachine"]["Id"])
+        shown(&self.execution["StateMachine"]["Id"])
     }
 
     pub fn machine_name(&self) -> String {
-        crate::states::shown(&self.execution["StateMachine"]["Name"])
+        shown(&self.execution["StateMachine"]["Name"])
     }
 
     pub fn role_arn(&self) -> String {
@@ -555,10 +610,7 @@ impl<'a> Run<'a> {
             catcher: i,
             next: catcher.next.clone(),
         });
-        Ok((
-            catcher,
-            json!({"Error": failure.error, "Cause": failure.cause}),
-        ))
+        Ok((catcher, failure.output()))
     }
 
     /// Routes an unretried `failure` to the first catcher that matches it:
@@ -580,7 +632,7 @@ impl<'a> Run<'a> {
         thread.push(Kind::StateExited {
             kind: scope.kind,
             name: scope.name.to_owned(),
-            output: output.clone(),
+            output: json_text(&output),
         });
         Ok(Step::Next(catcher.next.clone(), output))
     }
@@ -612,17 +664,36 @@ impl<'a> Run<'a> {
 
 /// Sets the context object's `State` for a state entered at `entered_ms`.
 fn set_state(context: &mut Value, state: &str, entered_ms: i64, retry: Option<u64>) {
-    if let Value::Object(fields) = context {
-        let mut about = Map::with_capacity(3);
-        about.insert(
-            "EnteredTime".into(),
-            Value::String(time::format(entered_ms)),
-        );
-        about.insert("Name".into(), Value::String(state.to_owned()));
-        if let Some(count) = retry {
+    let Value::Object(fields) = context else {
+        return;
+    };
+    // Rewritten in place for each state: a new object each time was a
+    // tenth of a short execution.
+    if !matches!(fields.get("State"), Some(Value::Object(_))) {
+        fields.insert("State".into(), Value::Object(Map::with_capacity(3)));
+    }
+    let Some(Value::Object(about)) = fields.get_mut("State") else {
+        return;
+    };
+    let mut put = |key: &str, text: &str| match about.get_mut(key) {
+        Some(Value::String(old)) => {
+            old.clear();
+            old.push_str(text);
+        }
+        _ => {
+            about.insert(key.into(), Value::String(text.to_owned()));
+        }
+    };
+    put("EnteredTime", &time::format(entered_ms));
+    put("Name", state);
+    match (retry, about.get_mut("RetryCount")) {
+        (Some(count), Some(old)) => *old = json!(count),
+        (Some(count), None) => {
             about.insert("RetryCount".into(), json!(count));
         }
-        fields.insert("State".into(), Value::Object(about));
+        (None, _) => {
+            about.shift_remove("RetryCount");
+        }
     }
 }
 

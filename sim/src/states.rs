@@ -5,9 +5,9 @@ use std::borrow::Cow;
 use asl::{Choice, Fail, Map as MapState, Parallel, Pass, State, Task, Wait};
 use serde_json::{Map, Value, json};
 
-use crate::history::{Kind, Resource};
+use crate::history::{Kind, Resource, json_text};
 use crate::jsonpath::Roots;
-use crate::mock::Call;
+use crate::mock::{Call, Response};
 use crate::run::{Run, Scope, Step, Thread, input_path, output_path, result_path, seconds};
 use crate::{Failure, template, time};
 
@@ -20,10 +20,18 @@ impl Run<'_> {
         input: Value,
         variables: &mut Map<String, Value>,
     ) -> Result<Step, Failure> {
+        // A state's input is the output of the state before it, or the
+        // execution's input: its text is written already.
+        let text = match thread.events.last().map(|e| &e.kind) {
+            Some(
+                Kind::StateExited { output: text, .. } | Kind::ExecutionStarted { input: text, .. },
+            ) => text.clone(),
+            _ => json_text(&input),
+        };
         thread.push(Kind::StateEntered {
             kind: state.kind(),
             name: scope.name.to_owned(),
-            input: input.clone(),
+            input: text,
         });
         let entered = thread.base + thread.events.len();
         if scope.jsonata {
@@ -40,7 +48,7 @@ impl Run<'_> {
                 let roots = roots(&input, scope, variables);
                 let effective = input_path(&input, succeed.input_path.as_ref(), &roots)?;
                 let output = output_path(effective, succeed.output_path.as_ref(), &roots)?;
-                exit(thread, scope, output.clone());
+                exit(thread, scope, &output);
                 Ok(Flow::Jump(Step::End(output)))
             }
             // A Fail state's own failure is what it says; one in reading
@@ -90,12 +98,7 @@ impl Run<'_> {
         let mut counts = vec![0; task.retry.len()];
         let mut retries = 0;
         let result = loop {
-            // Only a retry changes the context object (its RetryCount).
-            let context = if retries == 0 {
-                Cow::Borrowed(&scope.context)
-            } else {
-                Cow::Owned(self.context(scope.name, thread.clock, Some(retries), scope.map_item))
-            };
+            let (context, token) = self.attempt_context(scope, thread.clock, retries, &resource);
             let roots = Roots {
                 input: &raw,
                 context: &context,
@@ -117,7 +120,7 @@ impl Run<'_> {
                 None => effective.into_owned(),
             };
             check_parameters(&resource, &parameters)?;
-            let outcome = self.invoke(thread, &call, parameters);
+            let outcome = self.invoke(thread, &call, parameters, token.as_deref());
             match outcome {
                 Ok(value) => break Ok(value),
                 Err(f) if self.retry(thread, scope.name, &task.retry, &mut counts, &f) => {
@@ -135,7 +138,7 @@ impl Run<'_> {
                     assign: task.assign.as_ref(),
                 };
                 let output = self.finish(scope, &io, raw, value, variables)?;
-                exit(thread, scope, output.clone());
+                exit(thread, scope, &output);
                 Ok(Flow::Done(output))
             }
             Err(f) => self
@@ -150,6 +153,7 @@ impl Run<'_> {
         thread: &mut Thread,
         task: &Attempt<'_>,
         parameters: Value,
+        task_token: Option<&str>,
     ) -> Result<Value, Failure> {
         let Attempt {
             state,
@@ -158,37 +162,54 @@ impl Run<'_> {
             timeout,
             heartbeat,
         } = *task;
-        thread.push(Kind::TaskScheduled {
-            resource: resource.clone(),
-            region: self.region.to_owned(),
-            parameters: parameters.clone(),
-            timeout,
-            heartbeat,
-        });
-        thread.push(Kind::TaskStarted(resource.clone()));
-        let count = self.invocations.entry(state.to_owned()).or_default();
         let call = Call {
             state,
             resource: arn,
             parameters: &parameters,
-            invocation: *count,
+            invocation: self.invoked(state),
+            task_token,
         };
-        *count += 1;
-        let response = self.mocks.answer(&call);
+        let response = match (self.mocks.answer(&call), resource) {
+            (Some(response), _) => response,
+            // An activity no worker serves does not exist: nothing is scheduled.
+            (None, Resource::Activity(arn)) => {
+                return Err(Failure::runtime(format!(
+                    "The activity {arn} does not exist."
+                )));
+            }
+            (None, _) => Response::throw(
+                "States.Runtime",
+                format!("no mock answers the state '{state}' (resource {arn})"),
+            ),
+        };
+        thread.push(Kind::TaskScheduled {
+            resource: resource.clone(),
+            region: self.region.clone(),
+            parameters: json_text(&parameters),
+            timeout,
+            heartbeat,
+        });
+        thread.push(match resource {
+            Resource::Activity(_) => Kind::ActivityStarted {
+                worker: response.worker.clone(),
+            },
+            _ => Kind::TaskStarted(resource.clone()),
+        });
         // A task that failed before it was submitted has no TaskSubmitted.
         if resource.waits() && (response.result.is_ok() || response.submitted.is_some()) {
-            let output = response.submitted.clone().unwrap_or(Value::Null);
-            thread.push(Kind::TaskSubmitted(resource.clone(), output));
+            let output = response.submitted.as_ref().unwrap_or(&Value::Null);
+            thread.push(Kind::TaskSubmitted(resource.clone(), json_text(output)));
         }
         let took = i64::try_from(response.took_ms).unwrap_or(i64::MAX);
-        let over = |limit: Option<u64>| limit.map(seconds).filter(|l| took > *l);
-        if let Some(after) = over(heartbeat).filter(|h| over(timeout).is_none_or(|t| h < &t)) {
-            thread.clock += after;
-            let f = Failure::new("States.HeartbeatTimeout", "");
-            thread.push(Kind::TaskTimedOut(resource.clone(), f.clone()));
-            return Err(f);
-        }
-        if let Some(after) = over(timeout) {
+        let timed_out = timeout.map(seconds).filter(|t| took > *t);
+        let lapsed = heartbeat.and_then(|h| response.heartbeat_lapse(seconds(h)));
+        // A heartbeat that does not come in time is a timeout like the
+        // other: AWS records both as States.Timeout.
+        let ends = match (lapsed, timed_out) {
+            (Some(h), Some(t)) => Some(h.min(t)),
+            (h, t) => h.or(t),
+        };
+        if let Some(after) = ends {
             thread.clock += after;
             let f = Failure::new("States.Timeout", "");
             thread.push(Kind::TaskTimedOut(resource.clone(), f.clone()));
@@ -197,7 +218,7 @@ impl Run<'_> {
         thread.clock += took;
         match response.result {
             Ok(value) => {
-                thread.push(Kind::TaskSucceeded(resource.clone(), value.clone()));
+                thread.push(Kind::TaskSucceeded(resource.clone(), json_text(&value)));
                 Ok(value)
             }
             Err(f) => {
@@ -260,7 +281,7 @@ impl Run<'_> {
             assign: pass.assign.as_ref(),
         };
         let output = self.finish(scope, &io, raw, result, variables)?;
-        exit(thread, scope, output.clone());
+        exit(thread, scope, &output);
         Ok(Flow::Done(output))
     }
 
@@ -288,7 +309,7 @@ impl Run<'_> {
             &roots(&raw, scope, variables),
         )?;
         variables.extend(assigned);
-        exit(thread, scope, output.clone());
+        exit(thread, scope, &output);
         Ok(Flow::Jump(Step::Next(next, output)))
     }
 
@@ -324,7 +345,7 @@ impl Run<'_> {
         )?;
         let assigned = self.assigned(wait.assign.as_ref(), &output, scope, variables)?;
         variables.extend(assigned);
-        exit(thread, scope, output.clone());
+        exit(thread, scope, &output);
         Ok(Flow::Done(output))
     }
 
@@ -371,7 +392,7 @@ impl Run<'_> {
                     assign: parallel.assign.as_ref(),
                 };
                 let output = self.finish(scope, &io, raw, value, variables)?;
-                exit(thread, scope, output.clone());
+                exit(thread, scope, &output);
                 Ok(Flow::Done(output))
             }
             Err(f) => self
@@ -480,7 +501,7 @@ impl Run<'_> {
                     assign: map.assign.as_ref(),
                 };
                 let output = self.finish(scope, &io, raw, value, variables)?;
-                exit(thread, scope, output.clone());
+                exit(thread, scope, &output);
                 Ok(Flow::Done(output))
             }
             Err(f) => self
@@ -711,11 +732,11 @@ fn roots<'a>(
     }
 }
 
-pub(crate) fn exit(thread: &mut Thread, scope: &Scope<'_>, output: Value) {
+pub(crate) fn exit(thread: &mut Thread, scope: &Scope<'_>, output: &Value) {
     thread.push(Kind::StateExited {
         kind: scope.kind,
         name: scope.name.to_owned(),
-        output,
+        output: json_text(output),
     });
 }
 
@@ -775,7 +796,7 @@ pub(crate) fn check_parameters(resource: &Resource, parameters: &Value) -> Resul
     let Resource::Service { kind, name } = resource else {
         return Ok(());
     };
-    let headers = (kind == "apigateway" && name.starts_with("invoke"))
+    let headers = (&**kind == "apigateway" && name.starts_with("invoke"))
         .then(|| parameters.get("Headers"))
         .flatten();
     match headers {

@@ -214,6 +214,42 @@ fn failures_within_the_tolerance_keep_the_map_succeeding() {
 }
 
 #[test]
+fn a_run_past_its_threshold_starts_no_more_children_and_aborts_the_running_ones() {
+    let mut definition = distributed_map(json!({"ItemsPath": "$.items", "MaxConcurrency": 2}));
+    definition["States"]["MapState"]["ItemProcessor"]["States"] = json!({"Work": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}});
+    definition["States"]["MapState"]["ItemProcessor"]["StartAt"] = json!("Work");
+    // Item 1 fails after 1 s; every other takes 5 s.
+    let mocks = Mocks::new().resource("arn:aws:states:::lambda:invoke", |call| {
+        match call.parameters.as_i64() {
+            Some(1) => Response::throw("Item.Bad", "one").taking(1_000),
+            _ => Response::ok(json!({})).taking(5_000),
+        }
+    });
+    let execution = Simulator::new(&mocks).run(
+        &machine(definition),
+        json!({"items": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}),
+    );
+    assert_eq!(execution.status, Status::Failed);
+    let children = &execution.map_runs[0].executions;
+    let statuses: Vec<_> = children.iter().map(|e| e.status).collect();
+    // Item 2 would have started when item 1 failed: it never does.
+    assert_eq!(statuses, [Status::Aborted, Status::Failed]);
+    let first = &children[0];
+    assert_eq!(first.stop_ms - first.start_ms, 1_000);
+    let kinds: Vec<String> = first.events.iter().map(|e| e.kind.name()).collect();
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["TaskStateAborted", "ExecutionAborted"]
+    );
+    let run_failed = execution
+        .events
+        .iter()
+        .find(|e| e.kind.name() == "MapRunFailed")
+        .expect("the run failed");
+    assert_eq!(run_failed.at_ms - execution.events[0].at_ms, 1_000);
+}
+
+#[test]
 fn a_result_writer_writes_the_manifest_and_results_and_outputs_where() {
     let definition = failing_map(json!({
         "ItemsPath": "$.items",
@@ -263,6 +299,24 @@ fn a_result_writer_writes_the_manifest_and_results_and_outputs_where() {
         run.written[2].1["ResultFiles"]["SUCCEEDED"][0]["Key"],
         json!(keys[0])
     );
+}
+
+#[test]
+fn a_writer_config_is_refused_plainly_rather_than_ignored() {
+    let definition = failing_map(json!({
+        "ItemsPath": "$.items",
+        "ResultWriter": {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "result-bucket", "Prefix": "mapJobs"},
+            "WriterConfig": {"OutputType": "JSONL", "Transformation": "NONE"}
+        }
+    }));
+    let mocks = Mocks::new().writer("arn:aws:states:::s3:putObject", |_| Response::ok(json!({})));
+    let execution = Simulator::new(&mocks).run(&machine(definition), json!({"items": [1]}));
+    assert_eq!(execution.status, Status::Failed);
+    let failure = execution.failure.expect("a failure");
+    assert_eq!(failure.error, "States.Runtime");
+    assert!(failure.cause.contains("WriterConfig"), "{}", failure.cause);
 }
 
 /// infra's `ImageBackfill`: a listing, a DynamoDB lookup and a Choice per

@@ -143,7 +143,7 @@ pub fn counts() -> Result<Counts> {
             .events
             .iter()
             .filter(|e| matches!(&e.kind, Kind::TaskScheduled { resource: Resource::Service { kind: k, name }, .. }
-                if k == kind && names.contains(&name.as_str())))
+                if &**k == kind && names.contains(&&**name)))
             .count() as u64
     };
     Ok(Counts {
