@@ -167,10 +167,7 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
     if let Some(reason) = unsupported(&document, &recorded) {
         return skip(reason);
     }
-    if resolved.activity {
-        return skip("activities");
-    }
-    use_recorded_resources(&mut document, &recorded);
+    use_recorded_resources(&mut document, &recorded, resolved.activity);
     // The validator refuses the tests' placeholder resources (`_tbd_`, which
     // the test replaces before creating the machine): the types alone will do.
     let parsed = asl::parse(&document).or_else(|_| serde_json::from_value(document.clone()));
@@ -268,7 +265,13 @@ fn fill_placeholders(document: Value, resolved: &Resolved) -> Value {
 /// ran: tests replace the templates' placeholder resources (`_tbd_`, a
 /// function ARN placeholder) before creating the machine, and a Lambda
 /// function's ARN is recorded with other events than `lambda:invoke`.
-fn use_recorded_resources(document: &mut Value, recorded: &[Value]) {
+/// The ARN the replay gives the activity a test creates.
+const ACTIVITY_ARN: &str = "arn:aws:states:us-east-1:111111111111:activity:activity_arn";
+
+/// Each Task state's resource as the recorded history names it; with
+/// `activity`, a state the test points at its activity (`_tbd_` in the
+/// template) gets one even when the history never scheduled it.
+fn use_recorded_resources(document: &mut Value, recorded: &[Value], activity: bool) {
     let mut ran: HashMap<String, String> = HashMap::new();
     let mut state = String::new();
     for e in recorded {
@@ -290,29 +293,38 @@ fn use_recorded_resources(document: &mut Value, recorded: &[Value]) {
                     _ => None,
                 }
             }
+            Some("ActivityScheduled") => Some(ACTIVITY_ARN.to_owned()),
             _ => None,
         };
         if let Some(resource) = resource {
             ran.entry(state.clone()).or_insert(resource);
         }
     }
-    set_resources(document, &ran);
+    set_resources(document, &ran, activity);
 }
 
-fn set_resources(value: &mut Value, ran: &HashMap<String, String>) {
+fn set_resources(value: &mut Value, ran: &HashMap<String, String>, activity: bool) {
     match value {
         Value::Object(fields) => {
             if let Some(Value::Object(states)) = fields.get_mut("States") {
                 for (name, state) in states.iter_mut() {
-                    if let (Some(resource), Some(slot)) = (ran.get(name), state.get_mut("Resource"))
-                    {
+                    let Some(slot) = state.get_mut("Resource") else {
+                        continue;
+                    };
+                    if let Some(resource) = ran.get(name) {
                         *slot = Value::String(resource.clone());
+                    } else if activity && slot.as_str().is_some_and(|r| r.contains("_tbd_")) {
+                        *slot = Value::String(ACTIVITY_ARN.to_owned());
                     }
                 }
             }
-            fields.values_mut().for_each(|v| set_resources(v, ran));
+            fields
+                .values_mut()
+                .for_each(|v| set_resources(v, ran, activity));
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| set_resources(v, ran)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| set_resources(v, ran, activity)),
         _ => {}
     }
 }
@@ -332,12 +344,6 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
         .is_none_or(|e| e["type"] != "ExecutionStarted")
     {
         return Some("unsupported: the recorded history does not start with ExecutionStarted");
-    }
-    if has(":activity:") || recorded_has("Activity") {
-        return Some("activities");
-    }
-    if has(".waitForTaskToken") || has("$$.Task.Token") {
-        return Some("callbacks (.waitForTaskToken)");
     }
     if has("Timestamp") && redacted_input(&recorded[0]) {
         return Some("unsupported: the snapshot redacted the timestamp the input holds");
@@ -1260,11 +1266,29 @@ impl Placeholders {
             }
         }
         words.retain(|w| !w.is_empty());
+        words.sort();
+        words.dedup();
         Placeholders { words }
     }
 
     fn is_word(&self, text: &str) -> bool {
         self.words.iter().any(|w| w == text)
+    }
+
+    /// `text` with each test word inside it (an identifier such as
+    /// `activity_arn`, which a `RegexTransformer` put in a sentence) made a
+    /// `<…>`, if it holds one.
+    fn words_inside(&self, text: &str) -> Option<String> {
+        let inside: Vec<&String> = self
+            .words
+            .iter()
+            .filter(|w| w.contains('_') && text.contains(w.as_str()))
+            .collect();
+        (!inside.is_empty()).then(|| {
+            inside.iter().fold(text.to_owned(), |t, w| {
+                t.replace(w.as_str(), &format!("<{w}>"))
+            })
+        })
     }
 
     fn is_placeholder(&self, text: &str) -> bool {
@@ -1358,7 +1382,12 @@ impl Placeholders {
             (Value::String(r), s) if self.is_placeholder(r) => {
                 self.is_word(r) || s.as_str().is_none_or(|s| wildcard(r, s))
             }
-            (Value::String(r), Value::String(s)) => r == s,
+            (Value::String(r), Value::String(s)) => {
+                r == s
+                    || self
+                        .words_inside(r)
+                        .is_some_and(|pattern| wildcard(&pattern, s))
+            }
             (Value::Number(r), Value::Number(s)) => r.as_f64() == s.as_f64(),
             (Value::Array(r), Value::Array(s)) => {
                 r.len() == s.len() && r.iter().zip(s).all(|(r, s)| self.matches(r, s))
@@ -1489,6 +1518,17 @@ mod tests {
         assert!(words.matches(&"snf_role_arn".into(), &"arn:aws:iam::1:role/r".into()));
         assert!(words.matches(&"start-date".into(), &"2026-01-01".into()));
         assert!(!words.matches(&"plain".into(), &"other".into()));
+        let words = Placeholders::of_test(
+            r#"RegexTransformer(activity_arn, "activity_arn") RegexTransformer(a, "activity_arn")"#,
+        );
+        assert!(words.matches(
+            &"The activity activity_arn does not exist.".into(),
+            &"The activity arn:aws:states:us-east-1:1:activity:a does not exist.".into()
+        ));
+        assert!(!words.matches(
+            &"The activity activity_arn does not exist.".into(),
+            &"The activity arn:aws:states:us-east-1:1:activity:a exists.".into()
+        ));
     }
 
     #[test]
