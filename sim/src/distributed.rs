@@ -235,14 +235,7 @@ impl Run<'_> {
         match &map.result_writer {
             Some(writer) => self.write_results(scope, each, writer, run, run_id),
             None => Ok(Value::Array(
-                run.executions
-                    .iter()
-                    .map(|e| match (&e.output, &e.failure) {
-                        (Some(output), _) => output.clone(),
-                        (None, Some(f)) => json!({"Error": f.error, "Cause": f.cause}),
-                        (None, None) => Value::Null,
-                    })
-                    .collect(),
+                self.shaped(Transformation::Compact, run.executions.iter()),
             )),
         }
     }
@@ -391,11 +384,65 @@ impl Run<'_> {
             invocation: self.invoked(scope.name),
             task_token: None,
         };
-        let response = self.mocks.read(&call);
-        let body = response.result?;
-        let mut items = parse_items(&reader.resource, &config, body)?;
+        let body = self.mocks.read(&call).result?;
+        let mut items = match config.get("InputType").and_then(Value::as_str) {
+            Some("MANIFEST") => self.inventory_items(scope, &reader.resource, &config, &body)?,
+            _ => parse_items(&reader.resource, &config, body)?,
+        };
         if let Some(max) = max_items.filter(|n| *n > 0.0) {
             items.truncate(max as usize);
+        }
+        Ok(items)
+    }
+
+    /// The objects an S3 inventory lists: its manifest names its CSV files,
+    /// each read through the reader's mock in turn (which answers the
+    /// file's text), their rows keyed by the manifest's `fileSchema`.
+    fn inventory_items(
+        &mut self,
+        scope: &Scope<'_>,
+        resource: &str,
+        config: &Value,
+        body: &Value,
+    ) -> Result<Vec<Value>, Failure> {
+        let failed = |cause: String| Failure::new(READER_FAILED, cause);
+        if let Some(other) = config
+            .get("ManifestType")
+            .filter(|t| t.as_str() != Some("S3_INVENTORY"))
+        {
+            return Err(failed(format!(
+                "the ItemReader's ManifestType {other} is not simulated"
+            )));
+        }
+        let manifest: Value = serde_json::from_str(&body_text(body))
+            .map_err(|e| failed(format!("the manifest is not JSON: {e}")))?;
+        let field = |name: &str| manifest.get(name).and_then(Value::as_str);
+        if let Some(format) = field("fileFormat").filter(|f| *f != "CSV") {
+            return Err(failed(format!(
+                "the inventory's fileFormat {format} is not supported: only CSV is"
+            )));
+        }
+        let schema: Vec<&str> = field("fileSchema")
+            .ok_or_else(|| failed("the manifest has no fileSchema".into()))?
+            .split(',')
+            .map(str::trim)
+            .collect();
+        let bucket = field("destinationBucket").unwrap_or_default();
+        let bucket = bucket.strip_prefix("arn:aws:s3:::").unwrap_or(bucket);
+        let rows = json!({"CSVHeaderLocation": "GIVEN", "CSVHeaders": schema});
+        let mut items = Vec::new();
+        let files = manifest.get("files").and_then(Value::as_array);
+        for key in files.into_iter().flatten().filter_map(|f| f.get("key")) {
+            let parameters = json!({"Bucket": bucket, "Key": key});
+            let call = Call {
+                state: scope.name,
+                resource,
+                parameters: &parameters,
+                invocation: self.invoked(scope.name),
+                task_token: None,
+            };
+            let file = self.mocks.read(&call).result?;
+            items.extend(csv_items(&rows, &body_text(&file))?);
         }
         Ok(items)
     }
@@ -468,8 +515,10 @@ impl Run<'_> {
             .collect())
     }
 
-    /// Writes the manifest and the results as `s3:putObject` would, through
-    /// the writer mock if there is one; the Map's output names them.
+    /// The Map's results as its `ResultWriter` shapes them: written, with a
+    /// `Resource`, as `s3:putObject` would (through the writer mock if there
+    /// is one), the Map's output then naming the manifest; without one, the
+    /// Map's output itself.
     fn write_results(
         &mut self,
         scope: &Scope<'_>,
@@ -478,11 +527,11 @@ impl Run<'_> {
         run: &mut MapRun,
         run_id: &str,
     ) -> Result<Value, Failure> {
-        if writer.writer_config.is_some() {
-            return Err(Failure::runtime(
-                "the ResultWriter's WriterConfig is not simulated",
-            ));
-        }
+        let config = WriterConfig::of(writer)?;
+        let Some(resource) = writer.resource.as_deref() else {
+            let results = self.shaped(config.transformation, run.executions.iter());
+            return Ok(Value::Array(results));
+        };
         let parameters = match writer.arguments.as_ref().or(writer.parameters.as_ref()) {
             Some(t) => self.fill_map_template(scope, each, t, "Arguments")?,
             None => json!({}),
@@ -496,51 +545,25 @@ impl Run<'_> {
             "" => run_id.to_owned(),
             p => format!("{}/{run_id}", p.trim_end_matches('/')),
         };
-        let machine_arn = self.machine_arn();
-        let entry = |e: &ChildExecution| {
-            let mut fields = json!({
-                "ExecutionArn": e.arn,
-                "Input": e.input.to_string(),
-                "InputDetails": {"Included": true},
-                "Name": e.name,
-                "RedriveCount": 0,
-                "RedriveStatus": "NOT_REDRIVABLE",
-                "StartDate": time::format(e.start_ms),
-                "StateMachineArn": machine_arn,
-                "Status": e.status.as_str(),
-                "StopDate": time::format(e.stop_ms),
-            });
-            if let Value::Object(f) = &mut fields {
-                match (&e.output, &e.failure) {
-                    (Some(output), _) => {
-                        f.insert("Output".into(), json!(output.to_string()));
-                        f.insert("OutputDetails".into(), json!({"Included": true}));
-                    }
-                    (None, Some(failure)) => {
-                        f.insert("Error".into(), json!(failure.error));
-                        f.insert("Cause".into(), json!(failure.cause));
-                    }
-                    (None, None) => {}
-                }
-            }
-            fields
-        };
         let mut files = Vec::new();
         let mut listed = json!({"FAILED": [], "PENDING": [], "SUCCEEDED": []});
         for status in [Status::Succeeded, Status::Failed] {
-            let entries: Vec<Value> = run
+            let ended = run
                 .executions
                 .iter()
-                .filter(|e| (e.status == Status::Succeeded) == (status == Status::Succeeded))
-                .map(entry)
-                .collect();
-            if entries.is_empty() {
+                .filter(|e| (e.status == Status::Succeeded) == (status == Status::Succeeded));
+            // A failed child's record is written whole whatever the
+            // transformation.
+            let results = match status {
+                Status::Succeeded => self.shaped(config.transformation, ended),
+                _ => self.shaped(Transformation::None, ended),
+            };
+            if results.is_empty() {
                 continue;
             }
-            let key = format!("{dir}/{}_0.json", status.as_str());
-            let body = Value::Array(entries);
+            let (key, body, size) = config.file(&dir, status.as_str(), results);
             if let Some(Value::Array(list)) = listed.get_mut(status.as_str()) {
-                list.push(json!({"Key": key, "Size": body.to_string().len()}));
+                list.push(json!({"Key": key, "Size": size}));
             }
             files.push((key, body));
         }
@@ -549,10 +572,6 @@ impl Run<'_> {
             manifest_key.clone(),
             json!({"DestinationBucket": bucket, "MapRunArn": run.arn, "ResultFiles": listed}),
         ));
-        let resource = writer
-            .resource
-            .as_deref()
-            .unwrap_or("arn:aws:states:::s3:putObject");
         for (key, body) in &files {
             let parameters = json!({"Bucket": bucket, "Key": key, "Body": body});
             let call = Call {
@@ -578,6 +597,60 @@ impl Run<'_> {
         }))
     }
 
+    /// The children's results: their whole records (`NONE`), their outputs
+    /// (`COMPACT`, a failure as `{Error, Cause}`), or those outputs with the
+    /// arrays among them spliced in (`FLATTEN`).
+    fn shaped<'e>(
+        &self,
+        transformation: Transformation,
+        executions: impl Iterator<Item = &'e ChildExecution>,
+    ) -> Vec<Value> {
+        let mut results = Vec::new();
+        for e in executions {
+            match (transformation, &e.output, &e.failure) {
+                (Transformation::None, ..) => results.push(self.record(e)),
+                (Transformation::Flatten, Some(Value::Array(items)), _) => {
+                    results.extend(items.iter().cloned());
+                }
+                (_, Some(output), _) => results.push(output.clone()),
+                (_, None, Some(f)) => results.push(json!({"Error": f.error, "Cause": f.cause})),
+                (_, None, None) => results.push(Value::Null),
+            }
+        }
+        results
+    }
+
+    /// A child's record as `DescribeExecution` gives it, which is what AWS
+    /// writes for it.
+    fn record(&self, e: &ChildExecution) -> Value {
+        let mut fields = json!({
+            "ExecutionArn": e.arn,
+            "Input": e.input.to_string(),
+            "InputDetails": {"Included": true},
+            "Name": e.name,
+            "RedriveCount": 0,
+            "RedriveStatus": "NOT_REDRIVABLE",
+            "StartDate": time::format(e.start_ms),
+            "StateMachineArn": self.machine_arn(),
+            "Status": e.status.as_str(),
+            "StopDate": time::format(e.stop_ms),
+        });
+        if let Value::Object(f) = &mut fields {
+            match (&e.output, &e.failure) {
+                (Some(output), _) => {
+                    f.insert("Output".into(), json!(output.to_string()));
+                    f.insert("OutputDetails".into(), json!({"Included": true}));
+                }
+                (None, Some(failure)) => {
+                    f.insert("Error".into(), json!(failure.error));
+                    f.insert("Cause".into(), json!(failure.cause));
+                }
+                (None, None) => {}
+            }
+        }
+        fields
+    }
+
     /// A random UUID (version 4) from the seeded randomness.
     fn uuid(&mut self) -> String {
         let (a, b) = (self.random(), self.random());
@@ -589,6 +662,72 @@ impl Run<'_> {
             (b >> 48) & 0x3fff | 0x8000,
             b & 0xffff_ffff_ffff
         )
+    }
+}
+
+/// What a `ResultWriter`'s `WriterConfig` asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Transformation {
+    None,
+    Compact,
+    Flatten,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WriterConfig {
+    transformation: Transformation,
+    jsonl: bool,
+}
+
+impl WriterConfig {
+    /// The writer's config, with AWS's defaults: `NONE` when the results
+    /// are written to S3, `COMPACT` when they are the Map's output.
+    fn of(writer: &asl::ResultWriter) -> Result<WriterConfig, Failure> {
+        let config = writer.writer_config.as_ref();
+        let field = |name: &str| config.and_then(|c| c.get(name));
+        let transformation = match field("Transformation").map(|v| (v, v.as_str())) {
+            None if writer.resource.is_some() => Transformation::None,
+            None => Transformation::Compact,
+            Some((_, Some("NONE"))) => Transformation::None,
+            Some((_, Some("COMPACT"))) => Transformation::Compact,
+            Some((_, Some("FLATTEN"))) => Transformation::Flatten,
+            Some((other, _)) => {
+                return Err(Failure::runtime(format!(
+                    "the WriterConfig's Transformation {other} is not one of NONE, COMPACT, FLATTEN"
+                )));
+            }
+        };
+        let jsonl = match field("OutputType").map(|v| (v, v.as_str())) {
+            None | Some((_, Some("JSON"))) => false,
+            Some((_, Some("JSONL"))) => true,
+            Some((other, _)) => {
+                return Err(Failure::runtime(format!(
+                    "the WriterConfig's OutputType {other} is not one of JSON, JSONL"
+                )));
+            }
+        };
+        Ok(WriterConfig {
+            transformation,
+            jsonl,
+        })
+    }
+
+    /// A result file: its key, its content (an array, or JSON Lines as
+    /// text) and its size in bytes.
+    fn file(&self, dir: &str, status: &str, results: Vec<Value>) -> (String, Value, usize) {
+        if self.jsonl {
+            let mut text = String::new();
+            for result in &results {
+                text.push_str(&json_text(result));
+                text.push('\n');
+            }
+            let size = text.len();
+            (format!("{dir}/{status}_0.jsonl"), Value::String(text), size)
+        } else {
+            let body = Value::Array(results);
+            let size = json_text(&body).len();
+            (format!("{dir}/{status}_0.json"), body, size)
+        }
     }
 }
 
@@ -662,15 +801,6 @@ fn parse_items(resource: &str, config: &Value, body: Value) -> Result<Vec<Value>
         .get("InputType")
         .and_then(Value::as_str)
         .unwrap_or("JSON");
-    let text = |body: &Value| match body {
-        Value::String(s) => Ok(s.clone()),
-        Value::Object(o) => match o.get("Body") {
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Ok(other.to_string()),
-            None => Ok(body.to_string()),
-        },
-        other => Ok::<String, Failure>(other.to_string()),
-    };
     match input_type {
         "JSON" => {
             let value = match &body {
@@ -683,15 +813,29 @@ fn parse_items(resource: &str, config: &Value, body: Value) -> Result<Vec<Value>
                 _ => Err(failed("Attempting to map over non-iterable node.")),
             }
         }
-        "JSONL" => text(&body)?
+        "JSONL" => body_text(&body)
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| serde_json::from_str(l).map_err(|e| failed(&format!("bad JSON line: {e}"))))
             .collect(),
-        "CSV" => csv_items(config, &text(&body)?),
+        "CSV" => csv_items(config, &body_text(&body)),
         other => Err(failed(&format!(
             "the ItemReader's InputType {other} is not simulated"
         ))),
+    }
+}
+
+/// The text of an object a reader's mock answered: the string itself, or
+/// the `Body` of a `getObject` response.
+fn body_text(body: &Value) -> String {
+    match body {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => match o.get("Body") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => body.to_string(),
+        },
+        other => other.to_string(),
     }
 }
 

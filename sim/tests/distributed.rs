@@ -301,22 +301,197 @@ fn a_result_writer_writes_the_manifest_and_results_and_outputs_where() {
     );
 }
 
+/// A Map whose children answer arrays (`[n, n]`), one of them failing.
+/// (No recording holds a `WriterConfig`: these follow AWS's ResultWriter
+/// documentation.)
+fn array_map(writer: Value) -> Value {
+    let mut definition = failing_map(
+        json!({"ItemsPath": "$.items", "ToleratedFailureCount": 1, "ResultWriter": writer}),
+    );
+    definition["States"]["MapState"]["ItemProcessor"]["States"]["Ok"] = json!({"Type": "Pass", "Parameters": {"pair.$": "States.Array($, $)"}, "OutputPath": "$.pair", "End": true});
+    definition
+}
+
 #[test]
-fn a_writer_config_is_refused_plainly_rather_than_ignored() {
-    let definition = failing_map(json!({
-        "ItemsPath": "$.items",
-        "ResultWriter": {
-            "Resource": "arn:aws:states:::s3:putObject",
-            "Parameters": {"Bucket": "result-bucket", "Prefix": "mapJobs"},
-            "WriterConfig": {"OutputType": "JSONL", "Transformation": "NONE"}
-        }
+fn a_writer_config_alone_shapes_the_maps_output() {
+    let shaped = |transformation: &str| {
+        let definition = array_map(
+            json!({"WriterConfig": {"Transformation": transformation, "OutputType": "JSON"}}),
+        );
+        let execution =
+            Simulator::new(&Mocks::new()).run(&machine(definition), json!({"items": [1, 0, 2]}));
+        assert_eq!(execution.status, Status::Succeeded, "{transformation}");
+        assert!(
+            execution.map_runs[0].written.is_empty(),
+            "nothing is written without a Resource"
+        );
+        execution.output.expect("an output")
+    };
+    let failure = json!({"Error": "Item.Bad", "Cause": "zero"});
+    assert_eq!(shaped("COMPACT"), json!([[1, 1], failure, [2, 2]]));
+    assert_eq!(shaped("FLATTEN"), json!([1, 1, failure, 2, 2]));
+    let records = shaped("NONE");
+    assert_eq!(records[0]["Status"], "SUCCEEDED");
+    assert_eq!(records[0]["Output"], "[1,1]");
+    assert_eq!(records[1]["Status"], "FAILED");
+    assert_eq!(records[1]["Error"], "Item.Bad");
+}
+
+#[test]
+fn a_writer_config_shapes_the_files_it_writes_as_json_lines() {
+    let definition = array_map(json!({
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "result-bucket", "Prefix": "jobs/"},
+        "WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSONL"}
     }));
-    let mocks = Mocks::new().writer("arn:aws:states:::s3:putObject", |_| Response::ok(json!({})));
-    let execution = Simulator::new(&mocks).run(&machine(definition), json!({"items": [1]}));
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let bodies_by_mock = Arc::clone(&bodies);
+    let mocks = Mocks::new().writer("arn:aws:states:::s3:putObject", move |call| {
+        bodies_by_mock
+            .lock()
+            .expect("not poisoned")
+            .push(call.parameters["Body"].clone());
+        Response::ok(json!({}))
+    });
+    let execution = Simulator::new(&mocks).run(&machine(definition), json!({"items": [1, 0, 2]}));
+    assert_eq!(execution.status, Status::Succeeded);
+    let run = &execution.map_runs[0];
+    let id = run.arn.rsplit(':').next().expect("an id");
+    let keys: Vec<_> = run.written.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(
+        keys,
+        [
+            format!("jobs/{id}/SUCCEEDED_0.jsonl"),
+            format!("jobs/{id}/FAILED_0.jsonl"),
+            format!("jobs/{id}/manifest.json")
+        ]
+    );
+    assert_eq!(run.written[0].1, json!("1\n1\n2\n2\n"));
+    // A failed child's record is written whole, whatever the transformation.
+    let failed: Value =
+        serde_json::from_str(run.written[1].1.as_str().expect("JSON Lines")).expect("one line");
+    assert_eq!(
+        (failed["Status"].as_str(), failed["Error"].as_str()),
+        (Some("FAILED"), Some("Item.Bad"))
+    );
+    let manifest = &run.written[2].1;
+    assert_eq!(
+        manifest["ResultFiles"]["SUCCEEDED"][0],
+        json!({"Key": keys[0], "Size": 8})
+    );
+    assert_eq!(
+        bodies.lock().expect("not poisoned")[0],
+        json!("1\n1\n2\n2\n")
+    );
+    assert_eq!(
+        execution.output.expect("an output")["ResultWriterDetails"]["Key"],
+        json!(keys[2])
+    );
+}
+
+#[test]
+fn an_unknown_writer_config_value_fails_plainly() {
+    let definition = array_map(json!({"WriterConfig": {"Transformation": "SQUASH"}}));
+    let execution = Simulator::new(&Mocks::new()).run(&machine(definition), json!({"items": [1]}));
     assert_eq!(execution.status, Status::Failed);
     let failure = execution.failure.expect("a failure");
     assert_eq!(failure.error, "States.Runtime");
-    assert!(failure.cause.contains("WriterConfig"), "{}", failure.cause);
+    assert!(failure.cause.contains("SQUASH"), "{}", failure.cause);
+}
+
+#[test]
+fn an_inventory_manifest_gives_the_objects_its_csv_files_list() {
+    let definition = distributed_map(json!({
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "MANIFEST", "MaxItems": 3},
+            "Parameters": {"Bucket": "inventory-bucket", "Key": "photos/daily/2026-12-01T01-00Z/manifest.json"}
+        }
+    }));
+    // The shape S3 Inventory writes: a manifest naming CSV files without a
+    // header row, every field quoted.
+    let manifest = json!({
+        "sourceBucket": "photos",
+        "destinationBucket": "arn:aws:s3:::inventory-bucket",
+        "version": "2016-11-30",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, Size, LastModifiedDate",
+        "files": [
+            {"key": "photos/daily/data/a.csv.gz", "size": 120, "MD5checksum": "0"},
+            {"key": "photos/daily/data/b.csv.gz", "size": 120, "MD5checksum": "0"}
+        ]
+    });
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let asked_by_mock = Arc::clone(&asked);
+    let mocks = Mocks::new().reader("MapState", move |call| {
+        asked_by_mock.lock().expect("not poisoned").push(call.parameters.clone());
+        Response::ok(match call.parameters["Key"].as_str() {
+            Some("photos/daily/data/a.csv.gz") => json!(
+                "\"photos\",\"incoming/a.jpg\",\"10\",\"2026-11-30T10:00:00.000Z\"\n\"photos\",\"incoming/b, c.png\",\"20\",\"2026-11-30T11:00:00.000Z\"\n"
+            ),
+            Some("photos/daily/data/b.csv.gz") => json!(
+                "\"photos\",\"incoming/d.jpg\",\"30\",\"2026-11-30T12:00:00.000Z\"\n\"photos\",\"incoming/e.jpg\",\"40\",\"2026-11-30T13:00:00.000Z\"\n"
+            ),
+            _ => json!({"Body": manifest.to_string()}),
+        })
+    });
+    let execution = Simulator::new(&mocks).run(&machine(definition), json!({}));
+    assert_eq!(
+        execution.status,
+        Status::Succeeded,
+        "{:?}",
+        execution.failure
+    );
+    let object = |key: &str, size: &str, hour: u8| json!({"Bucket": "photos", "Key": key, "Size": size, "LastModifiedDate": format!("2026-11-30T{hour}:00:00.000Z")});
+    assert_eq!(
+        execution.output,
+        Some(json!([
+            object("incoming/a.jpg", "10", 10),
+            object("incoming/b, c.png", "20", 11),
+            object("incoming/d.jpg", "30", 12)
+        ]))
+    );
+    let keys: Vec<_> = asked
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .map(|p| p["Key"].clone())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            json!("photos/daily/2026-12-01T01-00Z/manifest.json"),
+            json!("photos/daily/data/a.csv.gz"),
+            json!("photos/daily/data/b.csv.gz")
+        ]
+    );
+    assert_eq!(
+        asked.lock().expect("not poisoned")[1]["Bucket"],
+        "inventory-bucket"
+    );
+}
+
+#[test]
+fn an_inventory_in_another_format_fails_the_reader_plainly() {
+    let definition = distributed_map(json!({
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "MANIFEST"},
+            "Parameters": {"Bucket": "inventory-bucket", "Key": "manifest.json"}
+        }
+    }));
+    let mocks = Mocks::new().reader("MapState", |_| {
+        Response::ok(
+            json!({"fileFormat": "ORC", "fileSchema": "Bucket, Key", "files": []})
+                .to_string()
+                .into(),
+        )
+    });
+    let execution = Simulator::new(&mocks).run(&machine(definition), json!({}));
+    assert_eq!(execution.status, Status::Failed);
+    let failure = execution.failure.expect("a failure");
+    assert_eq!(failure.error, "States.ItemReaderFailed");
+    assert!(failure.cause.contains("ORC"), "{}", failure.cause);
 }
 
 /// infra's `ImageBackfill`: a listing, a DynamoDB lookup and a Choice per
