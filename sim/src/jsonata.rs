@@ -157,6 +157,7 @@ fn bind<'a>(ata: &JsonAta<'a>, arena: &'a Bump, env: &Env<'_>) {
     ata.register_function("range", 3, range);
     ata.register_function("parse", 1, parse);
     ata.register_function("hash", 2, hash);
+    crate::jsonata_library::register(ata, env.seed);
 }
 
 /// The functions that read the clock or draw random numbers, as literals:
@@ -376,6 +377,61 @@ mod tests {
         assert_eq!(
             eval("$parse('{\"a\": [1]}')", json!({})),
             Ok(json!({"a": [1]}))
+        );
+    }
+
+    /// The standard functions jsonata-rs lacks, with the JSONata
+    /// documentation's examples.
+    #[test]
+    fn the_missing_standard_functions_are_added() {
+        let cases = [
+            ("$average([1, 2, 3, 4])", json!(2.5)),
+            ("$average(5)", json!(5)),
+            (
+                "[$type(null), $type(1), $type('a'), $type(true), $type([]), $type({}), $type($sum)]",
+                json!([
+                    "null", "number", "string", "boolean", "array", "object", "function"
+                ]),
+            ),
+            ("$formatBase(100, 2)", json!("1100100")),
+            ("$formatBase(2555, 16)", json!("9fb")),
+            ("$formatBase(-100, 2)", json!("-1100100")),
+            ("$formatBase(99.5)", json!("100")),
+            ("$encodeUrlComponent('?x=test')", json!("%3Fx%3Dtest")),
+            (
+                "$encodeUrl('https://mozilla.org/?x=шеллы')",
+                json!("https://mozilla.org/?x=%D1%88%D0%B5%D0%BB%D0%BB%D1%8B"),
+            ),
+            ("$decodeUrlComponent('%3Fx%3Dtest')", json!("?x=test")),
+            (
+                "$decodeUrl('https://mozilla.org/?x=%D1%88%D0%B5%D0%BB%D0%BB%D1%8B')",
+                json!("https://mozilla.org/?x=шеллы"),
+            ),
+            ("$decodeUrl('a%3Fb%20c')", json!("a%3Fb c")),
+            ("$spread({'b': 2, 'a': 1})", json!([{"a": 1}, {"b": 2}])),
+            (
+                "$sift({'a': 1, 'b': 2, 'c': 3}, function($v) { $v > 1 })",
+                json!({"b": 2, "c": 3}),
+            ),
+            (
+                "$sift({'a': 1, 'bb': 2}, function($v, $k) { $length($k) = 2 })",
+                json!({"bb": 2}),
+            ),
+            ("$sort($shuffle([1, 2, 3, 4, 5]))", json!([1, 2, 3, 4, 5])),
+        ];
+        for (expr, expected) in cases {
+            assert_eq!(eval(expr, json!({})), Ok(expected), "{expr}");
+        }
+        assert!(
+            eval("$average([])", json!({})).is_err(),
+            "no numbers, no mean"
+        );
+        assert!(eval("$decodeUrlComponent('%E0%A4%A')", json!({})).is_err());
+        assert!(eval("$formatBase(10, 40)", json!({})).is_err());
+        let shuffled = eval("$shuffle([1, 2, 3, 4, 5, 6, 7, 8])", json!({}));
+        assert_eq!(
+            shuffled,
+            eval("$shuffle([1, 2, 3, 4, 5, 6, 7, 8])", json!({}))
         );
     }
 
