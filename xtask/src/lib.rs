@@ -12,6 +12,7 @@ pub mod cost;
 pub mod lint;
 pub mod localstack_image;
 pub mod paths;
+mod python;
 pub mod sim_cmd;
 pub mod synth;
 pub mod tools;

@@ -423,7 +423,21 @@ impl Sources {
         let (decorators, body) =
             function(&source, test.function).ok_or_else(|| unresolved("no such test function"))?;
         let candidates = template_references(decorators, body, test.params);
-        let (edits, understood) = template_edits(body, decorators, test.params);
+        let templates = self.templates.clone();
+        let constant = |reference: &str| {
+            let (class, name) = reference.split_once('.')?;
+            let module = templates
+                .join(import_of(&source, class)?.replace('.', "/"))
+                .with_extension("py");
+            constant_value(&std::fs::read_to_string(module).ok()?, name)
+        };
+        let names = Names {
+            body,
+            decorators,
+            params: test.params,
+            constant: &constant,
+        };
+        let (edits, understood) = template_edits(&names);
         let text_edits = text_replacements(body, decorators, test.params);
         if candidates.is_empty() {
             return Err(unresolved("the test names no template"));
@@ -552,11 +566,7 @@ fn python_expr(body: &str, expr: &str) -> Option<Value> {
     let expr = expr.trim();
     if let Some(inner) = expr.strip_prefix("json.dumps") {
         let literal = bracketed_by(inner, '(', ')')?;
-        let json = literal
-            .replace("True", "true")
-            .replace("False", "false")
-            .replace("None", "null");
-        let value: Value = serde_json::from_str(&json5_to_json(&json)).ok()?;
+        let value = crate::python::literal(literal, &|_| None)?;
         return Some(Value::String(value.to_string()));
     }
     if expr.starts_with(['"', '\'', '(']) {
@@ -684,30 +694,59 @@ fn interpolate(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Option
 }
 
 /// One change a test makes to the template it loaded:
-/// `template["States"]["S"]["item.$"] = value` or `template[…].append(value)`.
+/// `template["States"]["S"]["item.$"] = value`, `template[…].append(value)`
+/// or `template[…].update(dict)`.
 #[derive(Debug, Clone)]
 struct Edit {
     keys: Vec<Value>,
     value: Value,
-    append: bool,
+    how: EditKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum EditKind {
+    Set,
+    Append,
+    Update,
+}
+
+/// What the names in a test body stand for: its parametrized arguments
+/// (chosen by the test's `[params]`), its locals bound to literals, and
+/// the template classes' constants (`EJT.BASE_PASS`).
+struct Names<'a> {
+    body: &'a str,
+    decorators: &'a str,
+    params: &'a str,
+    constant: &'a dyn Fn(&str) -> Option<Value>,
+}
+
+impl Names<'_> {
+    fn value(&self, name: &str) -> Option<Value> {
+        if let Some(literal) = parameter(self.decorators, name, self.params) {
+            return crate::python::literal(literal, &|n| self.value(n));
+        }
+        let assignment = format!("\n{}{name} = ", " ".repeat(8));
+        if let Some(at) = self.body.find(&assignment) {
+            let value = &self.body[at + assignment.len()..];
+            return crate::python::literal(value, &|n| self.value(n));
+        }
+        name.contains('.').then(|| (self.constant)(name)).flatten()
+    }
 }
 
 /// The edits of a test body to its `template`, and whether every one was
-/// understood: the value is a string, dict or list literal, or a
-/// parametrized argument (whose value is the test's `[params]`). A new
-/// `Resource` needs none: the recorded history's is taken.
-fn template_edits(body: &str, decorators: &str, params: &str) -> (Vec<Edit>, bool) {
+/// understood: the value is a Python literal, or names one (see [`Names`]).
+/// A new `Resource` needs none: the recorded history's is taken.
+fn template_edits(names: &Names<'_>) -> (Vec<Edit>, bool) {
     let (mut edits, mut understood) = (Vec::new(), true);
+    let body = names.body;
     for (at, _) in body.match_indices("template[") {
         let line_start = body[..at].rfind('\n').map_or(0, |i| i + 1);
         let before = body[line_start..at].trim();
         if !(before.is_empty() || before == "del") {
             continue;
         }
-        match (
-            before,
-            edit(&body[at + "template".len()..], body, decorators, params),
-        ) {
+        match (before, edit(&body[at + "template".len()..], names)) {
             ("", Some(Some(edit))) => edits.push(edit),
             ("", Some(None)) => {}
             _ => understood = false,
@@ -717,74 +756,33 @@ fn template_edits(body: &str, decorators: &str, params: &str) -> (Vec<Edit>, boo
 }
 
 /// `Some(None)`: an edit of a `Resource`; `None`: not understood.
-fn edit(text: &str, body: &str, decorators: &str, params: &str) -> Option<Option<Edit>> {
+fn edit(text: &str, names: &Names<'_>) -> Option<Option<Edit>> {
     let (mut rest, mut keys) = (text, Vec::new());
     while let Some(inner) = rest.strip_prefix('[') {
         let close = inner.find(']')?;
         let key = inner[..close].trim();
-        keys.push(
-            match key.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
-                Some(name) => Value::String(name.to_owned()),
-                None => Value::from(key.parse::<u64>().ok()?),
-            },
-        );
+        // `["States"]`, `[0]`, or a name such as a parametrized `[field]`.
+        match crate::python::literal(key, &|n| names.value(n))? {
+            key @ (Value::String(_) | Value::Number(_)) => keys.push(key),
+            _ => return None,
+        }
         rest = &inner[close + 1..];
     }
     if keys.last().is_some_and(|k| k == "Resource") {
         return Some(None);
     }
-    let (append, value) = match rest.strip_prefix(".append(") {
-        Some(value) => (true, value),
-        None => (false, rest.trim_start().strip_prefix('=')?),
+    let (how, value) = if let Some(value) = rest.strip_prefix(".append(") {
+        (EditKind::Append, value)
+    } else if let Some(value) = rest.strip_prefix(".update(") {
+        (EditKind::Update, value)
+    } else {
+        (EditKind::Set, rest.trim_start().strip_prefix('=')?)
     };
-    let value = python_value(value.trim_start(), body, decorators, params)?;
-    Some(Some(Edit {
-        keys,
-        value,
-        append,
-    }))
-}
-
-/// A Python string literal, a dict or list in JSON's syntax, or the name of
-/// a parametrized argument (`100_000_000` too) or of a local bound to a
-/// literal in `body` (`csv_headers = ["H1", "H2"]`).
-fn python_value(text: &str, body: &str, decorators: &str, params: &str) -> Option<Value> {
-    if let Some(string) = text.strip_prefix('"') {
-        return Some(Value::String(string.split('"').next()?.to_owned()));
+    let value = crate::python::literal(value, &|n| names.value(n))?;
+    if how == EditKind::Update && !value.is_object() {
+        return None;
     }
-    if text.starts_with(['{', '[']) {
-        let mut depth = 0;
-        let end = text.char_indices().find_map(|(i, c)| {
-            depth += match c {
-                '{' | '[' => 1,
-                '}' | ']' => -1,
-                _ => 0,
-            };
-            (depth == 0).then_some(i + 1)
-        })?;
-        return serde_json::from_str(&json5_to_json(&text[..end])).ok();
-    }
-    let name: String = text
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    let Some(literal) = parameter(decorators, &name, params) else {
-        let assignment = format!("\n{}{name} = ", " ".repeat(8));
-        let at = body.find(&assignment)? + assignment.len();
-        let value = &body[at..];
-        return match value.starts_with(['"', '{', '[']) {
-            true => python_value(value, body, decorators, params),
-            false => None,
-        };
-    };
-    let digits = literal.replace('_', "");
-    if digits.parse::<i64>().is_ok() {
-        return serde_json::from_str(&digits).ok();
-    }
-    match literal.strip_prefix('"') {
-        Some(string) => Some(Value::String(string.strip_suffix('"')?.to_owned())),
-        None => serde_json::from_str(&json5_to_json(literal)).ok(),
-    }
+    Some(Some(Edit { keys, value, how }))
 }
 
 /// `document` with `edit` made, if its keys lead somewhere.
@@ -798,9 +796,12 @@ fn apply_edit(document: &mut Value, edit: &Edit) {
             _ => v.get_mut(usize::try_from(key.as_u64().unwrap_or(u64::MAX)).unwrap_or(usize::MAX)),
         });
     }
-    match (at, edit.append) {
-        (Some(Value::Array(items)), true) => items.push(edit.value.clone()),
-        (Some(slot), false) => *slot = edit.value.clone(),
+    match (at, edit.how, &edit.value) {
+        (Some(Value::Array(items)), EditKind::Append, value) => items.push(value.clone()),
+        (Some(Value::Object(fields)), EditKind::Update, Value::Object(new)) => {
+            fields.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        (Some(slot), EditKind::Set, value) => *slot = value.clone(),
         _ => {}
     }
 }
@@ -945,15 +946,21 @@ fn parameter<'a>(decorators: &'a str, argument: &str, params: &str) -> Option<&'
         .or_else(|| {
             values.iter().position(|v| {
                 let v = v.trim_matches('"');
-                v == params || v.split_once('.').is_some_and(|(_, k)| parts.contains(&k))
+                // pytest writes `100_000_000` as `100000000`.
+                let number = v.replace('_', "");
+                v == params
+                    || (number.parse::<f64>().is_ok() && number == params)
+                    || v.split_once('.').is_some_and(|(_, k)| parts.contains(&k))
             })
         })
         // A key without `[params]` was recorded before the test was
         // parametrized, with what became its first value.
         .or((values.len() == 1 || params.is_empty()).then_some(0))?;
     let value = values.get(index)?;
+    // A tuple, or `pytest.param(a, b, id=…)`, whose arguments are the values.
+    let tuple = value.strip_prefix("pytest.param").unwrap_or(value);
     match names.contains(',') {
-        true => split_top(value.strip_prefix('(')?.strip_suffix(')')?)
+        true => split_top(tuple.strip_prefix('(')?.strip_suffix(')')?)
             .get(position)
             .copied(),
         false => Some(value),
@@ -1019,6 +1026,22 @@ fn import_of(source: &str, class: &str) -> Option<String> {
             alias.trim() == class
         });
         imported.then(|| module.trim().to_owned())
+    })
+}
+
+/// A template class's constant bound to a literal:
+/// `NAME = r'{% … %}'` or `NAME: Final[str] = "…"`.
+fn constant_value(module: &str, name: &str) -> Option<Value> {
+    module.lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix(name)?;
+        let rest = rest
+            .strip_prefix(':')
+            .map_or(rest, |typed| typed.split_once('=').map_or("", |(_, v)| v));
+        let rest = rest.trim_start().strip_prefix('=').unwrap_or(rest);
+        match rest.trim_start().starts_with(['"', '\'', 'r', '{', '[']) {
+            true => crate::python::literal(rest, &|_| None),
+            false => None,
+        }
     })
 }
 
