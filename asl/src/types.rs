@@ -150,6 +150,14 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A JSON field that is there, `null` too: `"Output": null` outputs null.
+pub(crate) fn present<'de, D>(d: D) -> Result<Option<Value>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Value::deserialize(d).map(Some)
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Task {
@@ -184,7 +192,11 @@ pub struct Task {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<Value>,
@@ -228,7 +240,11 @@ pub struct Choice {
     pub choices: Vec<ChoiceRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<Value>,
@@ -266,7 +282,11 @@ pub struct Parallel {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<Value>,
@@ -389,7 +409,11 @@ pub struct Map {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<Value>,
@@ -483,7 +507,11 @@ pub struct Pass {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<Value>,
@@ -520,7 +548,11 @@ pub struct Wait {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<Value>,
@@ -549,7 +581,11 @@ pub struct Succeed {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_path: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
 }
 
@@ -614,7 +650,11 @@ pub struct Catcher {
         skip_serializing_if = "Option::is_none"
     )]
     pub result_path: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assign: Option<Value>,

@@ -544,6 +544,25 @@ mod tests {
         );
     }
 
+    /// `test_base_output_any_non_dict[NULL]`: `"Output": null` outputs null,
+    /// where no `Output` passes the input on.
+    #[test]
+    fn an_output_of_null_is_null() {
+        let pass = |fields: Value| {
+            let mut state = json!({"Type": "Pass", "End": true});
+            state
+                .as_object_mut()
+                .expect("an object")
+                .extend(fields.as_object().cloned().unwrap_or_default());
+            json!({"QueryLanguage": "JSONata", "StartAt": "State0", "States": {"State0": state}})
+        };
+        let input = json!({"input_value": "stringliteral"});
+        let e = run(pass(json!({"Output": null})), input.clone(), &Mocks::new());
+        assert_eq!(e.output, Some(Value::Null));
+        let e = run(pass(json!({})), input.clone(), &Mocks::new());
+        assert_eq!(e.output, Some(input));
+    }
+
     /// `test_undefined_reference[BASE_UNDEFINED_ASSIGN]`: the event names the field.
     #[test]
     fn an_undefined_variable_fails_where_it_is_read() {
