@@ -175,7 +175,12 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
         return skip("unsupported: asl does not parse the definition");
     };
     let input = json_of(&recorded[0]["executionStartedEventDetails"]["input"]);
-    let mocks = reader_mocks(sim::recorded::mocks(&recorded), resolved, &recorded);
+    let mut mocks = reader_mocks(sim::recorded::mocks(&recorded), resolved, &recorded);
+    if let Some(handler) = &resolved.lambda_handler {
+        for state in unrecorded_tasks(&document, &recorded) {
+            mocks = mocks.state(state, lambda_mock(handler.clone()));
+        }
+    }
     let execution = Simulator::new(&mocks)
         .with_options(snapshot_options())
         .run(&machine, input);
@@ -193,6 +198,91 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
             Outcome::Differs(difference)
         }
     }
+}
+
+/// The Task states of `document` that the recorded history never enters.
+fn unrecorded_tasks(document: &Value, recorded: &[Value]) -> Vec<String> {
+    let entered: Vec<&str> = recorded
+        .iter()
+        .filter_map(|e| e.pointer("/stateEnteredEventDetails/name")?.as_str())
+        .collect();
+    let mut tasks = Vec::new();
+    let mut stack = vec![document];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(fields) => {
+                if let Some(Value::Object(states)) = fields.get("States") {
+                    tasks.extend(
+                        states
+                            .iter()
+                            .filter(|(name, s)| {
+                                s["Type"] == "Task" && !entered.contains(&name.as_str())
+                            })
+                            .map(|(name, _)| name.clone()),
+                    );
+                }
+                stack.extend(fields.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    tasks
+}
+
+/// A Lambda task answered by running the test's own handler with python3,
+/// as `lambda:invoke` (the response around the payload) or as a function
+/// ARN resource (the payload itself) would answer.
+fn lambda_mock(handler: PathBuf) -> impl Fn(&sim::Call<'_>) -> sim::Response + Send + Sync {
+    move |call| {
+        let invoke = call.resource.starts_with("arn:aws:states:::lambda:invoke");
+        let event = match invoke {
+            true => call
+                .parameters
+                .get("Payload")
+                .cloned()
+                .unwrap_or(Value::Null),
+            false => call.parameters.clone(),
+        };
+        match run_handler(&handler, &event) {
+            Ok(payload) if invoke => sim::Response::ok(serde_json::json!({
+                "ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200
+            })),
+            Ok(payload) => sim::Response::ok(payload),
+            Err(why) => sim::Response::throw("Lambda.Unknown", why),
+        }
+    }
+}
+
+fn run_handler(handler: &Path, event: &Value) -> Result<Value, String> {
+    use std::io::Write;
+    const RUN: &str = "import importlib.util, json, sys\n\
+        spec = importlib.util.spec_from_file_location('handler', sys.argv[1])\n\
+        module = importlib.util.module_from_spec(spec)\n\
+        spec.loader.exec_module(module)\n\
+        print(json.dumps(module.handler(json.load(sys.stdin), None)))";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", RUN])
+        .arg(handler)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!("python3 runs the test's Lambda handler: {e} (install it: apt install python3)")
+        })?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(event.to_string().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("the handler's answer is not JSON: {e}"))
 }
 
 /// The simulator's names in the snapshot's account (LocalStack replaces
@@ -451,31 +541,49 @@ impl Sources {
             text_edits: text_edits.into_iter().flatten().collect(),
             activity: body.contains("create_activity"),
             objects: put_objects(body),
+            lambda_handler: None,
             placeholders: Placeholders::of_test(&source),
         };
         let mut last = unresolved("the template class is not imported from templates");
         for (class, constant) in candidates {
-            let Some(module) = import_of(&source, &class) else {
-                continue;
-            };
-            let module = self
-                .templates
-                .join(module.replace('.', "/"))
-                .with_extension("py");
-            let constants = self
-                .modules
-                .entry(module.clone())
-                .or_insert_with(|| constants(&module));
-            match constants.get(&constant) {
-                Some(file) if !resolved.files.contains(file) => resolved.files.push(file.clone()),
-                Some(_) => {}
-                None => last = unresolved("the constant is not a statemachines/ file"),
+            match self.file(&source, &class, &constant) {
+                Ok(file) if !resolved.files.contains(&file) => resolved.files.push(file),
+                Ok(_) => {}
+                Err(Some(why)) => last = unresolved(why),
+                Err(None) => {}
             }
         }
         if resolved.files.is_empty() {
             return Err(last);
         }
+        resolved.lambda_handler = call_argument(body, "handler_file=")
+            .and_then(reference)
+            .and_then(|(class, constant)| self.file(&source, &class, &constant).ok());
         Ok(resolved)
+    }
+
+    /// The file a template class's constant names (`X.CONSTANT` of an
+    /// `os.path.join(_THIS_FOLDER, "…")`); `Err(None)` when the class is not
+    /// imported from the templates.
+    fn file(
+        &mut self,
+        source: &str,
+        class: &str,
+        constant: &str,
+    ) -> Result<PathBuf, Option<&'static str>> {
+        let module = import_of(source, class).ok_or(None)?;
+        let module = self
+            .templates
+            .join(module.replace('.', "/"))
+            .with_extension("py");
+        let constants = self
+            .modules
+            .entry(module.clone())
+            .or_insert_with(|| constants(&module));
+        constants
+            .get(constant)
+            .cloned()
+            .ok_or(Some("the constant is not a statemachines/ file"))
     }
 }
 
@@ -499,6 +607,10 @@ struct Resolved {
     activity: bool,
     /// The S3 objects the test puts with literal keys and bodies: (key, body).
     objects: Vec<(String, Value)>,
+    /// The handler of the Lambda function the test creates, which answers
+    /// the tasks the recorded history does not (a distributed Map's
+    /// children, whose histories are their own).
+    lambda_handler: Option<PathBuf>,
     placeholders: Placeholders,
 }
 
