@@ -822,7 +822,14 @@ fn limit(
         (Some(asl::Expr::Literal(n)), _) => Ok(Some(*n)),
         (Some(asl::Expr::Jsonata(_)), _) => Err(Failure::runtime("JSONata is not simulated yet")),
         (None, Some(p)) => {
-            let value = template::select(p, roots)?;
+            // How AWS words a Wait's SecondsPath that finds nothing
+            // (`test_logs`'s `wait_seconds_path.json5`).
+            let value = template::select(p, roots).map_err(|f| match field {
+                "SecondsPath" => Failure::runtime(format!(
+                    "The SecondsPath parameter does not reference an input value: {p}"
+                )),
+                _ => f,
+            })?;
             let shown = shown(&value);
             match value.as_i64() {
                 Some(n) if n < 0 => Err(Failure::runtime(format!(
@@ -984,7 +991,7 @@ mod tests {
         assert_eq!(types[5], "TaskSucceeded");
     }
 
-    /// `test_base_wait_seconds_path`, `test_max_concurrency_path`.
+    /// `test_base_wait_seconds_path`, `test_max_concurrency_path`, `test_logs`.
     #[test]
     fn unusable_seconds_and_concurrency_paths_fail_as_aws_says() {
         let wait = json!({"StartAt": "WaitState", "States": {"WaitState": {
@@ -998,11 +1005,19 @@ mod tests {
                 "{prefix} The SecondsPath parameter references a negative value: $.input.waitSeconds == -1"
             )
         );
-        let e = run(wait, json!({"input": {"waitSeconds": 1.5}}));
+        let e = run(wait.clone(), json!({"input": {"waitSeconds": 1.5}}));
         assert_eq!(
             cause(&e),
             format!(
                 "{prefix} The SecondsPath parameter cannot be parsed as a long value: $.input.waitSeconds == 1.5"
+            )
+        );
+        // `test_logs`'s `wait_seconds_path.json5`, started with `{}`.
+        let e = run(wait, json!({}));
+        assert_eq!(
+            cause(&e),
+            format!(
+                "{prefix} The SecondsPath parameter does not reference an input value: $.input.waitSeconds"
             )
         );
         let map = json!({"StartAt": "MapState", "States": {"MapState": {

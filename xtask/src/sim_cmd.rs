@@ -529,7 +529,8 @@ impl Sources {
         };
         let (edits, understood) = template_edits(&names);
         let text_edits = text_replacements(body, decorators, test.params);
-        if candidates.is_empty() {
+        let named = self.named_in_params(test.params);
+        if candidates.is_empty() && named.is_none() {
             return Err(unresolved("the test names no template"));
         }
         let mut resolved = Resolved {
@@ -553,6 +554,7 @@ impl Sources {
                 Err(None) => {}
             }
         }
+        resolved.files.extend(named);
         if resolved.files.is_empty() {
             return Err(last);
         }
@@ -560,6 +562,18 @@ impl Sources {
             .and_then(reference)
             .and_then(|(class, constant)| self.file(&source, &class, &constant).ok());
         Ok(resolved)
+    }
+
+    /// The one template file a parametrized id names
+    /// (`test_base[pass_result.json5_ALL_False]`, an id built from paths).
+    fn named_in_params(&self, params: &str) -> Option<PathBuf> {
+        let (before, _) = params.split_once(".json5")?;
+        // Ids of several parameters are joined with `-`.
+        let stem = before.rsplit('-').next().unwrap_or(before);
+        let found = files_under(&self.templates, &format!("/{stem}.json5"));
+        (found.len() == 1)
+            .then(|| found.into_iter().next())
+            .flatten()
     }
 
     /// The file a template class's constant names (`X.CONSTANT` of an
