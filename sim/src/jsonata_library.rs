@@ -7,7 +7,9 @@ use std::cell::Cell;
 
 use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as Ata};
 
-type Outcome<'a> = jsonata_rs::Result<&'a Ata<'a>>;
+use crate::jsonata_format;
+
+pub(crate) type Outcome<'a> = jsonata_rs::Result<&'a Ata<'a>>;
 
 thread_local! {
     /// `$shuffle`'s randomness, seeded from the execution's seed before
@@ -27,39 +29,46 @@ pub(crate) fn register(ata: &JsonAta<'_>, seed: u64) {
     ata.register_function("spread", 1, spread);
     ata.register_function("sift", 2, sift);
     ata.register_function("shuffle", 1, shuffle);
+    ata.register_function("formatNumber", 3, jsonata_format::format_number);
+    ata.register_function("formatInteger", 2, jsonata_format::format_integer);
+    ata.register_function("parseInteger", 2, jsonata_format::parse_integer);
 }
 
-fn argument_error(ctx: &FunctionContext<'_, '_>, index: usize) -> jsonata_rs::Error {
+pub(crate) fn argument_error(ctx: &FunctionContext<'_, '_>, index: usize) -> jsonata_rs::Error {
     jsonata_rs::Error::T0410ArgumentNotValid(ctx.char_index, index, ctx.name.to_owned())
 }
 
-fn first<'a>(args: &[&'a Ata<'a>]) -> &'a Ata<'a> {
+pub(crate) fn first<'a>(args: &[&'a Ata<'a>]) -> &'a Ata<'a> {
     args.first().copied().unwrap_or_else(Ata::undefined)
 }
 
 /// `$average(array)`: the mean of the numbers, undefined for none.
 fn average<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a> {
+    // Its signature takes one argument: JSONata rejects more.
+    if args.len() > 1 {
+        return Err(argument_error(&ctx, 2));
+    }
     let value = first(args);
     if value.is_undefined() {
         return Ok(Ata::undefined());
     }
-    let numbers: Vec<f64> = if value.is_array() {
-        value.members().map(|m| m.as_f64()).collect()
+    let members: Vec<&Ata<'a>> = if value.is_array() {
+        value.members().collect()
     } else {
-        vec![value.as_f64()]
+        vec![value]
     };
-    let all_numbers = if value.is_array() {
-        value.members().all(|m| m.is_number())
-    } else {
-        value.is_number()
-    };
-    if !all_numbers {
-        return Err(argument_error(&ctx, 1));
+    if !members.iter().all(|m| m.is_number()) {
+        return Err(jsonata_rs::Error::T0412ArgumentMustBeArrayOfType(
+            ctx.char_index,
+            1,
+            ctx.name.to_owned(),
+            "number".to_owned(),
+        ));
     }
-    if numbers.is_empty() {
+    if members.is_empty() {
         return Ok(Ata::undefined());
     }
-    let mean = numbers.iter().sum::<f64>() / numbers.len() as f64;
+    let mean = members.iter().map(|m| m.as_f64()).sum::<f64>() / members.len() as f64;
     Ok(Ata::number(ctx.arena, mean))
 }
 
@@ -97,7 +106,8 @@ fn format_base<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcom
         return Err(argument_error(&ctx, 1));
     }
     let radix = match args.get(1).filter(|r| !r.is_undefined()) {
-        Some(r) if r.is_number() => r.as_f64(),
+        // JSONata rounds the radix too: 2.5 is 2, 36.4 is 36.
+        Some(r) if r.is_number() => round_half_even(r.as_f64()),
         Some(_) => return Err(argument_error(&ctx, 2)),
         None => 10.0,
     };
@@ -124,7 +134,7 @@ fn format_base<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcom
     Ok(Ata::string(ctx.arena, &text))
 }
 
-fn round_half_even(x: f64) -> f64 {
+pub(crate) fn round_half_even(x: f64) -> f64 {
     let floor = x.floor();
     match x - floor {
         d if d > 0.5 => floor + 1.0,
@@ -219,42 +229,49 @@ fn decode_url<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome
 /// each object, for an array of them); anything else as it is.
 fn spread<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a> {
     let value = first(args);
-    if value.is_function() {
-        return Err(argument_error(&ctx, 1));
-    }
-    if !value.is_object() && !value.is_array() {
+    if !value.is_array() && !value.is_object() {
         return Ok(value);
     }
-    let out = Ata::array(ctx.arena, ArrayFlags::SEQUENCE);
-    let objects: Vec<&Ata<'a>> = if value.is_array() {
-        value.members().collect()
+    // JSONata's result is a sequence for an object (so one entry is that
+    // entry) but a plain array for an array of them.
+    let flags = if value.is_array() && !value.is_empty() {
+        ArrayFlags::empty()
     } else {
-        vec![value]
+        ArrayFlags::SEQUENCE
     };
-    for object in objects {
-        if !object.is_object() {
-            out.push(object);
-            continue;
-        }
+    let out = Ata::array(ctx.arena, flags);
+    spread_into(ctx.arena, value, out);
+    Ok(out)
+}
+
+fn spread_into<'a>(arena: &'a bumpalo::Bump, value: &'a Ata<'a>, out: &mut Ata<'a>) {
+    if value.is_array() {
+        value.members().for_each(|m| spread_into(arena, m, out));
+    } else if value.is_object() {
         // By key: jsonata-rs's objects have no order to keep.
-        let mut entries: Vec<_> = object.entries().collect();
+        let mut entries: Vec<_> = value.entries().collect();
         entries.sort_by_key(|(key, _)| *key);
         for (key, field) in entries {
-            let one = Ata::object_with_capacity(ctx.arena, 1);
+            let one = Ata::object_with_capacity(arena, 1);
             one.insert(key, field);
             out.push(one);
         }
+    } else if !value.is_undefined() {
+        out.push(value);
     }
-    Ok(out)
 }
 
 /// `$sift(object, function(value, key, object))`: the entries the function
 /// is truthy for, undefined when there are none.
 fn sift<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a> {
-    let (object, function) = (
-        first(args),
-        args.get(1).copied().unwrap_or_else(Ata::undefined),
-    );
+    // Called with the function alone, it sifts the context.
+    let (object, function) = match args {
+        [function] if function.is_function() => (ctx.input, *function),
+        _ => (
+            first(args),
+            args.get(1).copied().unwrap_or_else(Ata::undefined),
+        ),
+    };
     if object.is_undefined() {
         return Ok(Ata::undefined());
     }
@@ -272,7 +289,9 @@ fn sift<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a> {
             .into_iter()
             .take(function.arity().max(1))
             .collect();
-        if ctx.evaluate_function(function, &call)?.is_truthy() {
+        // A lambda's last call comes back as a thunk, to be run out.
+        let verdict = ctx.trampoline_evaluate_value(ctx.evaluate_function(function, &call)?)?;
+        if verdict.is_truthy() {
             out.insert(key, value);
             kept += 1;
         }

@@ -72,6 +72,7 @@ mod distributed;
 mod failure;
 pub mod intrinsics;
 mod jsonata;
+mod jsonata_format;
 mod jsonata_library;
 mod jsonata_states;
 pub mod jsonpath;
