@@ -337,17 +337,28 @@ fn ata_wait(
         (Some(s), _) => thread.clock.saturating_add(seconds(s)),
         (None, Some(stamp)) => {
             let value = jsonata::fill(&Value::String(stamp.clone()), "Timestamp", &on)?;
-            value.as_str().and_then(time::parse).ok_or_else(|| {
-                jsonata::failure(
-                    &on,
-                    "States.Runtime",
-                    &format!(
-                        "The Timestamp parameter does not reference a valid ISO-8601 extended \
-                         offset date-time format string: {}",
-                        shown(&value)
-                    ),
-                )
-            })?
+            match value.as_str().and_then(time::parse) {
+                Some(until) => until,
+                // An evaluation failure of the field, as recorded
+                // (`test_wait_timestamp_jsonata[NO_T]`).
+                None => {
+                    let f = jsonata::failure(
+                        &on,
+                        EVALUATION_ERROR,
+                        &format!(
+                            "The Timestamp field cannot be parsed as an ISO-8601 extended offset \
+                             date-time format string: {}",
+                            shown(&value)
+                        ),
+                    );
+                    thread.push(Kind::EvaluationFailed {
+                        state: scope.name.to_owned(),
+                        location: Some("Timestamp".into()),
+                        failure: f.clone(),
+                    });
+                    return Err(f);
+                }
+            }
         }
         (None, None) => return Err(Failure::runtime("a Wait state needs Seconds or Timestamp")),
     };
@@ -561,6 +572,33 @@ mod tests {
         assert_eq!(e.output, Some(Value::Null));
         let e = run(pass(json!({})), input.clone(), &Mocks::new());
         assert_eq!(e.output, Some(input));
+    }
+
+    /// `test_wait_timestamp_jsonata[NO_T]`: a timestamp that is not ISO-8601
+    /// is an evaluation failure of the `Timestamp` field.
+    #[test]
+    fn a_timestamp_that_cannot_be_parsed_fails_its_field() {
+        let definition = json!({"QueryLanguage": "JSONata", "StartAt": "WaitState", "States": {
+            "WaitState": {"Type": "Wait", "Timestamp": "{% $states.input.TimestampValue %}", "End": true}}});
+        let e = run(
+            definition,
+            json!({"TimestampValue": "2016-12-05 21:29:29Z"}),
+            &Mocks::new(),
+        );
+        let Kind::EvaluationFailed {
+            location, failure, ..
+        } = &e.events[2].kind
+        else {
+            panic!("an EvaluationFailed event, not {:?}", e.events[2].kind);
+        };
+        assert_eq!(location.as_deref(), Some("Timestamp"));
+        assert_eq!(failure.error, "States.QueryEvaluationError");
+        assert_eq!(
+            failure.cause,
+            "An error occurred while executing the state 'WaitState' (entered at the event id #2). \
+             The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05 21:29:29Z"
+        );
+        assert_eq!(e.failure.as_ref(), Some(failure));
     }
 
     /// `test_undefined_reference[BASE_UNDEFINED_ASSIGN]`: the event names the field.

@@ -164,7 +164,8 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
     let Some(mut document) = pick_definition(resolved, &recorded) else {
         return skip("unsupported: the definition is not JSON5 this reader understands");
     };
-    if let Some(reason) = unsupported(&document, &recorded) {
+    let redacted = redacted_input(&recorded[0]);
+    if let Some(reason) = unsupported(&document, &recorded, redacted && resolved.input.is_none()) {
         return skip(reason);
     }
     use_recorded_resources(&mut document, &recorded, resolved.activity);
@@ -174,7 +175,10 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
     let Ok(machine) = parsed else {
         return skip("unsupported: asl does not parse the definition");
     };
-    let input = json_of(&recorded[0]["executionStartedEventDetails"]["input"]);
+    let input = match (&resolved.input, redacted) {
+        (Some(input), true) => input.clone(),
+        _ => json_of(&recorded[0]["executionStartedEventDetails"]["input"]),
+    };
     let mut mocks = reader_mocks(sim::recorded::mocks(&recorded), resolved, &recorded);
     if let Some(handler) = &resolved.lambda_handler {
         for state in unrecorded_tasks(&document, &recorded) {
@@ -421,7 +425,7 @@ fn set_resources(value: &mut Value, ran: &HashMap<String, String>, activity: boo
 
 /// Why an execution cannot be replayed, if it cannot: what the simulator
 /// does not run, or a history that is not a whole execution.
-fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
+fn unsupported(document: &Value, recorded: &[Value], input_unknown: bool) -> Option<&'static str> {
     let text = document.to_string();
     let has = |needle: &str| text.contains(needle);
     let recorded_has = |prefix: &str| {
@@ -435,7 +439,7 @@ fn unsupported(document: &Value, recorded: &[Value]) -> Option<&'static str> {
     {
         return Some("unsupported: the recorded history does not start with ExecutionStarted");
     }
-    if has("Timestamp") && redacted_input(&recorded[0]) {
+    if has("Timestamp") && input_unknown {
         return Some("unsupported: the snapshot redacted the timestamp the input holds");
     }
     let ended = |e: &Value| {
@@ -542,6 +546,7 @@ impl Sources {
             text_edits: text_edits.into_iter().flatten().collect(),
             activity: body.contains("create_activity"),
             objects: put_objects(body),
+            input: None,
             lambda_handler: None,
             placeholders: Placeholders::of_test(&source),
         };
@@ -558,6 +563,12 @@ impl Sources {
         if resolved.files.is_empty() {
             return Err(last);
         }
+        // The input the test starts with, for a recording whose input the
+        // snapshot redacted.
+        const INPUT: &str = "exec_input = json.dumps(";
+        resolved.input = body
+            .find(INPUT)
+            .and_then(|at| crate::python::literal(&body[at + INPUT.len()..], &|n| names.value(n)));
         resolved.lambda_handler = call_argument(body, "handler_file=")
             .and_then(reference)
             .and_then(|(class, constant)| self.file(&source, &class, &constant).ok());
@@ -621,6 +632,8 @@ struct Resolved {
     activity: bool,
     /// The S3 objects the test puts with literal keys and bodies: (key, body).
     objects: Vec<(String, Value)>,
+    /// The input the test body gives its execution (`exec_input = json.dumps(…)`).
+    input: Option<Value>,
     /// The handler of the Lambda function the test creates, which answers
     /// the tasks the recorded history does not (a distributed Map's
     /// children, whose histories are their own).
