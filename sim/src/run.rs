@@ -193,11 +193,12 @@ fn execution_context(o: &Options, input: &Value) -> Value {
     let machine_name = o.state_machine_arn.rsplit(':').next().unwrap_or_default();
     json!({
         "Execution": {
+            // In the order AWS gives its fields.
             "Id": execution_arn,
             "Input": input,
+            "StartTime": time::format(o.start_ms),
             "Name": o.execution_name,
             "RoleArn": o.role_arn,
-            "StartTime": time::format(o.start_ms),
             "RedriveCount": 0,
         },
         "StateMachine": {"Id": o.state_machine_arn, "Name": machine_name},
@@ -684,8 +685,8 @@ fn set_state(context: &mut Value, state: &str, entered_ms: i64, retry: Option<u6
             about.insert(key.into(), Value::String(text.to_owned()));
         }
     };
-    put("EnteredTime", &time::format(entered_ms));
     put("Name", state);
+    put("EnteredTime", &time::format(entered_ms));
     match (retry, about.get_mut("RetryCount")) {
         (Some(count), Some(old)) => *old = json!(count),
         (Some(count), None) => {
