@@ -122,11 +122,16 @@ fn run_expression(expr: &str, env: &Env<'_>) -> Result<Option<Value>, Evaluation
     if value.is_undefined() {
         return Err(Evaluation::Undefined);
     }
-    Ok(if value.is_function() {
-        None
-    } else {
-        from_ata(value)
-    })
+    if value.is_function() {
+        return Ok(None);
+    }
+    let mut sources = vec![env.input];
+    sources.extend(env.result);
+    sources.extend(env.error_output);
+    sources.push(env.context);
+    sources.extend(env.variables.values());
+    let order = crate::jsonata_order::KeyOrder::new(expr, sources);
+    Ok(from_ata(value).map(|v| order.apply(v)))
 }
 
 /// `T1006: Attempted to invoke a non-function`, as the service quotes
@@ -237,8 +242,8 @@ fn to_ata<'a>(arena: &'a Bump, value: &Value) -> &'a Ata<'a> {
 
 /// Back to JSON through jsonata-rs's own serializer, which writes numbers
 /// as JavaScript does (`3`, not `3.0`). jsonata-rs keeps objects in hash
-/// maps seeded per process, so their keys come back sorted: the same on
-/// every run, though AWS keeps the order they were written in.
+/// maps seeded per process: their keys come back sorted, the same on every
+/// run, until `jsonata_order` puts them in AWS's order.
 fn from_ata<'a>(value: &'a Ata<'a>) -> Option<Value> {
     serde_json::from_str(&value.serialize(false))
         .ok()
@@ -459,12 +464,20 @@ mod tests {
         assert!(cause.ends_with("does not implement"), "{cause}");
     }
 
-    /// Objects from an expression come back the same on every run.
+    /// Objects from an expression keep the order AWS gives their keys: an
+    /// object passed through keeps its own, one built keeps the written one.
     #[test]
-    fn objects_come_back_with_their_keys_sorted() {
-        let value = eval("$states.input", json!({"b": 1, "a": {"d": 2, "c": 3}}));
-        let text = value.map(|v| v.to_string());
-        assert_eq!(text.as_deref(), Ok(r#"{"a":{"c":3,"d":2},"b":1}"#));
+    fn objects_come_back_with_their_keys_in_aws_order() {
+        let text =
+            |expr: &str| eval(expr, json!({"b": 1, "a": {"d": 2, "c": 3}})).map(|v| v.to_string());
+        assert_eq!(
+            text("$states.input").as_deref(),
+            Ok(r#"{"b":1,"a":{"d":2,"c":3}}"#)
+        );
+        assert_eq!(
+            text(r#"{"theQuestion": $states.input.b, "theAnswer": 42}"#).as_deref(),
+            Ok(r#"{"theQuestion":1,"theAnswer":42}"#)
+        );
     }
 
     /// `test_error_output`: the service's wording of an undefined result.

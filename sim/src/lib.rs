@@ -74,6 +74,7 @@ pub mod intrinsics;
 mod jsonata;
 mod jsonata_format;
 mod jsonata_library;
+mod jsonata_order;
 mod jsonata_states;
 pub mod jsonpath;
 
