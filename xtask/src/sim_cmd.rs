@@ -55,8 +55,17 @@ struct Replayed {
 #[derive(Debug, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 enum Outcome {
-    Skipped { reason: String },
-    Agrees { events: usize },
+    Skipped {
+        reason: String,
+    },
+    Agrees {
+        events: usize,
+        /// The first state output that holds the same objects with their
+        /// keys in another order (JSON objects are unordered, so the
+        /// histories still agree; AWS's order is what users see).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_order: Option<String>,
+    },
     Differs(Difference),
 }
 
@@ -192,6 +201,7 @@ fn replay_one(resolved: &Resolved, recorded: &[Value]) -> Outcome {
     match compare(&recorded, &simulated, &resolved.placeholders) {
         None => Outcome::Agrees {
             events: recorded.len(),
+            key_order: key_order_difference(&recorded, &simulated),
         },
         Some(mut difference) => {
             if resolved.edited {
@@ -287,6 +297,61 @@ fn run_handler(handler: &Path, event: &Value) -> Result<Value, String> {
     }
     serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("the handler's answer is not JSON: {e}"))
+}
+
+/// The first state whose recorded output has an object whose keys the
+/// simulated one, equal as JSON, orders otherwise. Outputs pair by state
+/// name and value, which holds inside Parallels and Maps too.
+fn key_order_difference(recorded: &[Value], simulated: &[Value]) -> Option<String> {
+    let exits = |events: &[Value]| -> Vec<(String, Value)> {
+        events
+            .iter()
+            .filter(|e| {
+                e["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("StateExited"))
+            })
+            .map(|e| {
+                let details = &e["stateExitedEventDetails"];
+                let name = details["name"].as_str().unwrap_or_default().to_owned();
+                (name, parse_nested(json_of(&details["output"])))
+            })
+            .collect()
+    };
+    let mut simulated = exits(simulated);
+    for (name, output) in exits(recorded) {
+        let Some(at) = simulated
+            .iter()
+            .position(|(n, o)| *n == name && *o == output)
+        else {
+            continue;
+        };
+        let (_, ours) = simulated.remove(at);
+        if key_orders(&output) != key_orders(&ours) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// Every object's keys, in document order; objects with a snapshot's
+/// `<placeholder>` key are left out, as the snapshot renamed them.
+fn key_orders(value: &Value) -> Vec<Vec<&str>> {
+    let mut out = Vec::new();
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(fields) => {
+                if !fields.keys().any(|k| k.starts_with('<')) {
+                    out.push(fields.keys().map(String::as_str).collect());
+                }
+                stack.extend(fields.values().rev());
+            }
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The simulator's names in the snapshot's account (LocalStack replaces
@@ -1597,6 +1662,8 @@ struct Summary {
     skipped: BTreeMap<String, usize>,
     replayed: usize,
     agreeing: usize,
+    /// Agreeing executions with an object whose keys come in another order.
+    keys_ordered_otherwise: usize,
     disagreeing: usize,
     /// Disagreements by what differs first.
     differences: BTreeMap<String, usize>,
@@ -1610,7 +1677,10 @@ impl Summary {
             s.resolved += usize::from(r.definition.is_some());
             match &r.outcome {
                 Outcome::Skipped { reason } => *s.skipped.entry(reason.clone()).or_default() += 1,
-                Outcome::Agrees { .. } => s.agreeing += 1,
+                Outcome::Agrees { key_order, .. } => {
+                    s.agreeing += 1;
+                    s.keys_ordered_otherwise += usize::from(key_order.is_some());
+                }
                 Outcome::Differs(d) => {
                     s.disagreeing += 1;
                     *s.differences.entry(d.category.clone()).or_default() += 1;
@@ -1627,7 +1697,12 @@ fn print_text(replayed: &[Replayed], summary: &Summary) {
         let name = format!("{} ({})", r.test, r.entry);
         match &r.outcome {
             Outcome::Skipped { .. } => {}
-            Outcome::Agrees { events } => println!("agree   {name}: {events} events"),
+            Outcome::Agrees { events, key_order } => match key_order {
+                Some(state) => println!(
+                    "agree   {name}: {events} events (keys ordered otherwise in {state}'s output)"
+                ),
+                None => println!("agree   {name}: {events} events"),
+            },
             Outcome::Differs(d) => {
                 println!("DIFFER  {name}: event {} ({})", d.index, d.category);
                 println!("    recorded:  {}", d.recorded);
@@ -1647,6 +1722,10 @@ fn print_text(replayed: &[Replayed], summary: &Summary) {
     }
     println!("replayed:              {}", summary.replayed);
     println!("agreeing:              {}", summary.agreeing);
+    println!(
+        "    {:>4}  of them with an object's keys in another order than AWS's",
+        summary.keys_ordered_otherwise
+    );
     println!("disagreeing:           {}", summary.disagreeing);
     for (category, n) in &summary.differences {
         println!("    {n:>4}  {category}");
