@@ -162,6 +162,7 @@ fn bind<'a>(ata: &JsonAta<'a>, arena: &'a Bump, env: &Env<'_>) {
     ata.register_function("range", 3, range);
     ata.register_function("parse", 1, parse);
     ata.register_function("hash", 2, hash);
+    ata.register_function("seededRandom", 1, seeded_random);
     crate::jsonata_library::register(ata, env.seed);
 }
 
@@ -169,8 +170,10 @@ fn bind<'a>(ata: &JsonAta<'a>, arena: &'a Bump, env: &Env<'_>) {
 /// jsonata-rs's own read the host's clock and random source (and cannot be
 /// replaced: it binds them last), while an execution must be the same for
 /// the same seed. `$now()` and `$millis()` are the state's entry time.
+/// AWS's `$random(seed)` becomes a call of the simulator's own, which gives
+/// the same number for the same seed.
 fn deterministic<'e>(expr: &'e str, env: &Env<'_>) -> std::borrow::Cow<'e, str> {
-    const CALLS: [&str; 4] = ["$now()", "$millis()", "$random()", "$uuid()"];
+    const CALLS: [&str; 5] = ["$now()", "$millis()", "$random()", "$random(", "$uuid()"];
     if !CALLS.iter().any(|call| expr.contains(call)) {
         return expr.into();
     }
@@ -179,14 +182,7 @@ fn deterministic<'e>(expr: &'e str, env: &Env<'_>) -> std::borrow::Cow<'e, str> 
         .and_then(crate::time::parse)
         .unwrap_or_default();
     let mut state = env.seed;
-    let mut random = move || {
-        // splitmix64, as the run's own randomness.
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    let mut random = move || crate::run::splitmix(&mut state);
     let (mut out, mut rest, mut quote) = (String::with_capacity(expr.len()), expr, None);
     while let Some(c) = rest.chars().next() {
         let call = CALLS.iter().find(|call| rest.starts_with(**call));
@@ -195,7 +191,8 @@ fn deterministic<'e>(expr: &'e str, env: &Env<'_>) -> std::borrow::Cow<'e, str> 
                 out.push_str(&match *call {
                     "$now()" => format!("'{}'", crate::time::format(entered)),
                     "$millis()" => entered.to_string(),
-                    "$random()" => format!("{}", (random() >> 11) as f64 / (1u64 << 53) as f64),
+                    "$random()" => format!("{}", crate::run::unit(random())),
+                    "$random(" => "$seededRandom(".to_owned(),
                     _ => match crate::intrinsics::uuid(&[], &mut random) {
                         Ok(Value::String(id)) => format!("'{id}'"),
                         _ => "''".into(),
@@ -325,6 +322,23 @@ fn hash<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> jsonata_rs::R
     }
 }
 
+/// AWS's `$random(seed)`: a number in [0, 1), the same for the same
+/// integer seed. (No recording holds one, so the number is the simulator's
+/// own: splitmix64 of the seed.)
+fn seeded_random<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a Ata<'a>],
+) -> jsonata_rs::Result<&'a Ata<'a>> {
+    let seed = args
+        .first()
+        .filter(|s| s.is_integer())
+        .ok_or_else(|| argument_error(&ctx, 1))?
+        .as_f64() as i64;
+    let mut state = seed as u64;
+    let number = crate::run::unit(crate::run::splitmix(&mut state));
+    Ok(Ata::number(ctx.arena, number))
+}
+
 /// AWS's `$parse(text)`: JSON text to its value.
 fn parse<'a>(
     ctx: FunctionContext<'a, '_>,
@@ -448,6 +462,10 @@ mod tests {
         let id = uuid.expect("a uuid");
         assert_eq!(id.as_str().map(str::len), Some(36), "{id}");
         assert_eq!(eval("$random() < 1", json!({})), Ok(json!(true)));
+        let seeded = eval("$random(7)", json!({}));
+        assert_eq!(seeded, eval("$random( 7 )".trim(), json!({})));
+        assert_ne!(seeded, eval("$random(8)", json!({})));
+        assert!(eval("$random('seven')", json!({})).is_err());
         assert_eq!(eval("'$uuid()'", json!({})), Ok(json!("$uuid()")));
         // States.Hash's answer for the same input (test_hash_calculations).
         assert_eq!(

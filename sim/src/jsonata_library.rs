@@ -323,12 +323,9 @@ fn shuffle<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a
     Ok(out)
 }
 
-/// splitmix64, as the run's own randomness.
 fn next_random() -> u64 {
-    let state = SHUFFLE.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut state = SHUFFLE.get();
+    let next = crate::run::splitmix(&mut state);
     SHUFFLE.set(state);
-    let mut z = state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    next
 }

@@ -205,6 +205,21 @@ fn execution_context(o: &Options, input: &Value) -> Value {
     })
 }
 
+/// splitmix64: the next number of `state`'s sequence, deterministic per
+/// seed, good enough for jitter, ids and JSONata's random functions.
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A number of [0, 1) from 53 random bits.
+pub(crate) fn unit(random: u64) -> f64 {
+    (random >> 11) as f64 / (1u64 << 53) as f64
+}
+
 pub(crate) fn seconds(s: u64) -> i64 {
     i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
@@ -499,12 +514,7 @@ impl<'a> Run<'a> {
     }
 
     pub fn random(&mut self) -> u64 {
-        // splitmix64: deterministic per seed, good enough for jitter and ids.
-        self.random = self.random.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.random;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        splitmix(&mut self.random)
     }
 
     /// `template` filled from `roots`.
@@ -548,7 +558,7 @@ impl<'a> Run<'a> {
             delay = delay.min(max as f64);
         }
         if r.jitter_strategy == Some(asl::JitterStrategy::Full) {
-            delay *= (self.random() >> 11) as f64 / (1u64 << 53) as f64;
+            delay *= unit(self.random());
         }
         counts[i] += 1;
         thread.clock += (delay * 1000.0) as i64;
