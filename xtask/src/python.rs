@@ -1,8 +1,9 @@
 //! Python literals as test suites write them (`sim replay` reads the values
 //! LocalStack's tests give their templates): strings (raw, and adjacent
 //! ones joined), numbers (`100_000_000`), `None`/`True`/`False`, lists
-//! (`[…] * n` too), tuples, dicts, `pytest.param(value, …)`, and names,
-//! which the caller resolves.
+//! (`[…] * n` too), tuples, dicts, `pytest.param(value, …)`,
+//! `json.dumps(value)` (its JSON text), and names, which the caller
+//! resolves.
 
 use serde_json::{Map, Value};
 
@@ -135,6 +136,7 @@ impl Parser<'_, '_> {
                     (_, '\\') => match chars.next()?.1 {
                         'n' => text.push('\n'),
                         't' => text.push('\t'),
+                        'r' => text.push('\r'),
                         other => text.push(other),
                     },
                     (_, c) => text.push(c),
@@ -171,6 +173,10 @@ impl Parser<'_, '_> {
                 // Its value is the first argument; marks and ids follow.
                 self.rest = &self.rest[1..];
                 self.value()
+            }
+            "json.dumps" if self.rest.starts_with('(') => {
+                self.rest = &self.rest[1..];
+                Some(Value::String(self.value()?.to_string()))
             }
             "" => None,
             name => (self.name)(name),
@@ -215,5 +221,9 @@ mod tests {
             Some(json!([{"a": 1}, {"a": 1}, {"a": 1}]))
         );
         assert_eq!(parse("unknown_name"), None);
+        assert_eq!(
+            parse("json.dumps({\"Bucket\": EJT.BASE})"),
+            Some(json!(r#"{"Bucket":"{% 1 %}"}"#))
+        );
     }
 }

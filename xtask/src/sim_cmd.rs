@@ -610,7 +610,7 @@ impl Sources {
             replacements: replacements(body),
             text_edits: text_edits.into_iter().flatten().collect(),
             activity: body.contains("create_activity"),
-            objects: put_objects(body),
+            objects: put_objects(&names),
             input: None,
             lambda_handler: None,
             placeholders: Placeholders::of_test(&source),
@@ -630,10 +630,9 @@ impl Sources {
         }
         // The input the test starts with, for a recording whose input the
         // snapshot redacted.
-        const INPUT: &str = "exec_input = json.dumps(";
-        resolved.input = body
-            .find(INPUT)
-            .and_then(|at| crate::python::literal(&body[at + INPUT.len()..], &|n| names.value(n)));
+        resolved.input = names
+            .value("exec_input")
+            .and_then(|text| serde_json::from_str(text.as_str()?).ok());
         resolved.lambda_handler = call_argument(body, "handler_file=")
             .and_then(reference)
             .and_then(|(class, constant)| self.file(&source, &class, &constant).ok());
@@ -749,7 +748,9 @@ fn reader_mocks(mocks: sim::Mocks, resolved: &Resolved, recorded: &[Value]) -> s
 /// `put_object(…, Key=…, Body=…)` calls of a test body whose key and body
 /// are literals, or names bound to literals (`json.dumps(…)` of a Python
 /// literal, a string, or strings concatenated in parentheses).
-fn put_objects(body: &str) -> Vec<(String, Value)> {
+fn put_objects(names: &Names<'_>) -> Vec<(String, Value)> {
+    let body = names.body;
+    let value = |expr: &str| crate::python::literal(expr, &|n| names.value(n));
     body.match_indices("put_object(")
         .filter_map(|(at, _)| {
             let args = split_top(bracketed_by(&body[at..], '(', ')')?);
@@ -758,66 +759,11 @@ fn put_objects(body: &str) -> Vec<(String, Value)> {
                     .find_map(|a| a.trim().strip_prefix(name)?.strip_prefix('='))
                     .map(str::trim)
             };
-            let key = python_expr(body, arg("Key")?)?;
-            let content = python_expr(body, arg("Body")?)?;
+            let key = value(arg("Key")?)?;
+            let content = value(arg("Body")?)?;
             Some((key.as_str()?.to_owned(), content))
         })
         .collect()
-}
-
-/// A Python expression's value, as far as `put_objects` follows them.
-fn python_expr(body: &str, expr: &str) -> Option<Value> {
-    let expr = expr.trim();
-    if let Some(inner) = expr.strip_prefix("json.dumps") {
-        let literal = bracketed_by(inner, '(', ')')?;
-        let value = crate::python::literal(literal, &|_| None)?;
-        return Some(Value::String(value.to_string()));
-    }
-    if expr.starts_with(['"', '\'', '(']) {
-        return python_strings(expr).map(Value::String);
-    }
-    if !expr.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return None;
-    }
-    let assignment = format!("{expr} = ");
-    let at = body.find(&assignment)? + assignment.len();
-    let rest = &body[at..];
-    let end = if rest.starts_with('(') || rest.starts_with("json.dumps(") {
-        let open = rest.find('(')?;
-        open + bracketed_by(&rest[open..], '(', ')')?.len() + 2
-    } else {
-        rest.find('\n').unwrap_or(rest.len())
-    };
-    python_expr(body, &rest[..end])
-}
-
-/// The text of one string literal or of adjacent ones (in parentheses).
-fn python_strings(expr: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = expr.chars();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c != '"' && c != '\'' {
-            if !(c.is_whitespace() || c == '(' || c == ')') {
-                return None;
-            }
-            continue;
-        }
-        any = true;
-        loop {
-            match chars.next()? {
-                q if q == c => break,
-                '\\' => match chars.next()? {
-                    'n' => out.push('\n'),
-                    't' => out.push('\t'),
-                    'r' => out.push('\r'),
-                    other => out.push(other),
-                },
-                other => out.push(other),
-            }
-        }
-    }
-    any.then_some(out)
 }
 
 /// The `%NAME%` placeholders a test body replaces with a literal:
@@ -929,8 +875,15 @@ impl Names<'_> {
         if let Some(literal) = parameter(self.decorators, name, self.params) {
             return crate::python::literal(literal, &|n| self.value(n));
         }
-        let assignment = format!("\n{}{name} = ", " ".repeat(8));
-        if let Some(at) = self.body.find(&assignment) {
+        // A local bound at any depth of the body (`key = "file.json"`).
+        let assignment = format!("{name} = ");
+        let bound = self.body.match_indices(&assignment).find(|(at, _)| {
+            let line = &self.body[..*at];
+            line[line.rfind('\n').map_or(0, |i| i + 1)..]
+                .trim()
+                .is_empty()
+        });
+        if let Some((at, _)) = bound {
             let value = &self.body[at + assignment.len()..];
             return crate::python::literal(value, &|n| self.value(n));
         }
