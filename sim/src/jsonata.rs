@@ -7,6 +7,7 @@ use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as Ata};
 use serde_json::{Map, Value};
 
 use crate::Failure;
+use crate::jsonata_library::argument_error;
 
 pub(crate) const EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 
@@ -257,10 +258,6 @@ fn sorted(value: Value) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
         other => other,
     }
-}
-
-fn argument_error(ctx: &FunctionContext<'_, '_>, index: usize) -> jsonata_rs::Error {
-    jsonata_rs::Error::T0410ArgumentNotValid(ctx.char_index, index, ctx.name.to_owned())
 }
 
 /// AWS's `$partition(array, size)`: the array in chunks of `size`.

@@ -4,7 +4,7 @@
 
 use jsonata_rs::{FunctionContext, Value as Ata};
 
-use crate::jsonata_library::{Outcome, argument_error, first, round_half_even};
+use crate::jsonata_library::{Outcome, argument_error, first, given, round_half_even};
 
 /// The arguments with the context in front when the first was left out,
 /// as JSONata's `-` signatures (`<n-s:s>`) substitute it.
@@ -32,18 +32,18 @@ fn string_arg<'a>(
     }
 }
 
+fn finite(value: &Ata<'_>) -> bool {
+    value.is_number() && value.as_f64().is_finite()
+}
+
 /// `$formatNumber(number, picture [, options])`: XPath's `format-number`
 /// as JSONata implements it.
 pub(crate) fn format_number<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a> {
     let left_out = first(args).is_string() && args.get(1).is_none_or(|o| o.is_object());
     let args = with_context(&ctx, args, left_out);
-    let value = first(&args);
-    if value.is_undefined() {
+    let Some(value) = given(&ctx, &args, finite)? else {
         return Ok(Ata::undefined());
-    }
-    if !value.is_number() || !value.as_f64().is_finite() {
-        return Err(argument_error(&ctx, 1));
-    }
+    };
     let picture = string_arg(&ctx, &args, 1)?;
     let format = match args.get(2).filter(|o| !o.is_undefined()) {
         Some(options) => {
@@ -563,13 +563,9 @@ pub(crate) fn format_integer<'a>(
     args: &[&'a Ata<'a>],
 ) -> Outcome<'a> {
     let args = with_context(&ctx, args, args.len() == 1);
-    let value = first(&args);
-    if value.is_undefined() {
+    let Some(value) = given(&ctx, &args, finite)? else {
         return Ok(Ata::undefined());
-    }
-    if !value.is_number() || !value.as_f64().is_finite() {
-        return Err(argument_error(&ctx, 1));
-    }
+    };
     let picture = string_arg(&ctx, &args, 1)?;
     // jsonata-rs has no D3130/D3131: the argument error stands for them.
     let (format, ordinal) = integer_picture(&picture).ok_or_else(|| argument_error(&ctx, 2))?;

@@ -42,6 +42,20 @@ pub(crate) fn first<'a>(args: &[&'a Ata<'a>]) -> &'a Ata<'a> {
     args.first().copied().unwrap_or_else(Ata::undefined)
 }
 
+/// The first argument when it is `valid`; `None` when it is undefined (and
+/// so is the function's result), the argument error when it is not valid.
+pub(crate) fn given<'a>(
+    ctx: &FunctionContext<'a, '_>,
+    args: &[&'a Ata<'a>],
+    valid: impl Fn(&Ata<'a>) -> bool,
+) -> jsonata_rs::Result<Option<&'a Ata<'a>>> {
+    match first(args) {
+        value if value.is_undefined() => Ok(None),
+        value if valid(value) => Ok(Some(value)),
+        _ => Err(argument_error(ctx, 1)),
+    }
+}
+
 /// `$average(array)`: the mean of the numbers, undefined for none.
 fn average<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a> {
     // Its signature takes one argument: JSONata rejects more.
@@ -98,13 +112,9 @@ fn type_of<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a
 /// `$formatBase(number, radix)`: the number rounded to an integer, in base
 /// 2 to 36 (10 when no radix is given), lowercase digits.
 fn format_base<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome<'a> {
-    let value = first(args);
-    if value.is_undefined() {
+    let Some(value) = given(&ctx, args, Ata::is_number)? else {
         return Ok(Ata::undefined());
-    }
-    if !value.is_number() {
-        return Err(argument_error(&ctx, 1));
-    }
+    };
     let radix = match args.get(1).filter(|r| !r.is_undefined()) {
         // JSONata rounds the radix too: 2.5 is 2, 36.4 is 36.
         Some(r) if r.is_number() => round_half_even(r.as_f64()),
@@ -150,13 +160,9 @@ const COMPONENT_SAFE: &str = "-_.!~*'()";
 const URL_SAFE: &str = "-_.!~*'();/?:@&=+$,#";
 
 fn encode<'a>(ctx: &FunctionContext<'a, '_>, args: &[&'a Ata<'a>], safe: &str) -> Outcome<'a> {
-    let value = first(args);
-    if value.is_undefined() {
+    let Some(value) = given(ctx, args, Ata::is_string)? else {
         return Ok(Ata::undefined());
-    }
-    if !value.is_string() {
-        return Err(argument_error(ctx, 1));
-    }
+    };
     let text = value.as_str();
     // A lone surrogate cannot be in a Rust string, so every string encodes
     // (JavaScript's URIError has no counterpart here).
@@ -186,13 +192,9 @@ fn encode_url<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> Outcome
 /// delimiters. A malformed escape or bytes that are not UTF-8 fail as an
 /// argument error (JSONata's D3140, which jsonata-rs cannot raise).
 fn decode<'a>(ctx: &FunctionContext<'a, '_>, args: &[&'a Ata<'a>], keep: &str) -> Outcome<'a> {
-    let value = first(args);
-    if value.is_undefined() {
+    let Some(value) = given(ctx, args, Ata::is_string)? else {
         return Ok(Ata::undefined());
-    }
-    if !value.is_string() {
-        return Err(argument_error(ctx, 1));
-    }
+    };
     let text = value.as_str();
     let malformed = || argument_error(ctx, 1);
     let (bytes, mut out, mut at) = (text.as_bytes(), Vec::with_capacity(text.len()), 0);
