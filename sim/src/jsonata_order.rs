@@ -40,16 +40,12 @@ impl<'e> KeyOrder<'e> {
     }
 
     fn object(&self, fields: Map<String, Value>) -> Value {
-        let written: Vec<Option<usize>> = fields.keys().map(|k| self.written_at(k)).collect();
-        if fields.len() > 1 && written.iter().any(Option::is_none) {
-            let candidate = Value::Object(fields);
-            if let Some(same) = self.sources.iter().find_map(|s| same_object(s, &candidate)) {
-                return same.clone();
-            }
-            let Value::Object(fields) = candidate else {
-                unreachable!("it was built as an object")
-            };
-            return self.ranked(fields);
+        let built = fields.keys().all(|k| self.written_at(k).is_some());
+        if fields.len() > 1
+            && !built
+            && let Some(same) = self.sources.iter().find_map(|s| same_object(s, &fields))
+        {
+            return same.clone();
         }
         self.ranked(fields)
     }
@@ -103,15 +99,12 @@ impl<'e> KeyOrder<'e> {
 }
 
 /// An object inside `within` equal to `object` (whatever their key orders).
-fn same_object<'v>(within: &'v Value, object: &Value) -> Option<&'v Value> {
-    let Value::Object(wanted) = object else {
-        return None;
-    };
+fn same_object<'v>(within: &'v Value, wanted: &Map<String, Value>) -> Option<&'v Value> {
     let mut stack = vec![within];
     while let Some(value) = stack.pop() {
         match value {
             Value::Object(fields) => {
-                if fields.len() == wanted.len() && value == object {
+                if fields == wanted {
                     return Some(value);
                 }
                 stack.extend(fields.values());
