@@ -377,14 +377,7 @@ impl Run<'_> {
                 "field MaxItems must be positive",
             ));
         }
-        let call = Call {
-            state: scope.name,
-            resource: &reader.resource,
-            parameters: &parameters,
-            invocation: self.invoked(scope.name),
-            task_token: None,
-        };
-        let body = self.mocks.read(&call).result?;
+        let body = self.read_object(scope, &reader.resource, &parameters)?;
         let mut items = match config.get("InputType").and_then(Value::as_str) {
             Some("MANIFEST") => self.inventory_items(scope, &reader.resource, &config, &body)?,
             _ => parse_items(&reader.resource, &config, body)?,
@@ -393,6 +386,24 @@ impl Run<'_> {
             items.truncate(max as usize);
         }
         Ok(items)
+    }
+
+    /// What the reader's mock answers for one object (or listing) the
+    /// `ItemReader` asks for.
+    fn read_object(
+        &mut self,
+        scope: &Scope<'_>,
+        resource: &str,
+        parameters: &Value,
+    ) -> Result<Value, Failure> {
+        let call = Call {
+            state: scope.name,
+            resource,
+            parameters,
+            invocation: self.invoked(scope.name),
+            task_token: None,
+        };
+        self.mocks.read(&call).result
     }
 
     /// The objects an S3 inventory lists: its manifest names its CSV files,
@@ -434,14 +445,7 @@ impl Run<'_> {
         let files = manifest.get("files").and_then(Value::as_array);
         for key in files.into_iter().flatten().filter_map(|f| f.get("key")) {
             let parameters = json!({"Bucket": bucket, "Key": key});
-            let call = Call {
-                state: scope.name,
-                resource,
-                parameters: &parameters,
-                invocation: self.invoked(scope.name),
-                task_token: None,
-            };
-            let file = self.mocks.read(&call).result?;
+            let file = self.read_object(scope, resource, &parameters)?;
             items.extend(csv_items(&rows, &body_text(&file))?);
         }
         Ok(items)
@@ -605,10 +609,11 @@ impl Run<'_> {
         transformation: Transformation,
         executions: impl Iterator<Item = &'e ChildExecution>,
     ) -> Vec<Value> {
+        let machine_arn = self.machine_arn();
         let mut results = Vec::new();
         for e in executions {
             match (transformation, &e.output, &e.failure) {
-                (Transformation::None, ..) => results.push(self.record(e)),
+                (Transformation::None, ..) => results.push(record(e, &machine_arn)),
                 (Transformation::Flatten, Some(Value::Array(items)), _) => {
                     results.extend(items.iter().cloned());
                 }
@@ -618,37 +623,6 @@ impl Run<'_> {
             }
         }
         results
-    }
-
-    /// A child's record as `DescribeExecution` gives it, which is what AWS
-    /// writes for it.
-    fn record(&self, e: &ChildExecution) -> Value {
-        let mut fields = json!({
-            "ExecutionArn": e.arn,
-            "Input": e.input.to_string(),
-            "InputDetails": {"Included": true},
-            "Name": e.name,
-            "RedriveCount": 0,
-            "RedriveStatus": "NOT_REDRIVABLE",
-            "StartDate": time::format(e.start_ms),
-            "StateMachineArn": self.machine_arn(),
-            "Status": e.status.as_str(),
-            "StopDate": time::format(e.stop_ms),
-        });
-        if let Value::Object(f) = &mut fields {
-            match (&e.output, &e.failure) {
-                (Some(output), _) => {
-                    f.insert("Output".into(), json!(output.to_string()));
-                    f.insert("OutputDetails".into(), json!({"Included": true}));
-                }
-                (None, Some(failure)) => {
-                    f.insert("Error".into(), json!(failure.error));
-                    f.insert("Cause".into(), json!(failure.cause));
-                }
-                (None, None) => {}
-            }
-        }
-        fields
     }
 
     /// A random UUID (version 4) from the seeded randomness.
@@ -663,6 +637,37 @@ impl Run<'_> {
             b & 0xffff_ffff_ffff
         )
     }
+}
+
+/// A child's record as `DescribeExecution` gives it, which is what AWS
+/// writes for it.
+fn record(e: &ChildExecution, machine_arn: &str) -> Value {
+    let mut fields = json!({
+        "ExecutionArn": e.arn,
+        "Input": e.input.to_string(),
+        "InputDetails": {"Included": true},
+        "Name": e.name,
+        "RedriveCount": 0,
+        "RedriveStatus": "NOT_REDRIVABLE",
+        "StartDate": time::format(e.start_ms),
+        "StateMachineArn": machine_arn,
+        "Status": e.status.as_str(),
+        "StopDate": time::format(e.stop_ms),
+    });
+    if let Value::Object(f) = &mut fields {
+        match (&e.output, &e.failure) {
+            (Some(output), _) => {
+                f.insert("Output".into(), json!(output.to_string()));
+                f.insert("OutputDetails".into(), json!({"Included": true}));
+            }
+            (None, Some(failure)) => {
+                f.insert("Error".into(), json!(failure.error));
+                f.insert("Cause".into(), json!(failure.cause));
+            }
+            (None, None) => {}
+        }
+    }
+    fields
 }
 
 /// What a `ResultWriter`'s `WriterConfig` asks for.
