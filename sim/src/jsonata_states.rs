@@ -351,12 +351,7 @@ fn ata_wait(
                             shown(&value)
                         ),
                     );
-                    thread.push(Kind::EvaluationFailed {
-                        state: scope.name.to_owned(),
-                        location: Some("Timestamp".into()),
-                        failure: f.clone(),
-                    });
-                    return Err(f);
+                    return Err(field_failed(thread, scope, Some("Timestamp".into()), f));
                 }
             }
         }
@@ -478,6 +473,21 @@ fn condition(condition: &asl::Condition, on: &Env<'_>) -> Result<bool, Failure> 
     }
 }
 
+/// `f`, recorded as the `EvaluationFailed` of the field at `location`.
+fn field_failed(
+    thread: &mut Thread,
+    scope: &Scope<'_>,
+    location: Option<String>,
+    f: Failure,
+) -> Failure {
+    thread.push(Kind::EvaluationFailed {
+        state: scope.name.to_owned(),
+        location,
+        failure: f.clone(),
+    });
+    f
+}
+
 /// A state's evaluation failure is recorded as an `EvaluationFailed`
 /// event; a States.Runtime failure gets the prefix that names the state.
 fn evaluation_failed(thread: &mut Thread, scope: &Scope<'_>, f: Failure) -> Failure {
@@ -498,12 +508,7 @@ fn evaluation_failed(thread: &mut Thread, scope: &Scope<'_>, f: Failure) -> Fail
             .split_once("specified for the field '")
             .and_then(|(_, rest)| rest.split_once('\''))
             .map(|(field, _)| field.to_owned());
-        thread.push(Kind::EvaluationFailed {
-            state: scope.name.to_owned(),
-            location,
-            failure: f.clone(),
-        });
-        return f;
+        return field_failed(thread, scope, location, f);
     }
     if f.error == "States.Runtime" && !f.cause.starts_with("An error occurred") {
         return Failure::runtime(format!("{own} {}", f.cause));
