@@ -240,12 +240,10 @@ fn to_ata<'a>(arena: &'a Bump, value: &Value) -> &'a Ata<'a> {
 
 /// Back to JSON through jsonata-rs's own serializer, which writes numbers
 /// as JavaScript does (`3`, not `3.0`). jsonata-rs keeps objects in hash
-/// maps seeded per process: their keys come back sorted, the same on every
-/// run, until `jsonata_order` puts them in AWS's order.
+/// maps seeded per process, so their keys come back in an order that
+/// differs from run to run: `jsonata_order` (or `sorted`) orders them.
 fn from_ata<'a>(value: &'a Ata<'a>) -> Option<Value> {
-    serde_json::from_str(&value.serialize(false))
-        .ok()
-        .map(sorted)
+    serde_json::from_str(&value.serialize(false)).ok()
 }
 
 fn sorted(value: Value) -> Value {
@@ -310,7 +308,7 @@ fn range<'a>(
 
 /// AWS's `$hash(data, algorithm)`: as `States.Hash`.
 fn hash<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a Ata<'a>]) -> jsonata_rs::Result<&'a Ata<'a>> {
-    let values: Option<Vec<Value>> = args.iter().map(|v| from_ata(v)).collect();
+    let values: Option<Vec<Value>> = args.iter().map(|v| from_ata(v).map(sorted)).collect();
     match values.as_deref().map(crate::intrinsics::hash) {
         Some(Ok(digest)) if values.as_ref().is_some_and(|v| v.len() == 2) => {
             Ok(to_ata(ctx.arena, &digest))
